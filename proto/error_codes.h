@@ -1,0 +1,54 @@
+// The stable error codes of the wire contract (DESIGN.md §4.1), one place for
+// all of them. They are API: never rename one; README.md documents each.
+#pragma once
+
+namespace foothold::proto::codes {
+
+// Body-level (the request as a whole).
+inline constexpr char kJsonInvalid[] = "json_invalid";                 // 400: not parseable JSON (also per NDJSON line)
+inline constexpr char kBodyEmpty[] = "body_empty";                     // 400: no content
+inline constexpr char kBatchInvalid[] = "batch_invalid";               // 400: top level not an object/array, `batch` not an array
+inline constexpr char kSentAtInvalid[] = "sent_at_invalid";            // 400: `sent_at` not an integer ms
+inline constexpr char kTooManyEvents[] = "too_many_events";            // 413
+inline constexpr char kBodyTooLarge[] = "body_too_large";              // 413: as sent or decompressed
+inline constexpr char kHeadersTooLarge[] = "headers_too_large";        // 413 (431 semantics)
+inline constexpr char kGzipInvalid[] = "gzip_invalid";                 // 400
+inline constexpr char kContentTypeUnsupported[] = "content_type_unsupported";          // 415
+inline constexpr char kContentEncodingUnsupported[] = "content_encoding_unsupported";  // 415
+inline constexpr char kCharsetUnsupported[] = "charset_unsupported";   // 415
+
+// Event-level (an entry of `rejected`).
+inline constexpr char kEventNotObject[] = "event_not_object";
+inline constexpr char kEventMissing[] = "event_missing";
+inline constexpr char kEventNameInvalid[] = "event_name_invalid";
+inline constexpr char kIdentityMissing[] = "identity_missing";
+inline constexpr char kFieldType[] = "field_type";                     // wrong JSON type for a known field
+inline constexpr char kFieldEmpty[] = "field_empty";                   // "" where 1+ bytes are required
+inline constexpr char kFieldTooLong[] = "field_too_long";
+inline constexpr char kFieldInvalid[] = "field_invalid";               // bad characters (e.g. non-printable session_id)
+inline constexpr char kUtf8Invalid[] = "utf8_invalid";
+inline constexpr char kTsInvalid[] = "ts_invalid";
+inline constexpr char kEngagedMsInvalid[] = "engaged_ms_invalid";
+inline constexpr char kExperimentsInvalid[] = "experiments_invalid";
+inline constexpr char kPropsInvalid[] = "props_invalid";               // props not an object
+inline constexpr char kPropsTooMany[] = "props_too_many";
+inline constexpr char kPropsNested[] = "props_nested";
+inline constexpr char kPropKeyInvalid[] = "prop_key_invalid";
+inline constexpr char kNumberInvalid[] = "number_invalid";             // out of range / not finite
+inline constexpr char kEventTooLarge[] = "event_too_large";
+inline constexpr char kDuplicateKey[] = "duplicate_key";               // a field or prop key given twice
+
+// Server-level.
+inline constexpr char kNotFound[] = "not_found";                       // 404
+inline constexpr char kMethodNotAllowed[] = "method_not_allowed";      // 405
+inline constexpr char kOriginForbidden[] = "origin_forbidden";         // 403
+inline constexpr char kUnauthorized[] = "unauthorized";                // 401
+inline constexpr char kForbidden[] = "forbidden";                      // 403
+inline constexpr char kRateLimited[] = "rate_limited";                 // 429
+inline constexpr char kQueueFull[] = "queue_full";                     // 503
+inline constexpr char kStoreUnavailable[] = "store_unavailable";       // 503
+inline constexpr char kDraining[] = "draining";                        // 503
+inline constexpr char kBadRequest[] = "bad_request";                   // 400: malformed HTTP
+inline constexpr char kSessionIdInvalid[] = "session_id_invalid";      // 400 on readback
+
+}  // namespace foothold::proto::codes

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Installs the Debian packages foothold needs, when they are missing.
+# Usage: scripts/setup.sh [build|test|bench]...   (default: build)
+# Not root and something missing: prints the exact apt-get line and exits 1.
+set -euo pipefail
+
+build_pkgs=(g++ cmake ninja-build ccache pkg-config libboost-dev libsimdjson-dev libspdlog-dev
+            librocksdb-dev zlib1g-dev libtomlplusplus-dev catch2)
+test_pkgs=(curl prometheus haproxy)
+bench_pkgs=(wrk nginx-light rocksdb-tools)
+
+want=()
+[ $# -eq 0 ] && set -- build
+for group in "$@"; do
+  case "$group" in
+    build) want+=("${build_pkgs[@]}") ;;
+    test) want+=("${build_pkgs[@]}" "${test_pkgs[@]}") ;;
+    bench) want+=("${build_pkgs[@]}" "${bench_pkgs[@]}") ;;
+    *) echo "setup.sh: unknown group '$group' (build|test|bench)" >&2; exit 2 ;;
+  esac
+done
+
+missing=()
+for p in "${want[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "foothold: missing Debian packages. Install them with:" >&2
+  echo "  sudo apt-get update && sudo apt-get install -y ${missing[*]}" >&2
+  exit 1
+fi
+echo "foothold: installing ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

@@ -1,0 +1,2 @@
+// Implementation in progress (see the matching header).
+int main() { return 0; }

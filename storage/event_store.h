@@ -1,0 +1,116 @@
+// EventStore: the durable per-session journey log (DESIGN.md §6) in an
+// embedded RocksDB. Callers see this header only; RocksDB stays inside
+// storage/.
+//
+// Writes go through one writer thread: Append() enqueues into a bounded queue
+// and returns at once; the writer takes everything queued (up to
+// max_group_events), assigns seqs, sessionizes, deduplicates, and commits the
+// whole group as ONE WriteBatch (WAL on; fsynced per group with kSync). Only
+// then is each request's callback invoked. So a callback reporting success
+// means the events reached the WAL.
+//
+// Thread safety: Append, ReadSession, stats and healthy are safe from any
+// thread concurrently. Close must not race with Open's caller destroying the
+// object; after Close, Append returns Unavailable.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "config/config.h"
+#include "proto/event.h"
+#include "proto/status.h"
+
+namespace foothold::storage {
+
+struct StoreOptions {
+  std::string data_dir = "./data";                          // created when missing
+  config::Durability durability = config::Durability::kWal; // kSync: fsync the WAL per group
+  size_t queue_capacity_events = 100000;  // events queued for the writer; beyond: Append -> Busy
+  size_t max_group_events = 10000;        // at most this many events in one WriteBatch
+  int64_t session_timeout_ms = 30 * 60 * 1000;  // inactivity timeout for server sessionization
+  int64_t dedupe_window_ms = 24LL * 3600 * 1000; // an event_id seen this recently is a duplicate
+  int retention_days = 90;                      // log + index entries older than this are removed
+  int64_t retention_interval_ms = 3600 * 1000;  // how often the retention pass runs (and at open)
+  size_t block_cache_bytes = 64 << 20;
+};
+
+// Builds StoreOptions from the process configuration.
+StoreOptions StoreOptionsFromConfig(const config::Config& config);
+
+enum class AppendOutcome : uint8_t { kStored, kDuplicate };
+
+struct AppendResult {
+  // Not ok: the group's WriteBatch failed; none of these events were written.
+  Status status;
+  // One per event given to Append, same order (empty when !status.ok()).
+  std::vector<AppendOutcome> outcomes;
+  // The stored seq of each event (for a duplicate: 0).
+  std::vector<uint64_t> seqs;
+};
+
+// Invoked exactly once, on the writer thread: keep it short (post elsewhere).
+using AppendCallback = std::function<void(AppendResult&&)>;
+
+struct StoreStats {
+  uint64_t queue_depth_events = 0;    // events waiting for the writer now
+  uint64_t groups_committed = 0;
+  uint64_t events_committed = 0;      // stored (not counting duplicates)
+  uint64_t duplicates = 0;
+  uint64_t last_group_events = 0;
+  uint64_t write_failures = 0;
+  uint64_t next_seq = 0;
+  uint64_t retention_deleted = 0;     // log records removed by retention, since open
+};
+
+class EventStore {
+ public:
+  // Opens (creating when missing) the store in options.data_dir and starts
+  // the writer thread. Fails with a Status naming the directory on error.
+  static Status Open(const StoreOptions& options, std::unique_ptr<EventStore>* out);
+
+  ~EventStore();  // Close()s
+  EventStore(const EventStore&) = delete;
+  EventStore& operator=(const EventStore&) = delete;
+
+  // Enqueues `events` (client fields, event_id, received_at_ms, event_time_ms
+  // and enrichment already set; seq is assigned here; session_id is derived
+  // here when empty). Returns at once:
+  //  - ok: `done` will be called exactly once, after the write (or its failure);
+  //  - Busy: the queue is full; Unavailable: closed or failed. `done` is
+  //    never called then and nothing was written.
+  // REQUIRES: 1 <= events.size().
+  Status Append(std::vector<proto::Event> events, AppendCallback done);
+
+  // The stored events of a session ordered by (event_time, seq). NotFound when
+  // the session has no stored events.
+  Status ReadSession(std::string_view session_id, std::vector<proto::Event>* out) const;
+
+  // Stops accepting, commits everything already queued (calling callbacks),
+  // stops the writer, flushes and closes the database. Idempotent.
+  Status Close();
+
+  // False after a write failure or Close; readiness follows it.
+  bool healthy() const;
+  StoreStats stats() const;
+
+  // A random per-data-dir secret, created at first open and persisted
+  // (used as the ip_mode=hash key when privacy.hash_secret is not set).
+  const std::string& instance_secret() const;
+
+  // Runs one retention pass now (normally periodic on the writer thread).
+  // `now_ms` is the clock to measure retention_days from. Returns records removed.
+  // Thread-safe: it is executed on the writer thread and waits for it.
+  uint64_t RunRetentionForTest(int64_t now_ms);
+
+ private:
+  struct Impl;
+  explicit EventStore(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace foothold::storage
