@@ -1,0 +1,1 @@
+// HTTP server implementation in progress.
