@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "proto/ip.h"
@@ -98,5 +99,16 @@ LoadResult LoadConfig(int argc, const char* const* argv, const char* const* envp
 
 // The --help text.
 std::string UsageText();
+
+// A listen address split for binding.
+struct HostPort {
+  std::string host;  // without brackets: "0.0.0.0", "::1", "localhost"
+  uint16_t port = 0;
+};
+
+// Parses "HOST:PORT": a dotted-quad IPv4 address, a bracketed IPv6 literal
+// ("[::1]:8080") or a hostname, then a port 0-65535. Config::listen and a
+// non-empty Config::admin_listen always pass it after LoadConfig.
+bool ParseHostPort(std::string_view text, HostPort* out);
 
 }  // namespace foothold::config

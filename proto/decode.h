@@ -64,11 +64,42 @@ class Decoder {
   // kNdjson) and validates every event. *out is cleared first. Only client
   // fields are set; enrichment is the caller's. `body` needs no padding: the
   // decoder copies into its own padded buffer when needed.
+  //
+  // Contract details a caller (and the README) can rely on:
+  //  - JSON: an object with a "batch" key is a {"sent_at", "batch"} envelope,
+  //    any other object is one event. An empty array/batch is body_empty.
+  //  - NDJSON: Rejection::index / indexes are 0-based line numbers counting
+  //    EVERY line, blank ones included ("\n\n{...}" puts the event at 2).
+  //    Blank lines carry no event and do not count toward max_events. A bad
+  //    line is a per-line json_invalid / utf8_invalid; the other lines stand.
+  //  - max_event_bytes is the event's raw JSON byte span in the body (the
+  //    NDJSON line without surrounding whitespace).
+  //  - Invalid UTF-8 anywhere in a JSON body is BodyError utf8_invalid; more
+  //    than 1024 levels of nesting is json_invalid.
+  //  - A number simdjson cannot hold (1e400, integers beyond 64 bits) rejects
+  //    only its event, as number_invalid with the field ("props.price").
+  //    ts/engaged_ms that parse but are out of range (or not integers) get
+  //    the field's own code (ts_invalid / engaged_ms_invalid).
+  //  - null for an optional field means absent (`"user_id": null`).
+  //  - Ids (anonymous_id, user_id, event_id) may be any UTF-8 but not control
+  //    characters (field_invalid); session_id is printable ASCII only.
+  //  - A leading UTF-8 byte order mark is ignored.
+  // After a body above ~1 MiB the parser's memory is released, so one large
+  // request does not pin ~14x its size on the thread.
   void DecodeBody(std::string_view body, BodyFormat format, DecodedBatch* out);
 
   // Decodes a pixel query string (the part after '?', still percent-encoded):
   // e, sid, aid, uid, eid, ts, u, r, em, p.<key>, x.<experiment>. Produces
-  // one event or one rejection (index 0), with the same rules as JSON.
+  // one event or one rejection (index 0), with the same rules as JSON, plus:
+  //  - '+' is a space; a malformed %-escape is field_invalid; a value (or key)
+  //    that decodes to invalid UTF-8 is utf8_invalid.
+  //  - An empty value (`uid=`) means absent for the fixed keys; `p.k=` is a
+  //    prop with the empty string.
+  //  - p.<key> values are always strings: no type inference ("007" and "true"
+  //    stay strings). ts is digits (ms) or RFC 3339 (encode '+' as %2B); em is
+  //    digits.
+  //  - Unknown keys (cache busters such as `_=123`) are ignored; a known key
+  //    given twice is duplicate_key.
   void DecodeQuery(std::string_view query, DecodedBatch* out);
 
  private:

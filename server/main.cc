@@ -1,2 +1,68 @@
-// Implementation in progress (see the matching header).
-int main() { return 0; }
+// foothold: the collector binary. See README.md and DESIGN.md §9.
+#include <cstdio>
+#include <memory>
+
+#include <spdlog/spdlog.h>
+
+#include "config/config.h"
+#include "server/http_server.h"
+#include "storage/event_store.h"
+
+namespace {
+
+int Serve(const foothold::config::Config& config) {
+  using namespace foothold;
+  std::unique_ptr<storage::EventStore> store;
+  Status s = storage::EventStore::Open(storage::StoreOptionsFromConfig(config), &store);
+  if (!s.ok()) {
+    spdlog::error("cannot open the store in {}: {}", config.data_dir, s.ToString());
+    return 1;
+  }
+  spdlog::info("store open in {} (durability={})", config.data_dir,
+               config.storage.durability == config::Durability::kSync ? "sync" : "wal");
+  {
+    server::HttpServer http(config, store.get());
+    s = http.Start();
+    if (!s.ok()) {
+      spdlog::error("{}", s.ToString());
+      store->Close();
+      return 1;
+    }
+    http.Wait();
+  }
+  s = store->Close();
+  if (!s.ok()) {
+    spdlog::error("closing the store: {}", s.ToString());
+    return 1;
+  }
+  spdlog::info("store closed; bye");
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv, char** envp) {
+  using namespace foothold;
+  config::LoadResult loaded = config::LoadConfig(argc, argv, envp);
+  if (!loaded.error.empty()) {
+    std::fprintf(stderr, "foothold: %s\n", loaded.error.c_str());
+    return loaded.exit_code != 0 ? loaded.exit_code : 2;
+  }
+  switch (loaded.command) {
+    case config::Command::kHelp:
+      std::fputs(config::UsageText().c_str(), stdout);
+      return 0;
+    case config::Command::kVersion:
+      std::printf("foothold %s\n", FOOTHOLD_VERSION);
+      return 0;
+    case config::Command::kVerify:
+      std::fprintf(stderr, "foothold verify: the aggregator counters it checks are not in this build yet\n");
+      return 2;
+    case config::Command::kServe:
+      break;
+  }
+  const config::Config& config = loaded.config;
+  spdlog::set_level(spdlog::level::from_str(config.log_level));
+  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e%z %^%l%$ %v");
+  return Serve(config);
+}

@@ -1,1 +1,181 @@
-// Implementation in progress (see the matching header).
+// EventStore: the public face (storage/event_store.h) over the private parts:
+// Database (RocksDB and its column families, storage/db.h), Writer (queue,
+// writer thread, group commit, storage/writer.h) and the readback path here.
+#include "storage/event_store.h"
+
+#include <algorithm>
+#include <atomic>
+#include <mutex>
+#include <shared_mutex>
+#include <utility>
+
+#include <rocksdb/iterator.h>
+#include <rocksdb/slice.h>
+#include <rocksdb/snapshot.h>
+
+#include "proto/record.h"
+#include "storage/db.h"
+#include "storage/keys.h"
+#include "storage/writer.h"
+
+namespace foothold::storage {
+
+StoreOptions StoreOptionsFromConfig(const config::Config& config) {
+  StoreOptions o;
+  o.data_dir = config.data_dir;
+  o.durability = config.storage.durability;
+  o.queue_capacity_events = config.storage.queue_capacity;
+  o.max_group_events = config.storage.max_group_events;
+  o.session_timeout_ms = config.session.timeout_ms;
+  o.dedupe_window_ms = config.dedupe.window_ms;
+  o.retention_days = config.storage.retention_days;
+  o.block_cache_bytes = config.storage.block_cache_mb << 20;
+  // retention_interval_ms has no config key: the default (hourly) stands.
+  return o;
+}
+
+struct EventStore::Impl {
+  StoreOptions options;
+  StoreCounters counters;  // outlives writer (declared before it)
+  std::string instance_secret;
+  std::unique_ptr<Database> db;
+  std::unique_ptr<Writer> writer;
+
+  // Readers hold it shared while they use db; Close takes it exclusively to
+  // tear the database down, so no read runs on a closed DB.
+  mutable std::shared_mutex db_mu;
+  std::mutex close_mu;  // serializes Close callers
+  std::atomic<bool> closing{false};  // Close has begun: no longer healthy
+  std::atomic<bool> closed{false};   // the database is gone
+  Status close_status;  // guarded by close_mu
+};
+
+EventStore::EventStore(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+EventStore::~EventStore() { (void)Close(); }
+
+Status EventStore::Open(const StoreOptions& options, std::unique_ptr<EventStore>* out) {
+  if (options.max_group_events == 0 || options.queue_capacity_events == 0) {
+    return Status::InvalidArgument("store options: queue_capacity_events and max_group_events must be >= 1");
+  }
+  auto impl = std::make_unique<Impl>();
+  impl->options = options;
+  Status s = Database::Open(options, &impl->db);
+  if (!s.ok()) return s;
+  StoreMeta meta;
+  s = impl->db->LoadMeta(&meta);
+  if (!s.ok()) return s;  // ~Database closes it
+  impl->instance_secret = std::move(meta.instance_secret);
+  impl->writer = std::make_unique<Writer>(options, impl->db.get(), meta.next_seq, &impl->counters);
+  out->reset(new EventStore(std::move(impl)));
+  return Status::Ok();
+}
+
+Status EventStore::Append(std::vector<proto::Event> events, AppendCallback done) {
+  return impl_->writer->Append(std::move(events), std::move(done));
+}
+
+Status EventStore::ReadSession(std::string_view session_id, std::vector<proto::Event>* out) const {
+  out->clear();
+  std::shared_lock<std::shared_mutex> lock(impl_->db_mu);
+  const Database* d = impl_->db.get();
+  if (impl_->closed.load() || d == nullptr) return Status::Unavailable("store is closed");
+  if (session_id.empty()) return Status::NotFound("session: empty id");
+  rocksdb::DB* db = d->db();
+
+  // One snapshot for the index scan and the record reads: retention deletes
+  // both in one batch, so within a snapshot every index entry has its record.
+  const rocksdb::Snapshot* snap = db->GetSnapshot();
+  struct SnapshotRelease {
+    rocksdb::DB* db;
+    const rocksdb::Snapshot* snap;
+    ~SnapshotRelease() { db->ReleaseSnapshot(snap); }
+  } release{db, snap};
+
+  const std::string lower = SessionIndexPrefix(session_id);
+  std::string upper = lower;
+  upper.back() = '\x01';  // the prefix with its 0x00 terminator bumped: first key past it
+  rocksdb::Slice upper_slice(upper);
+  rocksdb::ReadOptions ro;
+  ro.snapshot = snap;
+  ro.iterate_upper_bound = &upper_slice;
+
+  // Index order is (event_time, seq): exactly the order readback promises.
+  std::vector<std::string> keys;
+  {
+    std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(ro, d->session_index()));
+    for (it->Seek(lower); it->Valid(); it->Next()) {
+      auto seq = SessionIndexSeq(std::string_view(it->key().data(), it->key().size()));
+      if (!seq) return Status::Corruption("session_index: malformed key in " + d->dir());
+      keys.push_back(LogKey(*seq));
+    }
+    if (!it->status().ok()) return FromRocks(it->status(), "scan session_index in " + d->dir());
+  }
+  if (keys.empty()) return Status::NotFound("session " + std::string(session_id) + " has no events");
+
+  std::vector<rocksdb::Slice> slices(keys.begin(), keys.end());
+  std::vector<rocksdb::PinnableSlice> values(keys.size());
+  std::vector<rocksdb::Status> statuses(keys.size());
+  rocksdb::ReadOptions get_ro;
+  get_ro.snapshot = snap;
+  db->MultiGet(get_ro, d->log(), slices.size(), slices.data(), values.data(), statuses.data());
+
+  out->resize(keys.size());
+  for (size_t i = 0; i < keys.size(); ++i) {
+    if (!statuses[i].ok()) {
+      out->clear();
+      if (statuses[i].IsNotFound()) {
+        return Status::Corruption("session_index entry without log record (seq " +
+                                  std::to_string(GetBe64(keys[i])) + ") in " + d->dir());
+      }
+      return FromRocks(statuses[i], "read log in " + d->dir());
+    }
+    Status s = proto::DecodeRecord(std::string_view(values[i].data(), values[i].size()), &(*out)[i]);
+    if (!s.ok()) {
+      out->clear();
+      return Status::Corruption("log record " + std::to_string(GetBe64(keys[i])) + " in " +
+                                d->dir() + ": " + s.message());
+    }
+  }
+  return Status::Ok();
+}
+
+Status EventStore::Close() {
+  std::lock_guard<std::mutex> close_lock(impl_->close_mu);
+  if (impl_->closed.load()) return impl_->close_status;
+  impl_->closing.store(true);
+  // Drain first: every accepted event is committed and its callback called
+  // before the database goes away.
+  impl_->writer->Stop();
+  std::unique_lock<std::shared_mutex> lock(impl_->db_mu);
+  impl_->closed.store(true);
+  impl_->close_status = impl_->db->Close(/*flush=*/!impl_->writer->failed());
+  return impl_->close_status;
+}
+
+bool EventStore::healthy() const {
+  return !impl_->closing.load() && !impl_->writer->failed();
+}
+
+StoreStats EventStore::stats() const {
+  const StoreCounters& c = impl_->counters;
+  StoreStats s;
+  s.queue_depth_events = c.queue_depth_events.load(std::memory_order_relaxed);
+  s.groups_committed = c.groups_committed.load(std::memory_order_relaxed);
+  s.events_committed = c.events_committed.load(std::memory_order_relaxed);
+  s.duplicates = c.duplicates.load(std::memory_order_relaxed);
+  s.last_group_events = c.last_group_events.load(std::memory_order_relaxed);
+  s.write_failures = c.write_failures.load(std::memory_order_relaxed);
+  s.next_seq = c.next_seq.load(std::memory_order_relaxed);
+  s.retention_deleted = c.retention_deleted.load(std::memory_order_relaxed);
+  return s;
+}
+
+const std::string& EventStore::instance_secret() const { return impl_->instance_secret; }
+
+uint64_t EventStore::RunRetentionForTest(int64_t now_ms) {
+  // Not under close_mu: a Close racing with this drains the queued pass.
+  return impl_->writer->RunRetention(now_ms);
+}
+
+}  // namespace foothold::storage

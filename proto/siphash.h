@@ -1,0 +1,17 @@
+// SipHash-2-4 (Aumasson & Bernstein), the keyed 64-bit hash behind
+// privacy.ip_mode = "hash". Private to proto/.
+//
+// Thread safety: a pure function.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+
+namespace foothold::proto::internal {
+
+using SipKey = std::array<uint8_t, 16>;
+
+uint64_t SipHash24(const SipKey& key, const void* data, size_t len);
+
+}  // namespace foothold::proto::internal

@@ -1,0 +1,261 @@
+#include "server/connection.h"
+
+#include <chrono>
+#include <string_view>
+
+#include <boost/asio/post.hpp>
+#include <boost/beast/core/error.hpp>
+#include <boost/beast/http/error.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/write.hpp>
+
+#include "proto/error_codes.h"
+#include "server/metrics.h"
+#include "server/service.h"
+
+namespace foothold::server {
+namespace beast = boost::beast;
+namespace http = boost::beast::http;
+namespace asio = boost::asio;
+
+namespace {
+
+int64_t NowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+int64_t SteadyNowNs() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+Method ToMethod(http::verb v) {
+  switch (v) {
+    case http::verb::get: return Method::kGet;
+    case http::verb::head: return Method::kHead;
+    case http::verb::post: return Method::kPost;
+    case http::verb::options: return Method::kOptions;
+    default: return Method::kOther;
+  }
+}
+
+proto::IpAddress PeerOf(const asio::ip::tcp::socket& socket) {
+  proto::IpAddress ip;
+  beast::error_code ec;
+  auto ep = socket.remote_endpoint(ec);
+  if (ec) return ip;
+  auto addr = ep.address();
+  if (addr.is_v6() && addr.to_v6().is_v4_mapped()) {
+    addr = asio::ip::make_address_v4(asio::ip::v4_mapped, addr.to_v6());
+  }
+  if (addr.is_v4()) {
+    auto b = addr.to_v4().to_bytes();
+    std::copy(b.begin(), b.end(), ip.bytes.begin());
+  } else {
+    ip.v6 = true;
+    auto b = addr.to_v6().to_bytes();
+    std::copy(b.begin(), b.end(), ip.bytes.begin());
+  }
+  return ip;
+}
+
+}  // namespace
+
+Connection::Connection(asio::ip::tcp::socket&& socket, Worker* worker, ConnectionContext* ctx, Listener listener)
+    : stream_(std::move(socket)), worker_(worker), ctx_(ctx), listener_(listener) {
+  peer_ = PeerOf(stream_.socket());
+  beast::error_code ec;
+  stream_.socket().set_option(asio::ip::tcp::no_delay(true), ec);  // best effort
+  ctx_->metrics->ConnectionOpened();
+}
+
+Connection::~Connection() {
+  ctx_->metrics->ConnectionClosed();
+  std::lock_guard<std::mutex> lock(worker_->mu);
+  worker_->connections.erase(this);
+}
+
+void Connection::Start() {
+  {
+    std::lock_guard<std::mutex> lock(worker_->mu);
+    worker_->connections.insert(this);
+  }
+  WaitForRequest();
+}
+
+void Connection::CloseGracefully() {
+  if (state_ == State::kIdle) {
+    CloseNow();
+  } else {
+    close_after_ = true;
+  }
+}
+
+void Connection::CloseNow() {
+  if (state_ == State::kClosed) return;
+  state_ = State::kClosed;
+  beast::error_code ec;
+  stream_.socket().shutdown(asio::ip::tcp::socket::shutdown_both, ec);
+  stream_.close();
+}
+
+// Waits (up to http.idle_timeout) for the first byte of the next request, so
+// an idle keep-alive connection and a slow header (http.header_timeout) get
+// their own deadlines.
+void Connection::WaitForRequest() {
+  if (close_after_) return CloseNow();
+  state_ = State::kIdle;
+  if (buffer_.size() > 0) return ReadHeader();  // a pipelined request is already here
+  stream_.expires_after(std::chrono::milliseconds(ctx_->config->http.idle_timeout_ms));
+  stream_.async_read_some(buffer_.prepare(4096),
+                          [self = shared_from_this()](beast::error_code ec, size_t n) {
+                            if (ec || self->state_ == State::kClosed) return self->CloseNow();
+                            self->buffer_.commit(n);
+                            self->ReadHeader();
+                          });
+}
+
+void Connection::ReadHeader() {
+  state_ = State::kReading;
+  const auto& limits = ctx_->config->limits;
+  parser_.emplace();
+  parser_->header_limit(static_cast<std::uint32_t>(limits.max_header_bytes));
+  parser_->body_limit(limits.max_body_bytes);
+  stream_.expires_after(std::chrono::milliseconds(ctx_->config->http.header_timeout_ms));
+  http::async_read_header(stream_, buffer_, *parser_,
+                          [self = shared_from_this()](beast::error_code ec, size_t) { self->OnHeader(ec); });
+}
+
+void Connection::OnHeader(beast::error_code ec) {
+  if (state_ == State::kClosed) return;
+  if (ec) return ReplyParseError(ec);
+  if (parser_->is_done()) return Dispatch();
+  auto& req = parser_->get();
+  auto expect = req[http::field::expect];
+  if (beast::iequals(expect, "100-continue")) {
+    // curl and some SDKs wait for this before sending a body.
+    static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+    stream_.expires_after(std::chrono::milliseconds(ctx_->config->http.body_timeout_ms));
+    asio::async_write(stream_, asio::buffer(kContinue.data(), kContinue.size()),
+                      [self = shared_from_this()](beast::error_code wec, size_t) {
+                        if (wec) return self->CloseNow();
+                        self->ReadBody();
+                      });
+    return;
+  }
+  ReadBody();
+}
+
+void Connection::ReadBody() {
+  stream_.expires_after(std::chrono::milliseconds(ctx_->config->http.body_timeout_ms));
+  http::async_read(stream_, buffer_, *parser_,
+                   [self = shared_from_this()](beast::error_code ec, size_t) { self->OnBody(ec); });
+}
+
+void Connection::OnBody(beast::error_code ec) {
+  if (state_ == State::kClosed) return;
+  if (ec) return ReplyParseError(ec);
+  Dispatch();
+}
+
+void Connection::ReplyParseError(beast::error_code ec) {
+  if (ec == http::error::end_of_stream || ec == beast::error::timeout || ec == asio::error::eof ||
+      ec == asio::error::connection_reset || ec == asio::error::operation_aborted ||
+      ec == http::error::partial_message) {
+    // A client that went away or stalled (slowloris): nothing to answer.
+    return CloseNow();
+  }
+  Response r;
+  if (ec == http::error::header_limit) {
+    r = ErrorResponse(413, proto::codes::kHeadersTooLarge, "the request header block exceeds limits.max_header_bytes (" +
+                                                               std::to_string(ctx_->config->limits.max_header_bytes) + ")");
+    ctx_->metrics->AddRejected(proto::codes::kHeadersTooLarge);
+  } else if (ec == http::error::body_limit) {
+    r = ErrorResponse(413, proto::codes::kBodyTooLarge, "the request body exceeds limits.max_body_bytes (" +
+                                                            std::to_string(ctx_->config->limits.max_body_bytes) + ")");
+    ctx_->metrics->AddRejected(proto::codes::kBodyTooLarge);
+  } else {
+    r = ErrorResponse(400, proto::codes::kBadRequest, "malformed HTTP request: " + ec.message());
+    ctx_->metrics->AddRejected(proto::codes::kBadRequest);
+  }
+  // The stream is out of sync with the message boundaries: answer and close.
+  r.close = true;
+  head_request_ = false;
+  keep_alive_ = false;
+  Reply(std::move(r), /*counted=*/false);
+}
+
+void Connection::Dispatch() {
+  state_ = State::kHandling;
+  auto& msg = parser_->get();
+  Request req;
+  req.method = ToMethod(msg.method());
+  req.target = std::string(msg.target());
+  req.content_type = std::string(msg[http::field::content_type]);
+  req.content_encoding = std::string(msg[http::field::content_encoding]);
+  req.origin = std::string(msg[http::field::origin]);
+  req.user_agent = std::string(msg[http::field::user_agent]);
+  req.authorization = std::string(msg[http::field::authorization]);
+  for (auto range = msg.equal_range("X-Forwarded-For"); range.first != range.second; ++range.first) {
+    if (!req.x_forwarded_for.empty()) req.x_forwarded_for += ',';
+    req.x_forwarded_for.append(range.first->value().data(), range.first->value().size());
+  }
+  req.body = std::move(msg.body());
+  req.peer = peer_;
+  req.listener = listener_;
+  req.received_at_ms = NowMs();
+  req.start_ns = SteadyNowNs();
+  head_request_ = req.method == Method::kHead;
+  keep_alive_ = msg.keep_alive();
+  parser_.reset();
+
+  ctx_->in_flight.fetch_add(1, std::memory_order_relaxed);
+  // No timer while the handler works (the store answers or fails by itself).
+  stream_.expires_never();
+  auto self = shared_from_this();
+  ctx_->service->Handle(std::move(req), &worker_->decoder, [self](Response&& r) {
+    if (self->worker_->ioc.get_executor().running_in_this_thread()) {
+      self->Reply(std::move(r), /*counted=*/true);
+    } else {
+      asio::post(self->worker_->ioc, [self, r = std::move(r)]() mutable { self->Reply(std::move(r), true); });
+    }
+  });
+}
+
+void Connection::Reply(Response&& r, bool counted) {
+  if (state_ == State::kClosed) {
+    if (counted) ctx_->in_flight.fetch_sub(1, std::memory_order_relaxed);
+    return;
+  }
+  state_ = State::kWriting;
+  const bool keep_alive = keep_alive_ && !r.close && !close_after_;
+  res_ = {};
+  res_.version(11);
+  res_.result(static_cast<unsigned>(r.status));
+  res_.set(http::field::server, "foothold");
+  if (!r.content_type.empty()) res_.set(http::field::content_type, r.content_type);
+  for (auto& [name, value] : r.headers) res_.insert(name, value);
+  res_.keep_alive(keep_alive);
+  const size_t length = r.body.size();
+  if (!head_request_) res_.body() = std::move(r.body);
+  res_.content_length(length);
+  stream_.expires_after(std::chrono::milliseconds(ctx_->config->http.body_timeout_ms));
+  http::async_write(stream_, res_, [self = shared_from_this(), keep_alive, counted](beast::error_code ec, size_t) {
+    self->OnWrite(keep_alive, counted, ec);
+  });
+}
+
+void Connection::OnWrite(bool keep_alive, bool counted, beast::error_code ec) {
+  if (counted) ctx_->in_flight.fetch_sub(1, std::memory_order_relaxed);
+  if (ec || !keep_alive) {
+    if (!ec) {
+      beast::error_code ignored;
+      stream_.socket().shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
+    }
+    return CloseNow();
+  }
+  WaitForRequest();
+}
+
+}  // namespace foothold::server

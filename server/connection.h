@@ -1,0 +1,95 @@
+// Private to server/: one HTTP/1.1 connection, Beast-example style
+// (read → handle → write → read), and the per-thread Worker it lives on.
+// Includes Beast: include it only from server/*.cc.
+//
+// Thread safety: a Connection is touched only on its Worker's thread, except
+// that Service completions arrive from other threads and are posted back.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <thread>
+#include <unordered_set>
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/message.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/string_body.hpp>
+
+#include "config/config.h"
+#include "proto/decode.h"
+#include "server/http_types.h"
+
+namespace foothold::server {
+
+class Service;
+class Metrics;
+class Connection;
+
+// One I/O thread: its io_context, its decoder, and the connections on it.
+struct Worker {
+  explicit Worker(const proto::Limits& limits) : decoder(limits) {}
+
+  boost::asio::io_context ioc{1};
+  std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> guard;
+  proto::Decoder decoder;
+  std::thread thread;
+  std::mutex mu;  // guards connections (registered on this thread; read at shutdown)
+  std::unordered_set<Connection*> connections;
+};
+
+// What every connection shares (owned by HttpServer).
+struct ConnectionContext {
+  const config::Config* config = nullptr;
+  Service* service = nullptr;
+  Metrics* metrics = nullptr;
+  std::atomic<int64_t> in_flight{0};  // requests read but not yet answered
+};
+
+class Connection : public std::enable_shared_from_this<Connection> {
+ public:
+  Connection(boost::asio::ip::tcp::socket&& socket, Worker* worker, ConnectionContext* ctx, Listener listener);
+  ~Connection();
+
+  // REQUIRES: on the worker's thread.
+  void Start();
+  // Closes the connection now when it is idle between requests, otherwise
+  // after the response in progress. REQUIRES: on the worker's thread.
+  void CloseGracefully();
+  // Closes the socket at once. REQUIRES: on the worker's thread.
+  void CloseNow();
+
+ private:
+  enum class State { kIdle, kReading, kHandling, kWriting, kClosed };
+
+  void WaitForRequest();
+  void ReadHeader();
+  void OnHeader(boost::beast::error_code ec);
+  void ReadBody();
+  void OnBody(boost::beast::error_code ec);
+  void Dispatch();
+  void Reply(Response&& r, bool counted);
+  void OnWrite(bool keep_alive, bool counted, boost::beast::error_code ec);
+  void ReplyParseError(boost::beast::error_code ec);
+
+  boost::beast::tcp_stream stream_;
+  boost::beast::flat_buffer buffer_;
+  std::optional<boost::beast::http::request_parser<boost::beast::http::string_body>> parser_;
+  boost::beast::http::response<boost::beast::http::string_body> res_;
+  Worker* worker_;
+  ConnectionContext* ctx_;
+  Listener listener_;
+  proto::IpAddress peer_;
+  State state_ = State::kIdle;
+  bool close_after_ = false;
+  bool head_request_ = false;
+  bool keep_alive_ = true;
+};
+
+}  // namespace foothold::server

@@ -1,0 +1,19 @@
+// Gzip decoding of request bodies (Content-Encoding: gzip) with a hard cap on
+// the decompressed size, so a small zip bomb cannot exhaust memory.
+//
+// Thread safety: pure function.
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+
+namespace foothold::server {
+
+enum class GunzipResult { kOk, kInvalid, kTooLarge };
+
+// Inflates the gzip stream `in` (possibly several concatenated members) into
+// *out, stopping with kTooLarge as soon as the output would pass `max_out`.
+GunzipResult Gunzip(std::string_view in, size_t max_out, std::string* out);
+
+}  // namespace foothold::server

@@ -1,0 +1,191 @@
+#include "server/metrics.h"
+
+#include <cstdio>
+
+#include "proto/error_codes.h"
+#include "storage/event_store.h"
+
+namespace foothold::server {
+namespace {
+
+constexpr std::array<double, 14> kBucketBounds = {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01,
+                                                  0.025,  0.05,    0.1,    0.25,  0.5,    1.0,  2.5};
+constexpr std::array<int, 12> kStatuses = {200, 204, 400, 401, 403, 404, 405, 413, 415, 429, 500, 503};
+
+constexpr std::array<const char*, static_cast<size_t>(Route::kCount)> kRouteNames = {
+    "collect", "pixel", "preflight", "sessions", "healthz", "readyz", "metrics", "other"};
+
+// Every per-event and body-level code a request can be rejected with; the
+// index is the metric slot. Unknown codes share the last slot ("other").
+constexpr const char* kCodes[] = {
+    proto::codes::kJsonInvalid, proto::codes::kBodyEmpty, proto::codes::kBatchInvalid,
+    proto::codes::kSentAtInvalid, proto::codes::kTooManyEvents, proto::codes::kBodyTooLarge,
+    proto::codes::kHeadersTooLarge, proto::codes::kGzipInvalid, proto::codes::kContentTypeUnsupported,
+    proto::codes::kContentEncodingUnsupported, proto::codes::kCharsetUnsupported,
+    proto::codes::kEventNotObject, proto::codes::kEventMissing, proto::codes::kEventNameInvalid,
+    proto::codes::kIdentityMissing, proto::codes::kFieldType, proto::codes::kFieldEmpty,
+    proto::codes::kFieldTooLong, proto::codes::kFieldInvalid, proto::codes::kUtf8Invalid,
+    proto::codes::kTsInvalid, proto::codes::kEngagedMsInvalid, proto::codes::kExperimentsInvalid,
+    proto::codes::kPropsInvalid, proto::codes::kPropsTooMany, proto::codes::kPropsNested,
+    proto::codes::kPropKeyInvalid, proto::codes::kNumberInvalid, proto::codes::kEventTooLarge,
+    proto::codes::kDuplicateKey, proto::codes::kOriginForbidden, proto::codes::kRateLimited,
+    proto::codes::kQueueFull, proto::codes::kStoreUnavailable, proto::codes::kDraining,
+    proto::codes::kBadRequest, proto::codes::kMethodNotAllowed, proto::codes::kNotFound,
+    proto::codes::kUnauthorized, proto::codes::kForbidden};
+constexpr size_t kNumCodes = sizeof(kCodes) / sizeof(kCodes[0]);
+static_assert(kNumCodes < 48, "grow Metrics::kMaxCodes");
+
+size_t StatusSlot(int status) {
+  for (size_t i = 0; i < kStatuses.size(); ++i) {
+    if (kStatuses[i] == status) return i;
+  }
+  return kStatuses.size();  // "other"
+}
+
+size_t CodeSlot(std::string_view code) {
+  for (size_t i = 0; i < kNumCodes; ++i) {
+    if (code == kCodes[i]) return i;
+  }
+  return kNumCodes;  // "other"
+}
+
+void Appendf(std::string* out, const char* fmt, auto... args) {
+  char buf[512];
+  int n = std::snprintf(buf, sizeof(buf), fmt, args...);
+  if (n > 0) out->append(buf, static_cast<size_t>(n) < sizeof(buf) ? n : sizeof(buf) - 1);
+}
+
+void Header(std::string* out, const char* name, const char* type, const char* help) {
+  Appendf(out, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+uint64_t Load(const std::atomic<uint64_t>& a) { return a.load(std::memory_order_relaxed); }
+
+}  // namespace
+
+Metrics::Metrics() = default;
+
+void Metrics::RecordRequest(Route route, int status, double seconds) {
+  RouteStats& r = routes_[static_cast<size_t>(route)];
+  r.by_status[StatusSlot(status)].fetch_add(1, std::memory_order_relaxed);
+  size_t b = 0;
+  while (b < kBuckets && seconds > kBucketBounds[b]) ++b;
+  r.latency[b].fetch_add(1, std::memory_order_relaxed);
+  r.latency_sum_us.fetch_add(static_cast<uint64_t>(seconds * 1e6), std::memory_order_relaxed);
+}
+
+void Metrics::AddEvents(uint64_t accepted, uint64_t duplicates) {
+  if (accepted) events_accepted_.fetch_add(accepted, std::memory_order_relaxed);
+  if (duplicates) events_duplicate_.fetch_add(duplicates, std::memory_order_relaxed);
+}
+
+void Metrics::AddRejected(std::string_view code, uint64_t n) {
+  rejected_[CodeSlot(code)].fetch_add(n, std::memory_order_relaxed);
+}
+
+void Metrics::AddClamped(bool future) {
+  (future ? clamped_future_ : clamped_past_).fetch_add(1, std::memory_order_relaxed);
+}
+
+void Metrics::AddSkewCorrected(uint64_t n) { skew_corrected_.fetch_add(n, std::memory_order_relaxed); }
+void Metrics::AddBots(uint64_t n) { bots_.fetch_add(n, std::memory_order_relaxed); }
+
+std::string Metrics::Render(const storage::EventStore* store, bool draining) const {
+  std::string out;
+  out.reserve(16 << 10);
+
+  Header(&out, "foothold_http_requests_total", "counter", "HTTP requests by route and status code.");
+  for (size_t r = 0; r < routes_.size(); ++r) {
+    for (size_t s = 0; s < kStatusSlots; ++s) {
+      uint64_t v = Load(routes_[r].by_status[s]);
+      if (v == 0) continue;
+      if (s < kStatuses.size()) {
+        Appendf(&out, "foothold_http_requests_total{route=\"%s\",code=\"%d\"} %llu\n", kRouteNames[r],
+                kStatuses[s], static_cast<unsigned long long>(v));
+      } else {
+        Appendf(&out, "foothold_http_requests_total{route=\"%s\",code=\"other\"} %llu\n", kRouteNames[r],
+                static_cast<unsigned long long>(v));
+      }
+    }
+  }
+
+  Header(&out, "foothold_http_request_duration_seconds", "histogram",
+         "Time from complete request headers to response handed to the socket.");
+  for (size_t r = 0; r < routes_.size(); ++r) {
+    uint64_t cumulative = 0;
+    for (size_t b = 0; b <= kBuckets; ++b) {
+      cumulative += Load(routes_[r].latency[b]);
+      if (b < kBuckets) {
+        Appendf(&out, "foothold_http_request_duration_seconds_bucket{route=\"%s\",le=\"%g\"} %llu\n",
+                kRouteNames[r], kBucketBounds[b], static_cast<unsigned long long>(cumulative));
+      } else {
+        Appendf(&out, "foothold_http_request_duration_seconds_bucket{route=\"%s\",le=\"+Inf\"} %llu\n",
+                kRouteNames[r], static_cast<unsigned long long>(cumulative));
+      }
+    }
+    Appendf(&out, "foothold_http_request_duration_seconds_sum{route=\"%s\"} %.6f\n", kRouteNames[r],
+            Load(routes_[r].latency_sum_us) / 1e6);
+    Appendf(&out, "foothold_http_request_duration_seconds_count{route=\"%s\"} %llu\n", kRouteNames[r],
+            static_cast<unsigned long long>(cumulative));
+  }
+
+  Header(&out, "foothold_events_total", "counter", "Events by outcome.");
+  Appendf(&out, "foothold_events_total{outcome=\"accepted\"} %llu\n",
+          static_cast<unsigned long long>(Load(events_accepted_)));
+  Appendf(&out, "foothold_events_total{outcome=\"duplicate\"} %llu\n",
+          static_cast<unsigned long long>(Load(events_duplicate_)));
+  uint64_t rejected = 0;
+  for (const auto& c : rejected_) rejected += Load(c);
+  Appendf(&out, "foothold_events_total{outcome=\"rejected\"} %llu\n", static_cast<unsigned long long>(rejected));
+
+  Header(&out, "foothold_rejections_total", "counter", "Rejected events and requests by error code.");
+  for (size_t i = 0; i <= kNumCodes; ++i) {
+    uint64_t v = Load(rejected_[i]);
+    if (v == 0) continue;
+    Appendf(&out, "foothold_rejections_total{code=\"%s\"} %llu\n", i < kNumCodes ? kCodes[i] : "other",
+            static_cast<unsigned long long>(v));
+  }
+
+  Header(&out, "foothold_event_time_clamped_total", "counter",
+         "Events whose time was clamped into [received_at - max_past, received_at + max_future].");
+  Appendf(&out, "foothold_event_time_clamped_total{direction=\"past\"} %llu\n",
+          static_cast<unsigned long long>(Load(clamped_past_)));
+  Appendf(&out, "foothold_event_time_clamped_total{direction=\"future\"} %llu\n",
+          static_cast<unsigned long long>(Load(clamped_future_)));
+  Header(&out, "foothold_event_time_skew_corrected_total", "counter", "Events corrected with the batch's sent_at.");
+  Appendf(&out, "foothold_event_time_skew_corrected_total %llu\n", static_cast<unsigned long long>(Load(skew_corrected_)));
+  Header(&out, "foothold_bot_events_total", "counter", "Accepted events flagged as bots.");
+  Appendf(&out, "foothold_bot_events_total %llu\n", static_cast<unsigned long long>(Load(bots_)));
+
+  Header(&out, "foothold_connections_active", "gauge", "Open HTTP connections.");
+  Appendf(&out, "foothold_connections_active %lld\n", static_cast<long long>(connections_active_.load()));
+  Header(&out, "foothold_connections_total", "counter", "Accepted HTTP connections.");
+  Appendf(&out, "foothold_connections_total %llu\n", static_cast<unsigned long long>(Load(connections_total_)));
+  Header(&out, "foothold_connections_refused_total", "counter", "Connections closed at once: over http.max_connections.");
+  Appendf(&out, "foothold_connections_refused_total %llu\n", static_cast<unsigned long long>(Load(connections_refused_)));
+  Header(&out, "foothold_draining", "gauge", "1 while the server drains for shutdown.");
+  Appendf(&out, "foothold_draining %d\n", draining ? 1 : 0);
+
+  if (store != nullptr) {
+    storage::StoreStats s = store->stats();
+    Header(&out, "foothold_writer_queue_events", "gauge", "Events waiting for the journey log writer.");
+    Appendf(&out, "foothold_writer_queue_events %llu\n", static_cast<unsigned long long>(s.queue_depth_events));
+    Header(&out, "foothold_writer_groups_total", "counter", "Group commits (one WriteBatch each).");
+    Appendf(&out, "foothold_writer_groups_total %llu\n", static_cast<unsigned long long>(s.groups_committed));
+    Header(&out, "foothold_writer_events_total", "counter", "Events written to the journey log.");
+    Appendf(&out, "foothold_writer_events_total %llu\n", static_cast<unsigned long long>(s.events_committed));
+    Header(&out, "foothold_writer_last_group_events", "gauge", "Events in the most recent group commit.");
+    Appendf(&out, "foothold_writer_last_group_events %llu\n", static_cast<unsigned long long>(s.last_group_events));
+    Header(&out, "foothold_writer_failures_total", "counter", "Failed group commits.");
+    Appendf(&out, "foothold_writer_failures_total %llu\n", static_cast<unsigned long long>(s.write_failures));
+    Header(&out, "foothold_log_next_seq", "gauge", "The next journey log sequence number.");
+    Appendf(&out, "foothold_log_next_seq %llu\n", static_cast<unsigned long long>(s.next_seq));
+    Header(&out, "foothold_retention_deleted_total", "counter", "Log records removed by retention since start.");
+    Appendf(&out, "foothold_retention_deleted_total %llu\n", static_cast<unsigned long long>(s.retention_deleted));
+    Header(&out, "foothold_store_healthy", "gauge", "1 while the store accepts writes.");
+    Appendf(&out, "foothold_store_healthy %d\n", store->healthy() ? 1 : 0);
+  }
+  return out;
+}
+
+}  // namespace foothold::server

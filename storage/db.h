@@ -1,0 +1,82 @@
+// Private to storage/: the RocksDB instance behind an EventStore, its column
+// families (layout in storage/keys.h), their options and the meta records.
+// Only storage/*.cc include this; RocksDB never leaks into public headers.
+//
+// Thread safety: after Open, the handles are immutable and rocksdb::DB is
+// thread-safe, so any thread may read and write through them. Close must not
+// run concurrently with any other use (EventStore guarantees that).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <rocksdb/cache.h>
+#include <rocksdb/compaction_filter.h>
+#include <rocksdb/db.h>
+
+#include "proto/status.h"
+#include "storage/event_store.h"
+
+namespace foothold::storage {
+
+// A rocksdb::Status as a foothold Status; `context` says what was attempted.
+Status FromRocks(const rocksdb::Status& s, std::string_view context);
+
+// What the meta column family holds, as read (or initialised) at open.
+struct StoreMeta {
+  uint64_t next_seq = 0;        // the first seq not used by any stored record
+  std::string instance_secret;  // 64 lowercase hex chars
+};
+
+class Database {
+ public:
+  // Creates data_dir when missing, opens (or creates) the database with every
+  // column family. Errors name the directory.
+  static Status Open(const StoreOptions& options, std::unique_ptr<Database>* out);
+
+  ~Database();  // Close()s; errors are dropped here, call Close to see them
+  Database(const Database&) = delete;
+  Database& operator=(const Database&) = delete;
+
+  // Reads the schema version (refusing a newer one), the next seq (the max of
+  // meta next_seq and the last log key + 1, so neither a lost meta update nor
+  // a lost log tail makes a seq repeat) and the instance secret, creating
+  // what is missing on a fresh store.
+  Status LoadMeta(StoreMeta* out);
+
+  // Syncs the WAL, flushes every memtable (unless !flush) and closes.
+  // Idempotent. After a failed write, pass flush = false: the WAL writer is
+  // in an error state, and Debian's librocksdb is built with assertions on,
+  // so syncing it then aborts the process. Nothing is lost by skipping: every
+  // acked group is already in the WAL and is replayed at the next open.
+  Status Close(bool flush = true);
+
+  rocksdb::DB* db() const { return db_; }
+  rocksdb::ColumnFamilyHandle* log() const { return log_; }
+  rocksdb::ColumnFamilyHandle* session_index() const { return session_index_; }
+  rocksdb::ColumnFamilyHandle* dedupe() const { return dedupe_; }
+  rocksdb::ColumnFamilyHandle* visitors() const { return visitors_; }
+  rocksdb::ColumnFamilyHandle* meta() const { return meta_; }
+  const std::string& dir() const { return dir_; }
+
+ private:
+  Database() = default;
+
+  std::string dir_;
+  rocksdb::DB* db_ = nullptr;
+  std::vector<rocksdb::ColumnFamilyHandle*> handles_;  // all open handles, owned
+  rocksdb::ColumnFamilyHandle* log_ = nullptr;
+  rocksdb::ColumnFamilyHandle* session_index_ = nullptr;
+  rocksdb::ColumnFamilyHandle* dedupe_ = nullptr;
+  rocksdb::ColumnFamilyHandle* visitors_ = nullptr;
+  rocksdb::ColumnFamilyHandle* meta_ = nullptr;
+  // Referenced by raw pointer from the column family options: must outlive db_.
+  std::unique_ptr<rocksdb::CompactionFilter> dedupe_filter_;
+  std::unique_ptr<rocksdb::CompactionFilter> visitors_filter_;
+  std::shared_ptr<rocksdb::Cache> block_cache_;
+};
+
+}  // namespace foothold::storage

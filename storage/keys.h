@@ -1,0 +1,138 @@
+// Private to storage/: the byte layout of every key and small value the store
+// writes, in one place so the writer, the reader, retention and the
+// compaction filters cannot disagree. No RocksDB types here.
+//
+//   log            be64(seq)                                  -> proto record
+//   session_index  session_id 0x00 be64(ob(event_time)) be64(seq) -> ""
+//   dedupe         event_id                                   -> be64(seq) be64(ob(received_at))
+//   visitors       "a:" anonymous_id | "u:" user_id           -> be64(ob(last_event_time)) session_id
+//   meta           "schema_version" -> be64, "next_seq" -> be64, "instance_secret" -> 64 hex chars
+//   sessions, counters: created empty for the aggregator.
+//
+// ob(x) is offset binary (the sign bit flipped) so that big-endian byte order
+// equals signed numeric order: negative times sort before positive ones.
+//
+// Thread safety: pure functions and constants.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace foothold::storage {
+
+inline constexpr char kCfLog[] = "log";
+inline constexpr char kCfSessionIndex[] = "session_index";
+inline constexpr char kCfDedupe[] = "dedupe";
+inline constexpr char kCfVisitors[] = "visitors";
+inline constexpr char kCfSessions[] = "sessions";
+inline constexpr char kCfCounters[] = "counters";
+inline constexpr char kCfMeta[] = "meta";
+
+inline constexpr char kMetaSchemaVersion[] = "schema_version";
+inline constexpr char kMetaNextSeq[] = "next_seq";
+inline constexpr char kMetaInstanceSecret[] = "instance_secret";
+
+// Bumped when the meaning of any key or value above changes. A store written
+// by a newer schema is refused at open rather than misread.
+inline constexpr uint64_t kSchemaVersion = 1;
+
+// seq 0 never names a stored event (AppendResult uses it for duplicates).
+inline constexpr uint64_t kFirstSeq = 1;
+
+inline void PutBe64(uint64_t v, std::string* out) {
+  for (int shift = 56; shift >= 0; shift -= 8) {
+    out->push_back(static_cast<char>((v >> shift) & 0xff));
+  }
+}
+
+// REQUIRES: in.size() >= 8.
+inline uint64_t GetBe64(std::string_view in) {
+  uint64_t v = 0;
+  for (int i = 0; i < 8; ++i) v = (v << 8) | static_cast<uint8_t>(in[static_cast<size_t>(i)]);
+  return v;
+}
+
+inline uint64_t OffsetBinary(int64_t v) { return static_cast<uint64_t>(v) ^ (1ULL << 63); }
+inline int64_t FromOffsetBinary(uint64_t v) { return static_cast<int64_t>(v ^ (1ULL << 63)); }
+
+inline std::string LogKey(uint64_t seq) {
+  std::string k;
+  PutBe64(seq, &k);
+  return k;
+}
+
+inline std::optional<uint64_t> ParseLogKey(std::string_view key) {
+  if (key.size() != 8) return std::nullopt;
+  return GetBe64(key);
+}
+
+// Every index key of a session starts with this; session ids are printable
+// ASCII, so the 0x00 terminator keeps "ab" from matching "abc".
+inline std::string SessionIndexPrefix(std::string_view session_id) {
+  std::string k(session_id);
+  k.push_back('\0');
+  return k;
+}
+
+inline std::string SessionIndexKey(std::string_view session_id, int64_t event_time_ms,
+                                   uint64_t seq) {
+  std::string k = SessionIndexPrefix(session_id);
+  PutBe64(OffsetBinary(event_time_ms), &k);
+  PutBe64(seq, &k);
+  return k;
+}
+
+// The seq at the end of a session_index key.
+inline std::optional<uint64_t> SessionIndexSeq(std::string_view key) {
+  if (key.size() < 17) return std::nullopt;
+  return GetBe64(key.substr(key.size() - 8));
+}
+
+struct DedupeEntry {
+  uint64_t seq = 0;
+  int64_t received_at_ms = 0;
+};
+
+inline std::string EncodeDedupe(const DedupeEntry& d) {
+  std::string v;
+  PutBe64(d.seq, &v);
+  PutBe64(OffsetBinary(d.received_at_ms), &v);
+  return v;
+}
+
+inline std::optional<DedupeEntry> DecodeDedupe(std::string_view v) {
+  if (v.size() != 16) return std::nullopt;
+  return DedupeEntry{GetBe64(v), FromOffsetBinary(GetBe64(v.substr(8)))};
+}
+
+// An entry first seen at `seen_ms` still deduplicates an event received at
+// `now_ms` while the age is below the window. A clock that went backwards
+// (negative age) keeps the entry alive: dropping it would store a duplicate.
+// A window <= 0 turns dedupe off. Unsigned arithmetic: no overflow on any input.
+inline bool DedupeLive(int64_t seen_ms, int64_t now_ms, int64_t window_ms) {
+  if (window_ms <= 0) return false;
+  if (now_ms <= seen_ms) return true;
+  uint64_t age = static_cast<uint64_t>(now_ms) - static_cast<uint64_t>(seen_ms);
+  return age < static_cast<uint64_t>(window_ms);
+}
+
+struct VisitorState {
+  std::string session_id;
+  int64_t last_event_time_ms = 0;
+};
+
+inline std::string EncodeVisitor(const VisitorState& v) {
+  std::string out;
+  PutBe64(OffsetBinary(v.last_event_time_ms), &out);
+  out.append(v.session_id);
+  return out;
+}
+
+inline std::optional<VisitorState> DecodeVisitor(std::string_view v) {
+  if (v.size() < 9) return std::nullopt;  // a session id is never empty
+  return VisitorState{std::string(v.substr(8)), FromOffsetBinary(GetBe64(v))};
+}
+
+}  // namespace foothold::storage

@@ -1,0 +1,268 @@
+#include "tests/integration/harness.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <regex>
+#include <sstream>
+#include <stdexcept>
+#include <thread>
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+
+namespace foothold::testing {
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = boost::beast::http;
+using tcp = asio::ip::tcp;
+
+TempDir::TempDir() {
+  char tmpl[] = "/tmp/foothold-test-XXXXXX";
+  char* p = mkdtemp(tmpl);
+  if (p == nullptr) throw std::runtime_error("mkdtemp failed");
+  path_ = p;
+}
+
+TempDir::~TempDir() {
+  std::error_code ec;
+  std::filesystem::remove_all(path_, ec);
+}
+
+struct HttpClient::Impl {
+  explicit Impl(uint16_t p) : port(p), stream(ioc) {}
+  bool Connect() {
+    beast::error_code ec;
+    stream.socket().close(ec);
+    stream.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), port), ec);
+    connected = !ec;
+    return connected;
+  }
+  uint16_t port;
+  asio::io_context ioc;
+  beast::tcp_stream stream;
+  beast::flat_buffer buffer;
+  bool connected = false;
+};
+
+HttpClient::HttpClient(uint16_t port) : impl_(std::make_unique<Impl>(port)) {}
+HttpClient::~HttpClient() = default;
+
+HttpResult HttpClient::Request(const std::string& method, const std::string& target, const std::string& body,
+                               const Headers& headers) {
+  HttpResult result;
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    if (!impl_->connected && !impl_->Connect()) return result;
+    http::request<http::string_body> req;
+    req.method_string(method);
+    req.target(target);
+    req.version(11);
+    req.set(http::field::host, "127.0.0.1");
+    for (const auto& [k, v] : headers) req.insert(k, v);
+    req.body() = body;
+    if (!body.empty() || method == "POST") req.prepare_payload();
+    req.keep_alive(true);
+    beast::error_code ec;
+    impl_->stream.expires_after(std::chrono::seconds(30));
+    http::write(impl_->stream, req, ec);
+    if (ec) {
+      impl_->connected = false;
+      continue;  // a kept-alive connection the server closed: reconnect once
+    }
+    http::response_parser<http::string_body> parser;
+    parser.body_limit(64 << 20);
+    if (method == "HEAD") parser.skip(true);
+    impl_->buffer.clear();
+    http::read(impl_->stream, impl_->buffer, parser, ec);
+    if (ec) {
+      impl_->connected = false;
+      if (ec == http::error::end_of_stream && attempt == 0) continue;
+      return result;
+    }
+    auto& res = parser.get();
+    result.status = static_cast<int>(res.result_int());
+    for (const auto& f : res) {
+      std::string name(f.name_string());
+      for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      result.headers[name] = std::string(f.value());
+    }
+    result.body = res.body();
+    if (!res.keep_alive()) impl_->connected = false;
+    return result;
+  }
+  return result;
+}
+
+std::string RawExchange(uint16_t port, const std::string& bytes, int timeout_ms) {
+  asio::io_context ioc;
+  tcp::socket s(ioc);
+  beast::error_code ec;
+  s.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), port), ec);
+  if (ec) return "";
+  asio::write(s, asio::buffer(bytes), ec);
+  std::string out;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  int fd = s.native_handle();
+  while (std::chrono::steady_clock::now() < deadline) {
+    pollfd p{fd, POLLIN, 0};
+    int left = static_cast<int>(
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now()).count());
+    if (poll(&p, 1, std::max(left, 1)) <= 0) break;
+    char buf[8192];
+    ssize_t n = ::read(fd, buf, sizeof(buf));
+    if (n <= 0) break;
+    out.append(buf, static_cast<size_t>(n));
+  }
+  return out;
+}
+
+namespace {
+
+std::vector<char*> CStrings(std::vector<std::string>& v) {
+  std::vector<char*> out;
+  for (auto& s : v) out.push_back(s.data());
+  out.push_back(nullptr);
+  return out;
+}
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+pid_t Spawn(std::vector<std::string> argv, std::vector<std::string> env, const std::string& log_path) {
+  env.push_back("PATH=/usr/bin:/bin");
+  auto cargv = CStrings(argv);
+  auto cenv = CStrings(env);
+  pid_t pid = fork();
+  if (pid == 0) {
+    int fd = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (fd >= 0) {
+      dup2(fd, 1);
+      dup2(fd, 2);
+      close(fd);
+    }
+    execve(cargv[0], cargv.data(), cenv.data());
+    _exit(127);
+  }
+  return pid;
+}
+
+int DecodeStatus(int status) {
+  if (WIFEXITED(status)) return WEXITSTATUS(status);
+  if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
+  return -1;
+}
+
+}  // namespace
+
+ServerProcess::ServerProcess(const std::string& data_dir, std::vector<std::string> args, std::vector<std::string> env) {
+  // A fresh log file per process: a restart on the same data dir must not
+  // read the previous process's "listening on" line.
+  static std::atomic<int> counter{0};
+  log_path_ = data_dir + "." + std::to_string(getpid()) + "." + std::to_string(counter.fetch_add(1)) + ".log";
+  std::vector<std::string> argv = {FOOTHOLD_BINARY, "--listen", "127.0.0.1:0", "--data-dir", data_dir};
+  argv.insert(argv.end(), args.begin(), args.end());
+  pid_ = Spawn(argv, env, log_path_);
+  const std::regex re(R"(listening on [^ ]+:(\d+) \((\w[\w+]*)\))");
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (std::chrono::steady_clock::now() < deadline) {
+    std::string log = ReadFile(log_path_);
+    for (auto it = std::sregex_iterator(log.begin(), log.end(), re); it != std::sregex_iterator(); ++it) {
+      uint16_t p = static_cast<uint16_t>(std::stoi((*it)[1]));
+      if ((*it)[2] == "admin") {
+        admin_port_ = p;
+      } else {
+        port_ = p;
+      }
+    }
+    bool want_admin = false;
+    for (const auto& a : args) want_admin |= a == "--admin-listen";
+    for (const auto& e : env) want_admin |= e.rfind("FOOTHOLD_ADMIN_LISTEN=", 0) == 0;
+    if (port_ != 0 && (!want_admin || admin_port_ != 0)) return;
+    int status = 0;
+    if (waitpid(pid_, &status, WNOHANG) == pid_) {
+      pid_ = -1;
+      port_ = 0;
+      return;  // exited before listening; started() is false, Log() says why
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  port_ = 0;
+}
+
+ServerProcess::~ServerProcess() {
+  if (pid_ > 0) {
+    ::kill(pid_, SIGKILL);
+    int status;
+    waitpid(pid_, &status, 0);
+  }
+  std::error_code ec;
+  std::filesystem::remove(log_path_, ec);
+}
+
+void ServerProcess::Signal(int sig) {
+  if (pid_ > 0) ::kill(pid_, sig);
+}
+
+int ServerProcess::WaitExit(int timeout_ms) {
+  if (pid_ <= 0) return -1;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  while (std::chrono::steady_clock::now() < deadline) {
+    int status = 0;
+    if (waitpid(pid_, &status, WNOHANG) == pid_) {
+      pid_ = -1;
+      return DecodeStatus(status);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  return -1;
+}
+
+void ServerProcess::Kill9() {
+  Signal(SIGKILL);
+  WaitExit(10000);
+}
+
+std::string ServerProcess::Log() const { return ReadFile(log_path_); }
+
+int RunBinary(const std::vector<std::string>& args, std::string* output, std::vector<std::string> env) {
+  TempDir dir;
+  std::string log = dir.path() + "/out.log";
+  std::vector<std::string> argv = {FOOTHOLD_BINARY};
+  argv.insert(argv.end(), args.begin(), args.end());
+  pid_t pid = Spawn(argv, env, log);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  if (output) *output = ReadFile(log);
+  return DecodeStatus(status);
+}
+
+std::string Gzip(const std::string& data) {
+  z_stream zs{};
+  deflateInit2(&zs, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY);
+  std::string out(deflateBound(&zs, data.size()) + 32, '\0');
+  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
+  zs.avail_in = static_cast<uInt>(data.size());
+  zs.next_out = reinterpret_cast<Bytef*>(out.data());
+  zs.avail_out = static_cast<uInt>(out.size());
+  deflate(&zs, Z_FINISH);
+  out.resize(zs.total_out);
+  deflateEnd(&zs);
+  return out;
+}
+
+}  // namespace foothold::testing

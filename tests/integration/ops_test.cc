@@ -1,0 +1,88 @@
+// Integration tests of the operator-facing surface: metrics, admin listener
+// and token, rate limits, connection cap, idle keep-alive timeout.
+#include <catch2/catch.hpp>
+
+#include <thread>
+
+#include "tests/integration/harness.h"
+#include "tests/integration/util.h"
+
+using namespace foothold::testing;
+
+TEST_CASE("metrics count requests, events and rejections", "[integration]") {
+  TempDir dir;
+  ServerProcess server(dir.path() + "/data");
+  REQUIRE(server.started());
+  HttpClient c(server.port());
+  REQUIRE(c.Post("/v1/collect", "[{\"event\":\"a\",\"session_id\":\"m\"},{\"event\":\"!\",\"session_id\":\"m\"}]").status ==
+          200);
+  auto m = c.Get("/metrics");
+  REQUIRE(m.status == 200);
+  CHECK(m.header("content-type").rfind("text/plain; version=0.0.4", 0) == 0);
+  CHECK(m.body.find("foothold_events_total{outcome=\"accepted\"} 1\n") != std::string::npos);
+  CHECK(m.body.find("foothold_rejections_total{code=\"event_name_invalid\"} 1\n") != std::string::npos);
+  CHECK(m.body.find("foothold_http_requests_total{route=\"collect\",code=\"200\"} 1\n") != std::string::npos);
+  CHECK(m.body.find("foothold_writer_events_total 1\n") != std::string::npos);
+  CHECK(m.body.find("foothold_store_healthy 1\n") != std::string::npos);
+}
+
+TEST_CASE("admin endpoints on their own listener behind a bearer token", "[integration]") {
+  TempDir dir;
+  ServerProcess server(dir.path() + "/data", {"--admin-listen", "127.0.0.1:0"}, {"FOOTHOLD_ADMIN__TOKEN=s3cret"});
+  REQUIRE(server.started());
+  REQUIRE(server.admin_port() != 0);
+  HttpClient pub(server.port());
+  HttpClient admin(server.admin_port());
+  REQUIRE(pub.Post("/v1/collect", "{\"event\":\"a\",\"session_id\":\"adm\"}").status == 200);
+  CHECK(pub.Get("/v1/sessions/adm").status == 404);       // not on the public listener
+  CHECK(pub.Get("/metrics").status == 404);
+  CHECK(admin.Post("/v1/collect", "{\"event\":\"a\",\"session_id\":\"adm\"}").status == 404);
+  auto no_token = admin.Get("/v1/sessions/adm");
+  CHECK(no_token.status == 401);
+  CHECK(no_token.body.find("unauthorized") != std::string::npos);
+  CHECK(admin.Get("/v1/sessions/adm", {{"Authorization", "Bearer wrong"}}).status == 403);
+  CHECK(admin.Get("/v1/sessions/adm", {{"Authorization", "Bearer s3cret"}}).status == 200);
+  CHECK(admin.Get("/metrics", {{"Authorization", "Bearer s3cret"}}).status == 200);
+  CHECK(admin.Get("/healthz").status == 200);
+  CHECK(pub.Get("/healthz").status == 200);
+}
+
+TEST_CASE("a client over its rate limit gets 429 with Retry-After", "[integration]") {
+  TempDir dir;
+  ServerProcess server(dir.path() + "/data", {}, {"FOOTHOLD_HTTP__RATE_LIMIT=1", "FOOTHOLD_HTTP__RATE_LIMIT_BURST=3"});
+  REQUIRE(server.started());
+  HttpClient c(server.port());
+  int ok = 0, limited = 0;
+  std::string retry_after;
+  for (int i = 0; i < 6; ++i) {
+    auto r = c.Post("/v1/collect", "{\"event\":\"a\",\"session_id\":\"rl\"}");
+    if (r.status == 200) ++ok;
+    if (r.status == 429) {
+      ++limited;
+      retry_after = r.header("retry-after");
+      CHECK(r.body.find("rate_limited") != std::string::npos);
+    }
+  }
+  CHECK(ok >= 3);
+  CHECK(ok <= 4);  // the burst, plus at most one token refilled while we posted
+  CHECK(limited >= 2);
+  CHECK(!retry_after.empty());
+  CHECK(std::stoi(retry_after) >= 1);
+  CHECK(c.Get("/healthz").status == 200);  // health is never rate limited
+}
+
+TEST_CASE("connections over http.max_connections are closed; idle ones time out", "[integration]") {
+  TempDir dir;
+  ServerProcess server(dir.path() + "/data", {},
+                       {"FOOTHOLD_HTTP__MAX_CONNECTIONS=2", "FOOTHOLD_HTTP__IDLE_TIMEOUT=400ms"});
+  REQUIRE(server.started());
+  HttpClient a(server.port()), b(server.port());
+  REQUIRE(a.Get("/healthz").status == 200);
+  REQUIRE(b.Get("/healthz").status == 200);
+  // A third connection is accepted and closed at once: no response.
+  CHECK(RawExchange(server.port(), "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n", 1000).empty());
+  // After the idle timeout the first two are gone and new clients get through.
+  std::this_thread::sleep_for(std::chrono::milliseconds(900));
+  HttpClient c(server.port());
+  CHECK(c.Get("/healthz").status == 200);
+}
