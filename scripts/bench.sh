@@ -143,7 +143,7 @@ echo "== RocksDB anchor: db_bench fillseq, batch 64, 300-byte values, WAL on, pi
 db_out=$(taskset -c "$server_core" db_bench --benchmarks=fillseq --batch_size=64 --value_size=300 --key_size=16 \
   --num=3000000 --db="$work/dbbench" --disable_wal=false --sync=false --compression_type=none 2>&1 | grep -E '^fillseq')
 echo "$db_out"
-db_ops=$(awk '{for (i=1;i<=NF;i++) if ($i=="ops/sec;") print $(i-1)}' <<<"$db_out")
+db_ops=$(awk '{for (i=1;i<=NF;i++) if ($i=="ops/sec" || $i=="ops/sec;") print $(i-1)}' <<<"$db_out")
 
 echo
 echo "== summary"

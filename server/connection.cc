@@ -40,7 +40,7 @@ Method ToMethod(http::verb v) {
   }
 }
 
-proto::IpAddress PeerOf(const asio::ip::tcp::socket& socket) {
+proto::IpAddress PeerOf(const Socket& socket) {
   proto::IpAddress ip;
   beast::error_code ec;
   auto ep = socket.remote_endpoint(ec);
@@ -62,7 +62,7 @@ proto::IpAddress PeerOf(const asio::ip::tcp::socket& socket) {
 
 }  // namespace
 
-Connection::Connection(asio::ip::tcp::socket&& socket, Worker* worker, ConnectionContext* ctx, Listener listener)
+Connection::Connection(Socket&& socket, Worker* worker, ConnectionContext* ctx, Listener listener)
     : stream_(std::move(socket)), worker_(worker), ctx_(ctx), listener_(listener) {
   peer_ = PeerOf(stream_.socket());
   beast::error_code ec;
@@ -229,7 +229,9 @@ void Connection::Reply(Response&& r, bool counted) {
     return;
   }
   state_ = State::kWriting;
-  const bool keep_alive = keep_alive_ && !r.close && !close_after_;
+  // While draining, ask keep-alive clients to reconnect (to another replica
+  // behind an L4 balancer) before the listener closes.
+  const bool keep_alive = keep_alive_ && !r.close && !close_after_ && !ctx_->service->draining();
   res_ = {};
   res_.version(11);
   res_.result(static_cast<unsigned>(r.status));

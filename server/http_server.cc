@@ -148,7 +148,7 @@ Status HttpServer::Start() {
 void HttpServer::Impl::Accept(Acceptor* a) {
   Worker* w = workers[next_worker].get();
   next_worker = (next_worker + 1) % workers.size();
-  a->acceptor.async_accept(w->ioc, [this, a, w](boost::system::error_code ec, tcp::socket socket) {
+  a->acceptor.async_accept(w->ioc.get_executor(), [this, a, w](boost::system::error_code ec, Socket socket) {
     if (ec == asio::error::operation_aborted || !a->acceptor.is_open()) return;
     if (!ec) {
       if (metrics.connections_active() >= static_cast<int64_t>(config.http.max_connections)) {

@@ -6,7 +6,9 @@
 #include <system_error>
 
 #include <rocksdb/filter_policy.h>
+#include <rocksdb/convenience.h>
 #include <rocksdb/iterator.h>
+#include <rocksdb/merge_operator.h>
 #include <rocksdb/options.h>
 #include <rocksdb/table.h>
 
@@ -104,12 +106,24 @@ Status Database::Open(const StoreOptions& options, std::unique_ptr<Database>* ou
   rocksdb::ColumnFamilyOptions dedupe_opts = CfOptions(cache, /*bloom=*/true, kSmallWriteBuffer);
   dedupe_opts.compaction_filter = d->dedupe_filter_.get();
   rocksdb::ColumnFamilyOptions visitors_opts = CfOptions(cache, true, kSmallWriteBuffer);
+  // Most lookups in these two miss (a fresh event id, a new visitor); a
+  // memtable bloom filter answers a miss without searching the skiplist.
+  for (rocksdb::ColumnFamilyOptions* o : {&dedupe_opts, &visitors_opts}) {
+    o->memtable_whole_key_filtering = true;
+    o->memtable_prefix_bloom_size_ratio = 0.05;
+  }
   if (options.retention_days > 0) {
     d->visitors_filter_ =
         std::make_unique<VisitorExpiryFilter>(options.retention_days * kDayMs, WallClockMs);
     visitors_opts.compaction_filter = d->visitors_filter_.get();
   }
   rocksdb::ColumnFamilyOptions point_opts = CfOptions(cache, true, kSmallWriteBuffer);
+  rocksdb::ColumnFamilyOptions counters_opts = point_opts;
+  // A merge operator must be configured at open for as long as merge
+  // operands may exist, so it is set now, before the aggregator writes any.
+  rocksdb::Status m = rocksdb::MergeOperator::CreateFromString(
+      rocksdb::ConfigOptions(), "uint64add", &counters_opts.merge_operator);
+  if (!m.ok()) return FromRocks(m, "create uint64add merge operator");
 
   std::vector<rocksdb::ColumnFamilyDescriptor> cfs = {
       {rocksdb::kDefaultColumnFamilyName, point_opts},
@@ -118,7 +132,7 @@ Status Database::Open(const StoreOptions& options, std::unique_ptr<Database>* ou
       {kCfDedupe, dedupe_opts},
       {kCfVisitors, visitors_opts},
       {kCfSessions, point_opts},
-      {kCfCounters, point_opts},
+      {kCfCounters, counters_opts},
       {kCfMeta, point_opts},
   };
   // RocksDB refuses to open a database without naming every column family
@@ -138,6 +152,8 @@ Status Database::Open(const StoreOptions& options, std::unique_ptr<Database>* ou
   d->session_index_ = d->handles_[2];
   d->dedupe_ = d->handles_[3];
   d->visitors_ = d->handles_[4];
+  d->sessions_ = d->handles_[5];
+  d->counters_ = d->handles_[6];
   d->meta_ = d->handles_[7];
   *out = std::move(d);
   return Status::Ok();
@@ -222,7 +238,7 @@ Status Database::Close(bool flush) {
     keep_first(db_->DestroyColumnFamilyHandle(h), "release column family");
   }
   handles_.clear();
-  log_ = session_index_ = dedupe_ = visitors_ = meta_ = nullptr;
+  log_ = session_index_ = dedupe_ = visitors_ = meta_ = sessions_ = counters_ = nullptr;
   keep_first(db_->Close(), "close");
   delete db_;
   db_ = nullptr;

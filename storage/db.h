@@ -60,6 +60,11 @@ class Database {
   rocksdb::ColumnFamilyHandle* dedupe() const { return dedupe_; }
   rocksdb::ColumnFamilyHandle* visitors() const { return visitors_; }
   rocksdb::ColumnFamilyHandle* meta() const { return meta_; }
+  // Empty until the aggregator writes them. counters has the built-in
+  // "uint64add" merge operator (8-byte little-endian operands), so counter
+  // deltas can be Merge()d without a read.
+  rocksdb::ColumnFamilyHandle* sessions() const { return sessions_; }
+  rocksdb::ColumnFamilyHandle* counters() const { return counters_; }
   const std::string& dir() const { return dir_; }
 
  private:
@@ -73,6 +78,8 @@ class Database {
   rocksdb::ColumnFamilyHandle* dedupe_ = nullptr;
   rocksdb::ColumnFamilyHandle* visitors_ = nullptr;
   rocksdb::ColumnFamilyHandle* meta_ = nullptr;
+  rocksdb::ColumnFamilyHandle* sessions_ = nullptr;
+  rocksdb::ColumnFamilyHandle* counters_ = nullptr;
   // Referenced by raw pointer from the column family options: must outlive db_.
   std::unique_ptr<rocksdb::CompactionFilter> dedupe_filter_;
   std::unique_ptr<rocksdb::CompactionFilter> visitors_filter_;

@@ -54,6 +54,8 @@ struct AppendResult {
 };
 
 // Invoked exactly once, on the writer thread: keep it short (post elsewhere).
+// It must not throw, and must not call Close or RunRetentionForTest: both
+// wait for the writer thread, which is the thread running the callback.
 using AppendCallback = std::function<void(AppendResult&&)>;
 
 struct StoreStats {

@@ -19,7 +19,9 @@ Status Retention::Step(int64_t cutoff_ms, bool sync, uint64_t* deleted, bool* do
   uint64_t last = 0;
   proto::Event e;
   {
-    std::unique_ptr<rocksdb::Iterator> it(db_->db()->NewIterator(rocksdb::ReadOptions(), db_->log()));
+    rocksdb::ReadOptions ro;
+    ro.fill_cache = false;  // old records are read once, to be deleted: keep the cache for readers
+    std::unique_ptr<rocksdb::Iterator> it(db_->db()->NewIterator(ro, db_->log()));
     for (it->Seek(LogKey(floor_seq_)); it->Valid(); it->Next()) {
       if (*deleted == kBatchRecords) break;
       auto seq = ParseLogKey(std::string_view(it->key().data(), it->key().size()));

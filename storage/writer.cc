@@ -1,5 +1,6 @@
 #include "storage/writer.h"
 
+#include <algorithm>
 #include <future>
 #include <string_view>
 #include <unordered_map>
@@ -44,6 +45,76 @@ class BatchBuilder {
   rocksdb::WriteBatch batch_;
   rocksdb::Status status_;
 };
+
+// Per group: what is known about each distinct client event id.
+struct Seen {
+  std::optional<DedupeEntry> stored;  // from the dedupe column family
+  bool in_group = false;              // stored by an earlier event of this group
+};
+// Keys are views into the group's events, which outlive the map.
+using SeenMap = std::unordered_map<std::string_view, Seen>;
+
+// Per group: the state of each visitor to sessionize, as it evolves.
+struct Visitor {
+  std::optional<VisitorState> state;
+  bool dirty = false;  // changed by this group: persist it
+};
+using VisitorMap = std::unordered_map<std::string, Visitor>;
+
+// Fills *seen with the stored entry of every distinct client event id.
+Status LookupDedupe(const Database& db, const std::vector<const proto::Event*>& events,
+                    SeenMap* seen) {
+  std::vector<rocksdb::Slice> keys;
+  for (const proto::Event* e : events) {
+    if (HasClientEventId(*e) && seen->try_emplace(e->event_id).second) keys.emplace_back(e->event_id);
+  }
+  if (keys.empty()) return Status::Ok();
+  std::vector<rocksdb::PinnableSlice> values(keys.size());
+  std::vector<rocksdb::Status> statuses(keys.size());
+  db.db()->MultiGet(rocksdb::ReadOptions(), db.dedupe(), keys.size(), keys.data(), values.data(),
+                    statuses.data());
+  for (size_t i = 0; i < keys.size(); ++i) {
+    if (statuses[i].ok()) {
+      (*seen)[View(keys[i])].stored = DecodeDedupe(View(values[i]));
+    } else if (!statuses[i].IsNotFound()) {
+      return FromRocks(statuses[i], "read dedupe entries in " + db.dir());
+    }
+  }
+  return Status::Ok();
+}
+
+// Fills *visitors with the state of every visitor to sessionize: from the
+// cache, else from the visitors column family.
+Status LookupVisitors(const Database& db, const std::vector<const proto::Event*>& events,
+                      VisitorCache* cache, VisitorMap* visitors) {
+  std::vector<std::string> missing;
+  for (const proto::Event* e : events) {
+    if (!e->session_id.empty()) continue;
+    std::string key = VisitorKey(*e);
+    if (key.empty() || visitors->contains(key)) continue;
+    if (const VisitorState* cached = cache->Find(key)) {
+      (*visitors)[key].state = *cached;
+    } else {
+      (*visitors)[key];
+      missing.push_back(std::move(key));
+    }
+  }
+  if (missing.empty()) return Status::Ok();
+  std::vector<rocksdb::Slice> keys(missing.begin(), missing.end());
+  std::vector<rocksdb::PinnableSlice> values(keys.size());
+  std::vector<rocksdb::Status> statuses(keys.size());
+  db.db()->MultiGet(rocksdb::ReadOptions(), db.visitors(), keys.size(), keys.data(), values.data(),
+                    statuses.data());
+  for (size_t i = 0; i < keys.size(); ++i) {
+    if (statuses[i].ok()) {
+      // Unreadable state counts as none: the visitor starts a new session.
+      (*visitors)[missing[i]].state = DecodeVisitor(View(values[i]));
+    } else if (!statuses[i].IsNotFound()) {
+      return FromRocks(statuses[i], "read visitor states in " + db.dir());
+    }
+  }
+  return Status::Ok();
+}
 
 }  // namespace
 
@@ -221,73 +292,19 @@ void Writer::CommitGroup(std::vector<Request>* group) {
   }
   rocksdb::DB* db = db_->db();
 
-  // 1. Dedupe: one MultiGet for every distinct client event id of the group.
-  struct Seen {
-    std::optional<DedupeEntry> stored;  // from the dedupe column family
-    bool in_group = false;              // stored by an earlier event of this group
-  };
-  std::unordered_map<std::string_view, Seen> seen;
-  std::vector<rocksdb::Slice> keys;
-  for (Request& r : *group) {
-    for (const proto::Event& e : r.events) {
-      if (HasClientEventId(e) && seen.try_emplace(e.event_id).second) keys.emplace_back(e.event_id);
-    }
+  std::vector<const proto::Event*> events;
+  for (const Request& r : *group) {
+    for (const proto::Event& e : r.events) events.push_back(&e);
   }
-  std::vector<rocksdb::PinnableSlice> values(keys.size());
-  std::vector<rocksdb::Status> statuses(keys.size());
-  if (!keys.empty()) {
-    db->MultiGet(rocksdb::ReadOptions(), db_->dedupe(), keys.size(), keys.data(), values.data(),
-                 statuses.data());
-  }
-  for (size_t i = 0; i < keys.size(); ++i) {
-    if (statuses[i].ok()) {
-      seen[View(keys[i])].stored = DecodeDedupe(View(values[i]));
-    } else if (!statuses[i].IsNotFound()) {
-      Status s = FromRocks(statuses[i], "read dedupe entries in " + db_->dir());
-      MarkFailed(s);
-      FailGroup(group, s);
-      return;
-    }
-  }
-
-  // 2. Visitor states for events to sessionize: cache first, then one
-  // MultiGet for the misses.
-  struct Visitor {
-    std::optional<VisitorState> state;
-    bool dirty = false;
-  };
-  std::unordered_map<std::string, Visitor> visitors;
-  std::vector<std::string> missing;
-  for (Request& r : *group) {
-    for (const proto::Event& e : r.events) {
-      if (!e.session_id.empty()) continue;
-      std::string key = VisitorKey(e);
-      if (key.empty() || visitors.contains(key)) continue;
-      if (const VisitorState* cached = visitors_.Find(key)) {
-        visitors[key].state = *cached;
-      } else {
-        visitors[key];
-        missing.push_back(std::move(key));
-      }
-    }
-  }
-  if (!missing.empty()) {
-    keys.assign(missing.begin(), missing.end());
-    values = std::vector<rocksdb::PinnableSlice>(keys.size());
-    statuses.assign(keys.size(), rocksdb::Status());
-    db->MultiGet(rocksdb::ReadOptions(), db_->visitors(), keys.size(), keys.data(), values.data(),
-                 statuses.data());
-    for (size_t i = 0; i < keys.size(); ++i) {
-      if (statuses[i].ok()) {
-        // Unreadable state counts as none: the visitor starts a new session.
-        visitors[missing[i]].state = DecodeVisitor(View(values[i]));
-      } else if (!statuses[i].IsNotFound()) {
-        Status s = FromRocks(statuses[i], "read visitor states in " + db_->dir());
-        MarkFailed(s);
-        FailGroup(group, s);
-        return;
-      }
-    }
+  // 1-2. Read what the decisions depend on, one MultiGet per family.
+  SeenMap seen;
+  VisitorMap visitors;
+  Status read = LookupDedupe(*db_, events, &seen);
+  if (read.ok()) read = LookupVisitors(*db_, events, &visitors_, &visitors);
+  if (!read.ok()) {
+    MarkFailed(read);
+    FailGroup(group, read);
+    return;
   }
 
   // 3. Decide every event in order and build the one WriteBatch.
@@ -297,15 +314,21 @@ void Writer::CommitGroup(std::vector<Request>* group) {
   uint64_t duplicates = 0;
   uint64_t group_events = 0;
   std::vector<std::string> dirty;
+  // Random-key families are put after the log, each sorted by key: the
+  // memtable skiplist inserts a sorted run near its previous insert instead
+  // of searching from the top for every key (the log is sequential already).
+  // Order inside a batch has no meaning here: no key is written twice.
+  std::vector<std::string> index_keys;
+  std::vector<std::pair<std::string_view, DedupeEntry>> dedupe_puts;
   std::string buf;
   std::vector<AppendResult> results(group->size());
   for (size_t i = 0; i < group->size(); ++i) {
     AppendResult& result = results[i];
-    std::vector<proto::Event>& events = (*group)[i].events;
-    result.outcomes.reserve(events.size());
-    result.seqs.reserve(events.size());
-    group_events += events.size();
-    for (proto::Event& e : events) {
+    std::vector<proto::Event>& request_events = (*group)[i].events;
+    result.outcomes.reserve(request_events.size());
+    result.seqs.reserve(request_events.size());
+    group_events += request_events.size();
+    for (proto::Event& e : request_events) {
       if (HasClientEventId(e)) {
         Seen& s = seen[e.event_id];
         if (s.in_group || (s.stored && DedupeLive(s.stored->received_at_ms, e.received_at_ms,
@@ -316,7 +339,7 @@ void Writer::CommitGroup(std::vector<Request>* group) {
           continue;
         }
         s.in_group = true;
-        batch.Put(db_->dedupe(), e.event_id, EncodeDedupe({seq, e.received_at_ms}));
+        dedupe_puts.emplace_back(e.event_id, DedupeEntry{seq, e.received_at_ms});
       }
       e.seq = seq++;
       if (e.session_id.empty()) {
@@ -338,12 +361,18 @@ void Writer::CommitGroup(std::vector<Request>* group) {
       buf.clear();
       proto::EncodeRecord(e, &buf);
       batch.Put(db_->log(), LogKey(e.seq), buf);
-      batch.Put(db_->session_index(), SessionIndexKey(e.session_id, e.event_time_ms, e.seq), {});
+      index_keys.push_back(SessionIndexKey(e.session_id, e.event_time_ms, e.seq));
       result.outcomes.push_back(AppendOutcome::kStored);
       result.seqs.push_back(e.seq);
       ++stored;
     }
   }
+  std::sort(index_keys.begin(), index_keys.end());
+  for (const std::string& key : index_keys) batch.Put(db_->session_index(), key, {});
+  std::sort(dedupe_puts.begin(), dedupe_puts.end(),
+            [](const auto& a, const auto& b) { return a.first < b.first; });
+  for (const auto& [id, entry] : dedupe_puts) batch.Put(db_->dedupe(), id, EncodeDedupe(entry));
+  std::sort(dirty.begin(), dirty.end());
   for (const std::string& key : dirty) {
     batch.Put(db_->visitors(), key, EncodeVisitor(*visitors[key].state));
   }

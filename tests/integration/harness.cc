@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <zlib.h>
@@ -63,6 +64,10 @@ HttpResult HttpClient::Request(const std::string& method, const std::string& tar
                                const Headers& headers) {
   HttpResult result;
   for (int attempt = 0; attempt < 2; ++attempt) {
+    // Only a kept-alive connection the server may have closed meanwhile is
+    // retried, and only when the server sent nothing back; a fresh
+    // connection's failure is the result.
+    const bool reused = impl_->connected;
     if (!impl_->connected && !impl_->Connect()) return result;
     http::request<http::string_body> req;
     req.method_string(method);
@@ -78,7 +83,8 @@ HttpResult HttpClient::Request(const std::string& method, const std::string& tar
     http::write(impl_->stream, req, ec);
     if (ec) {
       impl_->connected = false;
-      continue;  // a kept-alive connection the server closed: reconnect once
+      if (reused) continue;
+      return result;
     }
     http::response_parser<http::string_body> parser;
     parser.body_limit(64 << 20);
@@ -87,7 +93,7 @@ HttpResult HttpClient::Request(const std::string& method, const std::string& tar
     http::read(impl_->stream, impl_->buffer, parser, ec);
     if (ec) {
       impl_->connected = false;
-      if (ec == http::error::end_of_stream && attempt == 0) continue;
+      if (ec == http::error::end_of_stream && reused && attempt == 0) continue;
       return result;
     }
     auto& res = parser.get();
@@ -149,6 +155,8 @@ pid_t Spawn(std::vector<std::string> argv, std::vector<std::string> env, const s
   auto cenv = CStrings(env);
   pid_t pid = fork();
   if (pid == 0) {
+    // Die with the test binary, so a crashed test leaves no server behind.
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
     int fd = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
     if (fd >= 0) {
       dup2(fd, 1);

@@ -71,7 +71,7 @@ TEST_CASE("a client over its rate limit gets 429 with Retry-After", "[integratio
   CHECK(c.Get("/healthz").status == 200);  // health is never rate limited
 }
 
-TEST_CASE("connections over http.max_connections are closed; idle ones time out", "[integration]") {
+TEST_CASE("connections over http.max_connections are closed, idle ones time out", "[integration]") {
   TempDir dir;
   ServerProcess server(dir.path() + "/data", {},
                        {"FOOTHOLD_HTTP__MAX_CONNECTIONS=2", "FOOTHOLD_HTTP__IDLE_TIMEOUT=400ms"});

@@ -74,7 +74,7 @@ TEST_CASE("one event object decodes every field", "[proto]") {
   CHECK(e.flags == 0);
 }
 
-TEST_CASE("a JSON array is a batch; indexes are array positions", "[proto]") {
+TEST_CASE("a JSON array is a batch, indexes are array positions", "[proto]") {
   const auto b = Decode("[" + Ev("a") + "," + Ev("b") + "," + Ev("c") + "]");
   REQUIRE_FALSE(b.error);
   REQUIRE(b.events.size() == 3);

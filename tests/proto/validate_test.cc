@@ -103,7 +103,7 @@ TEST_CASE("session_id: 1-128 printable ASCII", "[proto]") {
   CHECK(b.events.size() == 1);
 }
 
-TEST_CASE("anonymous_id, user_id: 1-128 bytes of UTF-8; event_id 1-64", "[proto]") {
+TEST_CASE("anonymous_id, user_id: 1-128 bytes of UTF-8, event_id 1-64", "[proto]") {
   for (const char* f : {"anonymous_id", "user_id"}) {
     INFO(f);
     const std::string key = std::string("\"") + f + "\":";
@@ -124,7 +124,7 @@ TEST_CASE("anonymous_id, user_id: 1-128 bytes of UTF-8; event_id 1-64", "[proto]
   CHECK(Accept(R"("event_id":)" + Str(64)).event_id.size() == 64);
 }
 
-TEST_CASE("url, referrer <= 2048 bytes; title <= 512", "[proto]") {
+TEST_CASE("url, referrer <= 2048 bytes, title <= 512", "[proto]") {
   CHECK(Accept(R"("url":)" + Str(2048)).url.size() == 2048);
   CheckReject(R"("url":)" + Str(2049), codes::kFieldTooLong, "url");
   CHECK(Accept(R"("referrer":)" + Str(2048)).referrer.size() == 2048);

@@ -1,9 +1,12 @@
 // EventStore basics: append and read back, ordering, seq continuity, the
 // instance secret, lifecycle (Close, Append after Close, Close draining),
 // back-pressure (Busy), durability modes.
+#include <algorithm>
 #include <fstream>
 #include <map>
 #include <thread>
+
+#include <rocksdb/db.h>
 
 #include "tests/storage/test_util.h"
 
@@ -283,6 +286,43 @@ TEST_CASE("Open reports an unusable data dir by name", "[storage]") {
   CHECK_FALSE(s.ok());
   CHECK(s.message().find(file) != std::string::npos);
   CHECK(store == nullptr);
+}
+
+TEST_CASE("a data dir already open elsewhere is refused by name", "[storage]") {
+  TempDir dir;
+  auto first = OpenStore(TestOptions(dir.path()));
+  std::unique_ptr<EventStore> second;
+  Status s = EventStore::Open(TestOptions(dir.path()), &second);
+  CHECK_FALSE(s.ok());
+  CHECK(s.message().find(dir.path()) != std::string::npos);
+  CHECK(first->healthy());
+}
+
+TEST_CASE("a store written by a newer schema is refused, not misread", "[storage]") {
+  TempDir dir;
+  { auto store = OpenStore(TestOptions(dir.path())); }
+  {
+    // Bump meta/schema_version behind the store's back, as a newer build would.
+    std::vector<std::string> names;
+    REQUIRE(rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions(), dir.path(), &names).ok());
+    std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
+    for (const auto& n : names) cfs.emplace_back(n, rocksdb::ColumnFamilyOptions());
+    std::vector<rocksdb::ColumnFamilyHandle*> handles;
+    rocksdb::DB* db = nullptr;
+    REQUIRE(rocksdb::DB::Open(rocksdb::DBOptions(), dir.path(), cfs, &handles, &db).ok());
+    size_t meta = static_cast<size_t>(std::find(names.begin(), names.end(), "meta") - names.begin());
+    REQUIRE(meta < names.size());
+    std::string v(7, '\0');
+    v.push_back('\x02');
+    CHECK(db->Put(rocksdb::WriteOptions(), handles[meta], "schema_version", v).ok());
+    for (auto* h : handles) CHECK(db->DestroyColumnFamilyHandle(h).ok());
+    CHECK(db->Close().ok());
+    delete db;
+  }
+  std::unique_ptr<EventStore> store;
+  Status s = EventStore::Open(TestOptions(dir.path()), &store);
+  CHECK(s.code() == Status::Code::kInvalidArgument);
+  CHECK(s.message().find("schema version 2") != std::string::npos);
 }
 
 TEST_CASE("StoreOptionsFromConfig maps the storage, session and dedupe keys", "[storage]") {
