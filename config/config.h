@@ -39,6 +39,7 @@ struct Config {
     int retention_days = 90;                   // [storage.retention_days] log retention, >= 1
     size_t queue_capacity = 100000;            // [storage.queue_capacity] events waiting for the writer
     size_t max_group_events = 10000;           // [storage.max_group_events] events per WriteBatch
+    size_t group_commit_us = 200;              // [storage.group_commit_us] linger for more events (µs); 0 = none
     size_t block_cache_mb = 64;                // [storage.block_cache_mb]
   } storage;
 

@@ -252,6 +252,8 @@ std::vector<Setting> Settings() {
                       [](Config* c) { return &c->storage.queue_capacity; }));
   s.push_back(Integer("storage.max_group_events", 1, 1000000,
                       [](Config* c) { return &c->storage.max_group_events; }));
+  s.push_back(Integer("storage.group_commit_us", 0, 100000,
+                      [](Config* c) { return &c->storage.group_commit_us; }));
   s.push_back(Integer("storage.block_cache_mb", 1, 1048576,
                       [](Config* c) { return &c->storage.block_cache_mb; }));
 

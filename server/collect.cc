@@ -245,7 +245,7 @@ void Service::HandleCollectPost(Request&& req, proto::Decoder* decoder, Respond 
     AddHeaders(cors, &r);
     respond(std::move(r));
   };
-  Status s = store_->Append(std::move(batch.events), std::move(on_written));
+  Status s = store_->Append(std::move(batch.events), std::move(on_written), /*defer_commit=*/true);
   if (!s.ok()) {
     metrics_->AddRejected(s.code() == Status::Code::kBusy ? codes::kQueueFull : codes::kStoreUnavailable);
     Response r = StoreRefusal(s);
@@ -277,7 +277,10 @@ void Service::HandlePixel(Request&& req, std::string_view query, proto::Decoder*
   }
   Enrich(config_, ip_secret_, req, client, &batch, metrics_);
   Metrics* metrics = metrics_;
-  Status s = store_->Append(std::move(batch.events), [metrics, respond](storage::AppendResult&& result) {
+  // defer_commit: the connection posts one CommitNow per batch of requests.
+  Status s = store_->Append(
+      std::move(batch.events),
+      [metrics, respond](storage::AppendResult&& result) {
     if (!result.status.ok()) {
       metrics->AddRejected(codes::kStoreUnavailable);
       Response r = PixelResponse(503, codes::kStoreUnavailable);
@@ -288,7 +291,8 @@ void Service::HandlePixel(Request&& req, std::string_view query, proto::Decoder*
     const bool dup = result.outcomes[0] == storage::AppendOutcome::kDuplicate;
     metrics->AddEvents(dup ? 0 : 1, dup ? 1 : 0);
     respond(PixelResponse(200, ""));
-  });
+      },
+      /*defer_commit=*/true);
   if (!s.ok()) {
     const bool busy = s.code() == Status::Code::kBusy;
     metrics_->AddRejected(busy ? codes::kQueueFull : codes::kStoreUnavailable);

@@ -7,11 +7,12 @@
 #include <boost/beast/core/error.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/read.hpp>
-#include <boost/beast/http/write.hpp>
+#include <boost/asio/write.hpp>
 
 #include "proto/error_codes.h"
 #include "server/metrics.h"
 #include "server/service.h"
+#include "storage/event_store.h"
 
 namespace foothold::server {
 namespace beast = boost::beast;
@@ -183,6 +184,7 @@ void Connection::ReplyParseError(beast::error_code ec) {
   r.close = true;
   head_request_ = false;
   keep_alive_ = false;
+  http11_ = true;
   Reply(std::move(r), /*counted=*/false);
 }
 
@@ -208,12 +210,25 @@ void Connection::Dispatch() {
   req.start_ns = SteadyNowNs();
   head_request_ = req.method == Method::kHead;
   keep_alive_ = msg.keep_alive();
+  http11_ = msg.version() >= 11;
   parser_.reset();
 
   ctx_->in_flight.fetch_add(1, std::memory_order_relaxed);
   // No timer while the handler works (the store answers or fails by itself).
   stream_.expires_never();
   auto self = shared_from_this();
+  // Appends are deferred (defer_commit); one CommitNow per batch of ready
+  // handlers on this thread tells the writer the batch is complete, so it
+  // commits one group for all of them instead of waking per request.
+  if (!worker_->commit_posted) {
+    worker_->commit_posted = true;
+    Worker* w = worker_;
+    storage::EventStore* store = ctx_->store;
+    asio::post(worker_->ioc, [w, store] {
+      w->commit_posted = false;
+      store->CommitNow();
+    });
+  }
   ctx_->service->Handle(std::move(req), &worker_->decoder, [self](Response&& r) {
     if (self->worker_->ioc.get_executor().running_in_this_thread()) {
       self->Reply(std::move(r), /*counted=*/true);
@@ -232,20 +247,41 @@ void Connection::Reply(Response&& r, bool counted) {
   // While draining, ask keep-alive clients to reconnect (to another replica
   // behind an L4 balancer) before the listener closes.
   const bool keep_alive = keep_alive_ && !r.close && !close_after_ && !ctx_->service->draining();
-  res_ = {};
-  res_.version(11);
-  res_.result(static_cast<unsigned>(r.status));
-  res_.set(http::field::server, "foothold");
-  if (!r.content_type.empty()) res_.set(http::field::content_type, r.content_type);
-  for (auto& [name, value] : r.headers) res_.insert(name, value);
-  res_.keep_alive(keep_alive);
-  const size_t length = r.body.size();
-  if (!head_request_) res_.body() = std::move(r.body);
-  res_.content_length(length);
+  // The response is formatted by hand into one reused buffer: Beast's
+  // serializer and field container cost more than the rest of a small
+  // response together (profiled). Header values come from our own code.
+  out_.clear();
+  out_ += http11_ ? "HTTP/1.1 " : "HTTP/1.0 ";
+  out_ += std::to_string(r.status);
+  out_ += ' ';
+  const auto reason = http::obsolete_reason(static_cast<http::status>(r.status));
+  out_.append(reason.data(), reason.size());
+  out_ += "\r\nServer: foothold\r\n";
+  if (!r.content_type.empty()) {
+    out_ += "Content-Type: ";
+    out_ += r.content_type;
+    out_ += "\r\n";
+  }
+  for (const auto& [name, value] : r.headers) {
+    out_ += name;
+    out_ += ": ";
+    out_ += value;
+    out_ += "\r\n";
+  }
+  if (!keep_alive) {
+    out_ += "Connection: close\r\n";
+  } else if (!http11_) {
+    out_ += "Connection: keep-alive\r\n";
+  }
+  out_ += "Content-Length: ";
+  out_ += std::to_string(r.body.size());
+  out_ += "\r\n\r\n";
+  if (!head_request_) out_ += r.body;
   stream_.expires_after(std::chrono::milliseconds(ctx_->config->http.body_timeout_ms));
-  http::async_write(stream_, res_, [self = shared_from_this(), keep_alive, counted](beast::error_code ec, size_t) {
-    self->OnWrite(keep_alive, counted, ec);
-  });
+  asio::async_write(stream_, asio::buffer(out_),
+                    [self = shared_from_this(), keep_alive, counted](beast::error_code ec, size_t) {
+                      self->OnWrite(keep_alive, counted, ec);
+                    });
 }
 
 void Connection::OnWrite(bool keep_alive, bool counted, beast::error_code ec) {

@@ -26,6 +26,10 @@
 #include "proto/decode.h"
 #include "server/http_types.h"
 
+namespace foothold::storage {
+class EventStore;
+}
+
 namespace foothold::server {
 
 class Service;
@@ -40,6 +44,7 @@ struct Worker {
   std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> guard;
   proto::Decoder decoder;
   std::thread thread;
+  bool commit_posted = false;  // a CommitNow is queued on this thread (thread-local use only)
   std::mutex mu;  // guards connections (registered on this thread; read at shutdown)
   std::unordered_set<Connection*> connections;
 };
@@ -49,6 +54,7 @@ struct ConnectionContext {
   const config::Config* config = nullptr;
   Service* service = nullptr;
   Metrics* metrics = nullptr;
+  storage::EventStore* store = nullptr;
   std::atomic<int64_t> in_flight{0};  // requests read but not yet answered
 };
 
@@ -87,7 +93,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   Stream stream_;
   boost::beast::flat_buffer buffer_;
   std::optional<boost::beast::http::request_parser<boost::beast::http::string_body>> parser_;
-  boost::beast::http::response<boost::beast::http::string_body> res_;
+  std::string out_;  // the response being written (capacity reused)
   Worker* worker_;
   ConnectionContext* ctx_;
   Listener listener_;
@@ -96,6 +102,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   bool close_after_ = false;
   bool head_request_ = false;
   bool keep_alive_ = true;
+  bool http11_ = true;
 };
 
 }  // namespace foothold::server

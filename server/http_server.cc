@@ -56,6 +56,7 @@ struct HttpServer::Impl {
     ctx.config = &config;
     ctx.service = &service;
     ctx.metrics = &metrics;
+    ctx.store = s;
   }
 
   struct Acceptor {

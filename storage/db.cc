@@ -177,9 +177,10 @@ Status Database::LoadMeta(StoreMeta* out) {
     return FromRocks(s, "read schema version in " + dir_);
   } else if (value.size() != 8) {
     return Status::Corruption("schema version in " + dir_ + " is malformed");
-  } else if (GetBe64(value) > kSchemaVersion) {
+  } else if (GetBe64(value) != kSchemaVersion) {
+    // No migrations exist yet: an older layout would be misread as surely as a newer one.
     return Status::InvalidArgument("store in " + dir_ + " has schema version " +
-                                   std::to_string(GetBe64(value)) + ", this build reads up to " +
+                                   std::to_string(GetBe64(value)) + ", this build reads only " +
                                    std::to_string(kSchemaVersion));
   }
 

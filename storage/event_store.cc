@@ -26,6 +26,7 @@ StoreOptions StoreOptionsFromConfig(const config::Config& config) {
   o.durability = config.storage.durability;
   o.queue_capacity_events = config.storage.queue_capacity;
   o.max_group_events = config.storage.max_group_events;
+  o.group_commit_us = static_cast<int64_t>(config.storage.group_commit_us);
   o.session_timeout_ms = config.session.timeout_ms;
   o.dedupe_window_ms = config.dedupe.window_ms;
   o.retention_days = config.storage.retention_days;
@@ -71,8 +72,12 @@ Status EventStore::Open(const StoreOptions& options, std::unique_ptr<EventStore>
   return Status::Ok();
 }
 
-Status EventStore::Append(std::vector<proto::Event> events, AppendCallback done) {
-  return impl_->writer->Append(std::move(events), std::move(done));
+Status EventStore::Append(std::vector<proto::Event> events, AppendCallback done, bool defer_commit) {
+  return impl_->writer->Append(std::move(events), std::move(done), defer_commit);
+}
+
+void EventStore::CommitNow() {
+  if (impl_->writer) impl_->writer->CommitNow();
 }
 
 Status EventStore::ReadSession(std::string_view session_id, std::vector<proto::Event>* out) const {
@@ -93,18 +98,17 @@ Status EventStore::ReadSession(std::string_view session_id, std::vector<proto::E
   } release{db, snap};
 
   const std::string lower = SessionIndexPrefix(session_id);
-  std::string upper = lower;
-  upper.back() = '\x01';  // the prefix with its 0x00 terminator bumped: first key past it
-  rocksdb::Slice upper_slice(upper);
+  const std::optional<std::string> upper = SessionIndexPrefixEnd(lower);
+  rocksdb::Slice upper_slice(upper ? *upper : std::string_view());
   rocksdb::ReadOptions ro;
   ro.snapshot = snap;
-  ro.iterate_upper_bound = &upper_slice;
+  if (upper) ro.iterate_upper_bound = &upper_slice;
 
   // Index order is (event_time, seq): exactly the order readback promises.
   std::vector<std::string> keys;
   {
     std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(ro, d->session_index()));
-    for (it->Seek(lower); it->Valid(); it->Next()) {
+    for (it->Seek(lower); it->Valid() && it->key().starts_with(lower); it->Next()) {
       auto seq = SessionIndexSeq(std::string_view(it->key().data(), it->key().size()));
       if (!seq) return Status::Corruption("session_index: malformed key in " + d->dir());
       keys.push_back(LogKey(*seq));
@@ -137,6 +141,9 @@ Status EventStore::ReadSession(std::string_view session_id, std::vector<proto::E
                                 d->dir() + ": " + s.message());
     }
   }
+  // Another session whose id hashes alike shares the prefix: drop its events.
+  std::erase_if(*out, [&](const proto::Event& e) { return e.session_id != session_id; });
+  if (out->empty()) return Status::NotFound("session " + std::string(session_id) + " has no events");
   return Status::Ok();
 }
 

@@ -32,6 +32,10 @@ struct StoreOptions {
   config::Durability durability = config::Durability::kWal; // kSync: fsync the WAL per group
   size_t queue_capacity_events = 100000;  // events queued for the writer; beyond: Append -> Busy
   size_t max_group_events = 10000;        // at most this many events in one WriteBatch
+  // When fewer than max_group_events are queued, the writer waits this long
+  // (µs) for more before committing: fewer, larger groups and far fewer
+  // thread switches, for at most this much added latency. 0 = commit at once.
+  int64_t group_commit_us = 200;
   int64_t session_timeout_ms = 30 * 60 * 1000;  // inactivity timeout for server sessionization
   int64_t dedupe_window_ms = 24LL * 3600 * 1000; // an event_id seen this recently is a duplicate
   int retention_days = 90;                      // log + index entries older than this are removed
@@ -85,8 +89,16 @@ class EventStore {
   //  - ok: `done` will be called exactly once, after the write (or its failure);
   //  - Busy: the queue is full; Unavailable: closed or failed. `done` is
   //    never called then and nothing was written.
+  // Group commit: unless defer_commit, an idle writer is woken now; it then
+  // lingers up to group_commit_us for more appends (or a CommitNow). With
+  // defer_commit the caller promises a CommitNow() soon (the HTTP server
+  // calls it once per batch of ready requests), which saves a thread wake-up
+  // per request.
   // REQUIRES: 1 <= events.size().
-  Status Append(std::vector<proto::Event> events, AppendCallback done);
+  Status Append(std::vector<proto::Event> events, AppendCallback done, bool defer_commit = false);
+
+  // Ends the writer's linger: what is queued is committed now. Thread-safe, cheap.
+  void CommitNow();
 
   // The stored events of a session ordered by (event_time, seq). NotFound when
   // the session has no stored events.

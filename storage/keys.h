@@ -3,7 +3,7 @@
 // compaction filters cannot disagree. No RocksDB types here.
 //
 //   log            be64(seq)                                  -> proto record
-//   session_index  session_id 0x00 be64(ob(event_time)) be64(seq) -> ""
+//   session_index  be64(Hash64(session_id)) be64(ob(event_time)) be64(seq) -> ""
 //   dedupe         event_id                                   -> be64(seq) be64(ob(received_at))
 //   visitors       "a:" anonymous_id | "u:" user_id           -> be64(ob(last_event_time)) session_id
 //   meta           "schema_version" -> be64, "next_seq" -> be64, "instance_secret" -> 64 hex chars
@@ -36,7 +36,7 @@ inline constexpr char kMetaInstanceSecret[] = "instance_secret";
 
 // Bumped when the meaning of any key or value above changes. A store written
 // by a newer schema is refused at open rather than misread.
-inline constexpr uint64_t kSchemaVersion = 1;
+inline constexpr uint64_t kSchemaVersion = 2;  // 2: session_index keyed by Hash64(session_id)
 
 // seq 0 never names a stored event (AppendResult uses it for duplicates).
 inline constexpr uint64_t kFirstSeq = 1;
@@ -68,11 +68,27 @@ inline std::optional<uint64_t> ParseLogKey(std::string_view key) {
   return GetBe64(key);
 }
 
-// Every index key of a session starts with this; session ids are printable
-// ASCII, so the 0x00 terminator keeps "ab" from matching "abc".
+// A 64-bit hash that must never change: derived session ids and
+// session_index keys embed it. FNV-1a, then the SplitMix64 finalizer.
+uint64_t Hash64(std::string_view data);
+
+// Every index key of a session starts with the 8-byte hash of its id, not the
+// id itself: fixed-size keys whose first bytes differ make memtable inserts
+// (the writer's hottest work in profiles) much cheaper than long ids with
+// shared prefixes. Readback filters records by session_id, so a hash
+// collision costs a wasted read, never a wrong answer.
 inline std::string SessionIndexPrefix(std::string_view session_id) {
-  std::string k(session_id);
-  k.push_back('\0');
+  std::string k;
+  PutBe64(Hash64(session_id), &k);
+  return k;
+}
+
+// The first key past every key with this prefix; nullopt for the last prefix.
+inline std::optional<std::string> SessionIndexPrefixEnd(std::string_view prefix) {
+  uint64_t h = GetBe64(prefix);
+  if (h == UINT64_MAX) return std::nullopt;
+  std::string k;
+  PutBe64(h + 1, &k);
   return k;
 }
 

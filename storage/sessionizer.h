@@ -27,9 +27,7 @@
 
 namespace foothold::storage {
 
-// A 64-bit hash that must never change: derived session ids embed it.
-// FNV-1a over the bytes, then the SplitMix64 finalizer for good high bits.
-uint64_t Hash64(std::string_view data);
+// Hash64 (storage/keys.h) is part of the derived id: it must never change.
 
 // "a:" + anonymous_id, else "u:" + user_id, else "" (no visitor to follow).
 std::string VisitorKey(const proto::Event& e);

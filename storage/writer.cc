@@ -132,9 +132,10 @@ Writer::Writer(const StoreOptions& options, Database* db, uint64_t next_seq,
 
 Writer::~Writer() { Stop(); }
 
-Status Writer::Append(std::vector<proto::Event> events, AppendCallback done) {
+Status Writer::Append(std::vector<proto::Event> events, AppendCallback done, bool defer_commit) {
   if (events.empty()) return Status::InvalidArgument("append: no events");
   const size_t n = events.size();
+  bool wake = false;
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (stopping_) return Status::Unavailable("store is closed");
@@ -146,9 +147,21 @@ Status Writer::Append(std::vector<proto::Event> events, AppendCallback done) {
     queue_.push_back(Request{std::move(events), std::move(done), {}});
     queued_events_ += n;
     counters_->queue_depth_events.store(queued_events_, std::memory_order_relaxed);
+    wake = (idle_ && !defer_commit) || (lingering_ && queued_events_ >= options_.max_group_events);
   }
-  cv_.notify_one();
+  if (wake) cv_.notify_one();
   return Status::Ok();
+}
+
+void Writer::CommitNow() {
+  bool wake;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (queue_.empty()) return;  // nothing to commit: keep the writer asleep
+    kicked_ = true;
+    wake = idle_ || lingering_;
+  }
+  if (wake) cv_.notify_one();
 }
 
 uint64_t Writer::RunRetention(int64_t now_ms) {
@@ -197,12 +210,26 @@ void Writer::Run() {
     {
       std::unique_lock<std::mutex> lock(mu_);
       while (queue_.empty() && !stopping_ && !RetentionDue()) {
+        idle_ = true;
         if (options_.retention_days > 0 && options_.retention_interval_ms > 0 && !failed_) {
           cv_.wait_until(lock, next_retention_);
         } else {
           cv_.wait(lock);
         }
+        idle_ = false;
       }
+      // Group commit: linger briefly for more appends unless the group is
+      // already full (or a task or Close is waiting). On a shared core this
+      // lets the I/O threads finish their ready requests before we commit.
+      if (!queue_.empty() && !stopping_ && !kicked_ && options_.group_commit_us > 0 && !queue_.front().task &&
+          queued_events_ < options_.max_group_events) {
+        lingering_ = true;
+        cv_.wait_for(lock, std::chrono::microseconds(options_.group_commit_us), [this] {
+          return stopping_ || kicked_ || queued_events_ >= options_.max_group_events;
+        });
+        lingering_ = false;
+      }
+      kicked_ = false;
       stopping = stopping_;
       if (queue_.empty() && stopping) break;
       // Whole requests only, so a callback sees all its events in one commit.

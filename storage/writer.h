@@ -56,8 +56,9 @@ class Writer {
   Writer(const Writer&) = delete;
   Writer& operator=(const Writer&) = delete;
 
-  // See EventStore::Append.
-  Status Append(std::vector<proto::Event> events, AppendCallback done);
+  // See EventStore::Append and EventStore::CommitNow.
+  Status Append(std::vector<proto::Event> events, AppendCallback done, bool defer_commit);
+  void CommitNow();
 
   // One full retention pass with cutoff now_ms - retention_days, executed on
   // the writer thread; waits for it. 0 when stopped, failed or disabled.
@@ -94,6 +95,12 @@ class Writer {
   std::deque<Request> queue_;    // guarded by mu_
   size_t queued_events_ = 0;     // guarded by mu_
   bool stopping_ = false;        // guarded by mu_
+  // The writer sleeps on cv_ for an empty queue (idle) or for a fuller group
+  // (lingering); Append wakes it only when that wait should end, so a burst
+  // of small appends costs one wake-up, not one per request.
+  bool idle_ = false;            // guarded by mu_
+  bool lingering_ = false;       // guarded by mu_
+  bool kicked_ = false;          // guarded by mu_; CommitNow since the last group
   bool failed_ = false;          // guarded by mu_
   Status failure_;               // guarded by mu_
   std::atomic<bool> failed_flag_{false};
