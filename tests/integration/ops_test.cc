@@ -2,6 +2,9 @@
 // and token, rate limits, connection cap, idle keep-alive timeout.
 #include <catch2/catch.hpp>
 
+#include <chrono>
+#include <cstdio>
+#include <fstream>
 #include <thread>
 
 #include "tests/integration/harness.h"
@@ -24,6 +27,24 @@ TEST_CASE("metrics count requests, events and rejections", "[integration]") {
   CHECK(m.body.find("foothold_http_requests_total{route=\"collect\",code=\"200\"} 1\n") != std::string::npos);
   CHECK(m.body.find("foothold_writer_events_total 1\n") != std::string::npos);
   CHECK(m.body.find("foothold_store_healthy 1\n") != std::string::npos);
+
+  // The exposition passes Prometheus's own linter (scripts/setup.sh test installs promtool).
+  if (std::system("command -v promtool >/dev/null 2>&1") != 0) {
+    WARN("promtool not installed: exposition format not linted");
+    return;
+  }
+  const std::string path = dir.path() + "/metrics.txt";
+  { std::ofstream(path) << m.body; }
+  const std::string cmd = "promtool check metrics < " + path + " 2>&1";
+  std::string out;
+  FILE* p = popen(cmd.c_str(), "r");
+  REQUIRE(p != nullptr);
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof(buf), p)) > 0) out.append(buf, n);
+  const int rc = pclose(p);
+  INFO(out);
+  CHECK(rc == 0);
 }
 
 TEST_CASE("admin endpoints on their own listener behind a bearer token", "[integration]") {
@@ -85,4 +106,21 @@ TEST_CASE("connections over http.max_connections are closed, idle ones time out"
   std::this_thread::sleep_for(std::chrono::milliseconds(900));
   HttpClient c(server.port());
   CHECK(c.Get("/healthz").status == 200);
+}
+
+TEST_CASE("a client that sends its body too slowly is disconnected", "[integration]") {
+  TempDir dir;
+  ServerProcess server(dir.path() + "/data", {}, {"FOOTHOLD_HTTP__BODY_TIMEOUT=300ms"});
+  REQUIRE(server.started());
+  auto start = std::chrono::steady_clock::now();
+  // Complete headers promising 100 bytes, then 10 of them and silence.
+  std::string got = RawExchange(server.port(),
+                                "POST /v1/collect HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                                "Content-Length: 100\r\n\r\n{\"event\":",
+                                5000);
+  auto waited = std::chrono::steady_clock::now() - start;
+  CHECK(got.empty());
+  CHECK(waited < std::chrono::milliseconds(4500));  // closed by the server, not by our 5 s limit
+  HttpClient client(server.port());
+  CHECK(client.Get("/healthz").status == 200);
 }
