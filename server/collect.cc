@@ -228,7 +228,7 @@ void Service::HandleCollectPost(Request&& req, proto::Decoder* decoder, Respond 
   Enrich(config_, ip_secret_, req, client, &batch, metrics_);
 
   Metrics* metrics = metrics_;
-  auto on_written = [metrics, cors = std::move(cors), rejected_json = std::move(rejected_json),
+  auto on_written = [metrics, cors, rejected_json = std::move(rejected_json),
                      respond](storage::AppendResult&& result) {
     Response r;
     if (!result.status.ok()) {
@@ -249,6 +249,7 @@ void Service::HandleCollectPost(Request&& req, proto::Decoder* decoder, Respond 
   if (!s.ok()) {
     metrics_->AddRejected(s.code() == Status::Code::kBusy ? codes::kQueueFull : codes::kStoreUnavailable);
     Response r = StoreRefusal(s);
+    AddHeaders(cors, &r);  // so a cross-origin SDK can read the 503 and its Retry-After
     respond(std::move(r));
   }
 }
@@ -262,6 +263,12 @@ void Service::HandlePixel(Request&& req, std::string_view query, proto::Decoder*
     r.headers.emplace_back("Retry-After", "1");
     r.close = true;
     respond(std::move(r));
+    return;
+  }
+  if (req.method == Method::kHead) {
+    // HEAD must not have side effects (link checkers, prefetchers): the same
+    // headers as a GET, nothing stored.
+    respond(PixelResponse(200, ""));
     return;
   }
   const proto::IpAddress client = proto::ResolveClientIp(req.peer, req.x_forwarded_for, config_.trusted_proxies);

@@ -82,6 +82,10 @@ void Connection::Start() {
     std::lock_guard<std::mutex> lock(worker_->mu);
     worker_->connections.insert(this);
   }
+  // Accepted just before the listener closed: the drain passes on this thread
+  // may already have run, so apply them here.
+  if (worker_->phase == Worker::Phase::kClosed) return CloseNow();
+  if (worker_->phase == Worker::Phase::kDraining) last_request_ = true;
   WaitForRequest();
 }
 
@@ -134,7 +138,7 @@ void Connection::OnHeader(beast::error_code ec) {
   if (parser_->is_done()) return Dispatch();
   auto& req = parser_->get();
   auto expect = req[http::field::expect];
-  if (beast::iequals(expect, "100-continue")) {
+  if (req.version() >= 11 && beast::iequals(expect, "100-continue")) {  // never a 1xx to HTTP/1.0
     // curl and some SDKs wait for this before sending a body.
     static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
     stream_.expires_after(std::chrono::milliseconds(ctx_->config->http.body_timeout_ms));
@@ -181,6 +185,7 @@ void Connection::ReplyParseError(beast::error_code ec) {
     ctx_->metrics->AddRejected(proto::codes::kBadRequest);
   }
   // The stream is out of sync with the message boundaries: answer and close.
+  ctx_->metrics->RecordRequest(Route::kOther, r.status, 0);
   r.close = true;
   head_request_ = false;
   keep_alive_ = false;
@@ -229,11 +234,16 @@ void Connection::Dispatch() {
       store->CommitNow();
     });
   }
-  ctx_->service->Handle(std::move(req), &worker_->decoder, [self](Response&& r) {
-    if (self->worker_->ioc.get_executor().running_in_this_thread()) {
-      self->Reply(std::move(r), /*counted=*/true);
+  ctx_->service->Handle(std::move(req), &worker_->decoder, [self](Response&& r) mutable {
+    // Called once. Move the reference out so the caller's copy of this
+    // callback (kept by the writer until its next group) does not keep the
+    // Connection alive on a foreign thread.
+    std::shared_ptr<Connection> conn = std::move(self);
+    if (conn->worker_->ioc.get_executor().running_in_this_thread()) {
+      conn->Reply(std::move(r), /*counted=*/true);
     } else {
-      asio::post(self->worker_->ioc, [self, r = std::move(r)]() mutable { self->Reply(std::move(r), true); });
+      Worker* w = conn->worker_;
+      asio::post(w->ioc, [conn = std::move(conn), r = std::move(r)]() mutable { conn->Reply(std::move(r), true); });
     }
   });
 }
@@ -246,7 +256,8 @@ void Connection::Reply(Response&& r, bool counted) {
   state_ = State::kWriting;
   // While draining, ask keep-alive clients to reconnect (to another replica
   // behind an L4 balancer) before the listener closes.
-  const bool keep_alive = keep_alive_ && !r.close && !close_after_ && !ctx_->service->draining();
+  const bool keep_alive =
+      keep_alive_ && !r.close && !close_after_ && !last_request_ && !ctx_->service->draining();
   // The response is formatted by hand into one reused buffer: Beast's
   // serializer and field container cost more than the rest of a small
   // response together (profiled). Header values come from our own code.
@@ -273,9 +284,12 @@ void Connection::Reply(Response&& r, bool counted) {
   } else if (!http11_) {
     out_ += "Connection: keep-alive\r\n";
   }
-  out_ += "Content-Length: ";
-  out_ += std::to_string(r.body.size());
-  out_ += "\r\n\r\n";
+  if (r.status != 204 && r.status >= 200) {  // RFC 9110 §8.6: never on 1xx or 204
+    out_ += "Content-Length: ";
+    out_ += std::to_string(r.body.size());
+    out_ += "\r\n";
+  }
+  out_ += "\r\n";
   if (!head_request_) out_ += r.body;
   stream_.expires_after(std::chrono::milliseconds(ctx_->config->http.body_timeout_ms));
   asio::async_write(stream_, asio::buffer(out_),
@@ -286,14 +300,30 @@ void Connection::Reply(Response&& r, bool counted) {
 
 void Connection::OnWrite(bool keep_alive, bool counted, beast::error_code ec) {
   if (counted) ctx_->in_flight.fetch_sub(1, std::memory_order_relaxed);
-  if (ec || !keep_alive) {
-    if (!ec) {
-      beast::error_code ignored;
-      stream_.socket().shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
-    }
-    return CloseNow();
-  }
+  if (ec) return CloseNow();
+  if (!keep_alive) return LingerClose();
   WaitForRequest();
+}
+
+void Connection::LingerClose() {
+  if (state_ == State::kClosed) return;
+  state_ = State::kIdle;  // nothing owed: a shutdown may close it at once
+  close_after_ = true;
+  beast::error_code ignored;
+  stream_.socket().shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
+  stream_.expires_after(std::chrono::seconds(1));  // one deadline for the whole linger
+  buffer_.clear();
+  DiscardInput();
+}
+
+void Connection::DiscardInput() {
+  static constexpr size_t kMaxDiscard = 1 << 20;
+  stream_.async_read_some(buffer_.prepare(16384), [self = shared_from_this()](beast::error_code ec, size_t n) {
+    self->lingered_bytes_ += n;
+    // EOF (the client read our answer and closed), timeout, or enough discarded.
+    if (ec || self->lingered_bytes_ >= kMaxDiscard || self->state_ == State::kClosed) return self->CloseNow();
+    self->DiscardInput();
+  });
 }
 
 }  // namespace foothold::server

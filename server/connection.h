@@ -40,13 +40,18 @@ class Connection;
 struct Worker {
   explicit Worker(const proto::Limits& limits) : decoder(limits) {}
 
-  boost::asio::io_context ioc{1};
-  std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> guard;
+  enum class Phase { kRunning, kDraining, kClosed };
+
   proto::Decoder decoder;
   std::thread thread;
-  bool commit_posted = false;  // a CommitNow is queued on this thread (thread-local use only)
+  bool commit_posted = false;     // a CommitNow is queued on this thread (this thread only)
+  Phase phase = Phase::kRunning;  // shutdown progress as seen by this thread (this thread only)
   std::mutex mu;  // guards connections (registered on this thread; read at shutdown)
   std::unordered_set<Connection*> connections;
+  std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> guard;
+  // Last, so it is destroyed first: handlers it still holds destroy
+  // Connections, whose destructors use mu and connections above.
+  boost::asio::io_context ioc{1};
 };
 
 // What every connection shares (owned by HttpServer).
@@ -88,6 +93,11 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void Dispatch();
   void Reply(Response&& r, bool counted);
   void OnWrite(bool keep_alive, bool counted, boost::beast::error_code ec);
+  // After a final response: stop sending, read and discard what the client
+  // still sends for a moment, then close, so unread request bytes do not turn
+  // the close into a reset that destroys the response in flight.
+  void LingerClose();
+  void DiscardInput();
   void ReplyParseError(boost::beast::error_code ec);
 
   Stream stream_;
@@ -99,7 +109,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
   Listener listener_;
   proto::IpAddress peer_;
   State state_ = State::kIdle;
-  bool close_after_ = false;
+  bool close_after_ = false;  // close after the response in progress (or now, when idle)
+  bool last_request_ = false; // accepted during the drain: serve one request, then close
+  size_t lingered_bytes_ = 0;
   bool head_request_ = false;
   bool keep_alive_ = true;
   bool http11_ = true;

@@ -8,6 +8,7 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <spdlog/spdlog.h>
 
 #include "server/connection.h"
@@ -49,6 +50,17 @@ Status ResolveListen(const std::string& key, const std::string& value, tcp::endp
   return Status::Ok();
 }
 
+// The connections registered on `w` that are still alive.
+// REQUIRES: on w's thread (so none is destroyed meanwhile by this thread).
+std::vector<std::shared_ptr<Connection>> LiveConnections(Worker* w) {
+  std::vector<std::shared_ptr<Connection>> live;
+  std::lock_guard<std::mutex> lock(w->mu);
+  for (Connection* c : w->connections) {
+    if (auto sp = c->weak_from_this().lock()) live.push_back(std::move(sp));
+  }
+  return live;
+}
+
 }  // namespace
 
 struct HttpServer::Impl {
@@ -62,18 +74,23 @@ struct HttpServer::Impl {
   struct Acceptor {
     tcp::acceptor acceptor;
     Listener listener;
+    asio::steady_timer retry;  // re-arms accept after an error (EMFILE) without spinning
   };
 
   void Accept(Acceptor* a);
   void OnSignal();
   void Drain();
 
+  // Declaration order is destruction order reversed, and it matters:
+  // connections (owned by the workers' io_contexts) use metrics and ctx; the
+  // service's reader pool posts to the workers; acceptors and signals live on
+  // workers[0].
   const config::Config& config;
   storage::EventStore* store;
   Metrics metrics;
-  Service service;
   ConnectionContext ctx;
   std::vector<std::unique_ptr<Worker>> workers;
+  Service service;
   std::vector<std::unique_ptr<Acceptor>> acceptors;  // on workers[0]
   std::unique_ptr<asio::signal_set> signals;
   size_t next_worker = 0;
@@ -92,6 +109,7 @@ HttpServer::~HttpServer() {
   for (auto& w : impl_->workers) {
     w->ioc.stop();
     if (w->thread.joinable()) w->thread.join();
+    w->guard.reset();  // before its io_context goes
   }
 }
 
@@ -110,7 +128,8 @@ Status HttpServer::Start() {
     tcp::endpoint ep;
     Status st = ResolveListen(key, value, &ep);
     if (!st.ok()) return st;
-    auto a = std::make_unique<Impl::Acceptor>(Impl::Acceptor{tcp::acceptor(s.workers[0]->ioc), kind});
+    auto a = std::make_unique<Impl::Acceptor>(
+        Impl::Acceptor{tcp::acceptor(s.workers[0]->ioc), kind, asio::steady_timer(s.workers[0]->ioc)});
     boost::system::error_code ec;
     a->acceptor.open(ep.protocol(), ec);
     if (!ec) a->acceptor.set_option(asio::socket_base::reuse_address(true), ec);
@@ -161,8 +180,14 @@ void HttpServer::Impl::Accept(Acceptor* a) {
         asio::post(w->ioc, [conn] { conn->Start(); });
       }
     } else {
-      // EMFILE and friends: log and keep accepting; the next accept may succeed.
-      spdlog::warn("accept failed: {}", ec.message());
+      // EMFILE and friends: the connection stays in the backlog, so accepting
+      // again at once would spin. Back off briefly, then try again.
+      spdlog::warn("accept failed: {}; retrying in 100ms", ec.message());
+      a->retry.expires_after(std::chrono::milliseconds(100));
+      a->retry.async_wait([this, a](boost::system::error_code wec) {
+        if (!wec && a->acceptor.is_open()) Accept(a);
+      });
+      return;
     }
     Accept(a);
   });
@@ -198,41 +223,36 @@ void HttpServer::Impl::Drain() {
     for (auto& a : acceptors) {
       boost::system::error_code ignored;
       a->acceptor.close(ignored);
+      a->retry.cancel();
     }
     if (signals) signals->cancel();
   });
   for (auto& w : workers) {
     Worker* raw = w.get();
     asio::post(raw->ioc, [raw] {
-      std::vector<std::shared_ptr<Connection>> live;
-      {
-        std::lock_guard<std::mutex> lock(raw->mu);
-        for (Connection* c : raw->connections) {
-          if (auto sp = c->weak_from_this().lock()) live.push_back(std::move(sp));
-        }
-      }
-      for (auto& c : live) c->CloseGracefully();
+      raw->phase = Worker::Phase::kDraining;
+      for (auto& c : LiveConnections(raw)) c->CloseGracefully();
     });
   }
 
+  // Wait for every connection, not only dispatched requests: one still
+  // receiving a beacon's body finishes it, gets its answer, then closes.
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(config.shutdown.deadline_ms);
-  while (ctx.in_flight.load() > 0 && std::chrono::steady_clock::now() < deadline) {
+  while ((ctx.in_flight.load() > 0 || metrics.connections_active() > 0) &&
+         std::chrono::steady_clock::now() < deadline) {
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
   const int64_t left = ctx.in_flight.load();
-  if (left > 0) spdlog::warn("shutdown deadline passed with {} requests in flight", left);
+  if (left > 0 || metrics.connections_active() > 0) {
+    spdlog::warn("shutdown deadline passed with {} requests in flight, {} connections open", left,
+                 metrics.connections_active());
+  }
 
   for (auto& w : workers) {
     Worker* raw = w.get();
     asio::post(raw->ioc, [raw] {
-      std::vector<std::shared_ptr<Connection>> live;
-      {
-        std::lock_guard<std::mutex> lock(raw->mu);
-        for (Connection* c : raw->connections) {
-          if (auto sp = c->weak_from_this().lock()) live.push_back(std::move(sp));
-        }
-      }
-      for (auto& c : live) c->CloseNow();
+      raw->phase = Worker::Phase::kClosed;
+      for (auto& c : LiveConnections(raw)) c->CloseNow();
     });
     w->guard.reset();
   }

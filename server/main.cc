@@ -29,8 +29,11 @@ int Serve(const foothold::config::Config& config) {
       return 1;
     }
     http.Wait();
+    // Close the store while the server's objects still exist: requests still
+    // queued past the shutdown deadline are committed now, and their
+    // completions touch the server's metrics and connections.
+    s = store->Close();
   }
-  s = store->Close();
   if (!s.ok()) {
     spdlog::error("closing the store: {}", s.ToString());
     return 1;

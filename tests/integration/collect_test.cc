@@ -237,6 +237,12 @@ TEST_CASE("the pixel stores a GET beacon and answers a GIF", "[integration]") {
   CHECK(s.body.find("\"url\":\"/p/7\"") != std::string::npos);
   CHECK(s.body.find("\"color\":\"red\"") != std::string::npos);
 
+  // HEAD answers like GET but stores nothing.
+  auto head = f.client.Request("HEAD", "/v1/collect?e=head_probe&sid=s-head");
+  CHECK(head.status == 200);
+  CHECK(head.header("content-type") == "image/gif");
+  CHECK(f.client.Get("/v1/sessions/s-head").status == 404);
+
   auto bad = f.client.Get("/v1/collect?sid=s-px");
   CHECK(bad.status == 400);
   CHECK(bad.body.size() == 43);
