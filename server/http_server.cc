@@ -78,7 +78,9 @@ struct HttpServer::Impl {
   };
 
   void Accept(Acceptor* a);
+  void WaitForSignal();
   void OnSignal();
+  bool Hurried();
   void Drain();
 
   // Declaration order is destruction order reversed, and it matters:
@@ -98,7 +100,8 @@ struct HttpServer::Impl {
 
   std::mutex mu;
   std::condition_variable cv;
-  bool shutdown_requested = false;
+  bool shutdown_requested = false;  // guarded by mu
+  bool hurry = false;               // guarded by mu: a second signal
 };
 
 HttpServer::HttpServer(const config::Config& config, storage::EventStore* store)
@@ -150,11 +153,7 @@ Status HttpServer::Start() {
   }
 
   s.signals = std::make_unique<asio::signal_set>(s.workers[0]->ioc, SIGTERM, SIGINT);
-  s.signals->async_wait([&s](const boost::system::error_code& ec, int sig) {
-    if (ec) return;
-    spdlog::info("received signal {}: draining", sig);
-    s.OnSignal();
-  });
+  s.WaitForSignal();
 
   for (auto& a : s.acceptors) s.Accept(a.get());
   for (auto& w : s.workers) {
@@ -193,10 +192,36 @@ void HttpServer::Impl::Accept(Acceptor* a) {
   });
 }
 
+// The first signal starts the drain; a second one cuts the waits short (the
+// operator means it), still committing what was accepted before exit.
+void HttpServer::Impl::WaitForSignal() {
+  signals->async_wait([this](const boost::system::error_code& ec, int sig) {
+    if (ec) return;
+    bool again;
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      again = shutdown_requested;
+    }
+    if (again) {
+      spdlog::info("received signal {} again: skipping the remaining drain waits", sig);
+    } else {
+      spdlog::info("received signal {}: draining", sig);
+    }
+    OnSignal();
+    WaitForSignal();
+  });
+}
+
 void HttpServer::Impl::OnSignal() {
   std::lock_guard<std::mutex> lock(mu);
+  if (shutdown_requested) hurry = true;
   shutdown_requested = true;
   cv.notify_all();
+}
+
+bool HttpServer::Impl::Hurried() {
+  std::lock_guard<std::mutex> lock(mu);
+  return hurry;
 }
 
 void HttpServer::RequestShutdown() { impl_->OnSignal(); }
@@ -216,7 +241,10 @@ void HttpServer::Wait() {
 void HttpServer::Impl::Drain() {
   service.BeginDrain();
   spdlog::info("readiness off; serving for shutdown.drain_delay={}ms", config.shutdown.drain_delay_ms);
-  std::this_thread::sleep_for(std::chrono::milliseconds(config.shutdown.drain_delay_ms));
+  {
+    std::unique_lock<std::mutex> lock(mu);
+    cv.wait_for(lock, std::chrono::milliseconds(config.shutdown.drain_delay_ms), [this] { return hurry; });
+  }
 
   service.BeginClose();
   asio::post(workers[0]->ioc, [this] {
@@ -239,7 +267,7 @@ void HttpServer::Impl::Drain() {
   // receiving a beacon's body finishes it, gets its answer, then closes.
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(config.shutdown.deadline_ms);
   while ((ctx.in_flight.load() > 0 || metrics.connections_active() > 0) &&
-         std::chrono::steady_clock::now() < deadline) {
+         std::chrono::steady_clock::now() < deadline && !Hurried()) {
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
   const int64_t left = ctx.in_flight.load();

@@ -140,3 +140,21 @@ TEST_CASE("kill -9 while clients post loses no acknowledged event", "[integratio
   CHECK(doubled == 0);
   for (auto& [id, n] : seen) CHECK(n == 1);
 }
+
+TEST_CASE("a second SIGTERM cuts the drain delay short and still exits cleanly", "[integration]") {
+  TempDir dir;
+  ServerProcess server(dir.path() + "/data", {}, {"FOOTHOLD_SHUTDOWN__DRAIN_DELAY=60s"});
+  REQUIRE(server.started());
+  HttpClient client(server.port());
+  REQUIRE(client.Post("/v1/collect", "{\"event\":\"a\",\"session_id\":\"s-hurry\"}").status == 200);
+  server.Signal(SIGTERM);
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  CHECK(client.Get("/readyz").status == 503);
+  server.Signal(SIGTERM);
+  // Well before the 60 s drain delay; the acknowledged event survives.
+  CHECK(server.WaitExit(20000) == 0);
+  ServerProcess again(dir.path() + "/data");
+  REQUIRE(again.started());
+  HttpClient c2(again.port());
+  CHECK(c2.Get("/v1/sessions/s-hurry").status == 200);
+}
