@@ -136,6 +136,32 @@ echo "== 2. 100-event batches (durability = wal)"
 BENCH_BODY="$work/batch.json" run_wrk "foothold-batch100" "$fh_pid" "http://127.0.0.1:$fh_port/v1/collect" "$work/post.lua"
 events_per_s=$((RPS_foothold_batch100 * 100))
 echo "foothold batched: $events_per_s events/s"
+
+echo
+echo "== 3. RSS with 10k idle keep-alive connections under load (target <= 256 MiB)"
+python3 - "$fh_port" "$((secs + 10))" > "$work/idle.log" 2>&1 <<'PY' &
+import resource, socket, sys, time
+soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+socks = []
+for _ in range(10000):
+    s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+    s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+    socks.append(s)
+for s in socks:
+    s.recv(4096)
+print("open", flush=True)
+time.sleep(float(sys.argv[2]))
+PY
+idle_pid=$!
+for _ in $(seq 200); do grep -q open "$work/idle.log" 2>/dev/null && break; sleep 0.1; done
+if grep -q open "$work/idle.log"; then
+  BENCH_BODY="$work/single.json" run_wrk "foothold-single+10k-idle" "$fh_pid" "http://127.0.0.1:$fh_port/v1/collect" "$work/post.lua"
+  BENCH_BODY="$work/batch.json" run_wrk "foothold-batch+10k-idle" "$fh_pid" "http://127.0.0.1:$fh_port/v1/collect" "$work/post.lua"
+else
+  echo "could not open 10k connections (ulimit -n?): $(cat "$work/idle.log")"
+fi
+kill "$idle_pid" 2>/dev/null || true
 kill "$fh_pid"; wait "$fh_pid" 2>/dev/null || true
 
 echo
