@@ -125,10 +125,16 @@ void Enrich(const config::Config& config, const std::string& ip_secret, const Re
   if (bot) metrics->AddBots(batch->events.size());
 }
 
-Response StoreRefusal(const Status& s) {
+// The 503 for a store that refused or failed an append (counted): queue_full
+// (retry in 1 s) or store_unavailable (5 s); a GIF for the pixel.
+Response StoreRefusal(const Status& s, bool pixel, Metrics* metrics) {
   const bool busy = s.code() == Status::Code::kBusy;
-  Response r = ErrorResponse(503, busy ? codes::kQueueFull : codes::kStoreUnavailable,
-                             busy ? "the writer queue is full; retry later" : "the event store is unavailable: " + s.message());
+  const char* code = busy ? codes::kQueueFull : codes::kStoreUnavailable;
+  metrics->AddRejected(code);
+  Response r = pixel ? PixelResponse(503, code)
+                     : ErrorResponse(503, code,
+                                     busy ? "the writer queue is full; retry later"
+                                          : "the event store is unavailable: " + s.message());
   r.headers.emplace_back("Retry-After", busy ? "1" : "5");
   return r;
 }
@@ -232,8 +238,7 @@ void Service::HandleCollectPost(Request&& req, proto::Decoder* decoder, Respond 
                      respond](storage::AppendResult&& result) {
     Response r;
     if (!result.status.ok()) {
-      r = StoreRefusal(result.status);
-      metrics->AddRejected(codes::kStoreUnavailable);
+      r = StoreRefusal(result.status, /*pixel=*/false, metrics);
     } else {
       uint64_t dups = 0;
       for (auto o : result.outcomes) dups += o == storage::AppendOutcome::kDuplicate;
@@ -247,8 +252,7 @@ void Service::HandleCollectPost(Request&& req, proto::Decoder* decoder, Respond 
   };
   Status s = store_->Append(std::move(batch.events), std::move(on_written), /*defer_commit=*/true);
   if (!s.ok()) {
-    metrics_->AddRejected(s.code() == Status::Code::kBusy ? codes::kQueueFull : codes::kStoreUnavailable);
-    Response r = StoreRefusal(s);
+    Response r = StoreRefusal(s, /*pixel=*/false, metrics_);
     AddHeaders(cors, &r);  // so a cross-origin SDK can read the 503 and its Retry-After
     respond(std::move(r));
   }
@@ -289,10 +293,7 @@ void Service::HandlePixel(Request&& req, std::string_view query, proto::Decoder*
       std::move(batch.events),
       [metrics, respond](storage::AppendResult&& result) {
     if (!result.status.ok()) {
-      metrics->AddRejected(codes::kStoreUnavailable);
-      Response r = PixelResponse(503, codes::kStoreUnavailable);
-      r.headers.emplace_back("Retry-After", "5");
-      respond(std::move(r));
+      respond(StoreRefusal(result.status, /*pixel=*/true, metrics));
       return;
     }
     const bool dup = result.outcomes[0] == storage::AppendOutcome::kDuplicate;
@@ -300,13 +301,7 @@ void Service::HandlePixel(Request&& req, std::string_view query, proto::Decoder*
     respond(PixelResponse(200, ""));
       },
       /*defer_commit=*/true);
-  if (!s.ok()) {
-    const bool busy = s.code() == Status::Code::kBusy;
-    metrics_->AddRejected(busy ? codes::kQueueFull : codes::kStoreUnavailable);
-    Response r = PixelResponse(503, busy ? codes::kQueueFull : codes::kStoreUnavailable);
-    r.headers.emplace_back("Retry-After", busy ? "1" : "5");
-    respond(std::move(r));
-  }
+  if (!s.ok()) respond(StoreRefusal(s, /*pixel=*/true, metrics_));
 }
 
 }  // namespace foothold::server

@@ -10,6 +10,7 @@
 #include <boost/asio/write.hpp>
 
 #include "proto/error_codes.h"
+#include "server/clock.h"
 #include "server/metrics.h"
 #include "server/service.h"
 #include "storage/event_store.h"
@@ -20,16 +21,6 @@ namespace http = boost::beast::http;
 namespace asio = boost::asio;
 
 namespace {
-
-int64_t NowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
-int64_t SteadyNowNs() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
 
 Method ToMethod(http::verb v) {
   switch (v) {
@@ -211,7 +202,7 @@ void Connection::Dispatch() {
   req.body = std::move(msg.body());
   req.peer = peer_;
   req.listener = listener_;
-  req.received_at_ms = NowMs();
+  req.received_at_ms = WallNowMs();
   req.start_ns = SteadyNowNs();
   head_request_ = req.method == Method::kHead;
   keep_alive_ = msg.keep_alive();

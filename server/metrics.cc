@@ -61,6 +61,12 @@ void Header(std::string* out, const char* name, const char* type, const char* he
 
 uint64_t Load(const std::atomic<uint64_t>& a) { return a.load(std::memory_order_relaxed); }
 
+// One unlabelled metric: its HELP/TYPE header and its value.
+void Single(std::string* out, const char* name, const char* type, const char* help, long long value) {
+  Header(out, name, type, help);
+  Appendf(out, "%s %lld\n", name, value);
+}
+
 }  // namespace
 
 Metrics::Metrics() = default;
@@ -152,38 +158,33 @@ std::string Metrics::Render(const storage::EventStore* store, bool draining) con
           static_cast<unsigned long long>(Load(clamped_past_)));
   Appendf(&out, "foothold_event_time_clamped_total{direction=\"future\"} %llu\n",
           static_cast<unsigned long long>(Load(clamped_future_)));
-  Header(&out, "foothold_event_time_skew_corrected_total", "counter", "Events corrected with the batch's sent_at.");
-  Appendf(&out, "foothold_event_time_skew_corrected_total %llu\n", static_cast<unsigned long long>(Load(skew_corrected_)));
-  Header(&out, "foothold_bot_events_total", "counter", "Accepted events flagged as bots.");
-  Appendf(&out, "foothold_bot_events_total %llu\n", static_cast<unsigned long long>(Load(bots_)));
+  Single(&out, "foothold_event_time_skew_corrected_total", "counter", "Events corrected with the batch's sent_at.",
+         static_cast<long long>(Load(skew_corrected_)));
+  Single(&out, "foothold_bot_events_total", "counter", "Accepted events flagged as bots.",
+         static_cast<long long>(Load(bots_)));
 
-  Header(&out, "foothold_connections_active", "gauge", "Open HTTP connections.");
-  Appendf(&out, "foothold_connections_active %lld\n", static_cast<long long>(connections_active_.load()));
-  Header(&out, "foothold_connections_total", "counter", "Accepted HTTP connections.");
-  Appendf(&out, "foothold_connections_total %llu\n", static_cast<unsigned long long>(Load(connections_total_)));
-  Header(&out, "foothold_connections_refused_total", "counter", "Connections closed at once: over http.max_connections.");
-  Appendf(&out, "foothold_connections_refused_total %llu\n", static_cast<unsigned long long>(Load(connections_refused_)));
-  Header(&out, "foothold_draining", "gauge", "1 while the server drains for shutdown.");
-  Appendf(&out, "foothold_draining %d\n", draining ? 1 : 0);
+  auto ll = [](uint64_t v) { return static_cast<long long>(v); };
+  Single(&out, "foothold_connections_active", "gauge", "Open HTTP connections.", connections_active_.load());
+  Single(&out, "foothold_connections_total", "counter", "Accepted HTTP connections.", ll(Load(connections_total_)));
+  Single(&out, "foothold_connections_refused_total", "counter",
+         "Connections closed at once: over http.max_connections.", ll(Load(connections_refused_)));
+  Single(&out, "foothold_draining", "gauge", "1 while the server drains for shutdown.", draining ? 1 : 0);
 
   if (store != nullptr) {
     storage::StoreStats s = store->stats();
-    Header(&out, "foothold_writer_queue_events", "gauge", "Events waiting for the journey log writer.");
-    Appendf(&out, "foothold_writer_queue_events %llu\n", static_cast<unsigned long long>(s.queue_depth_events));
-    Header(&out, "foothold_writer_groups_total", "counter", "Group commits (one WriteBatch each).");
-    Appendf(&out, "foothold_writer_groups_total %llu\n", static_cast<unsigned long long>(s.groups_committed));
-    Header(&out, "foothold_writer_events_total", "counter", "Events written to the journey log.");
-    Appendf(&out, "foothold_writer_events_total %llu\n", static_cast<unsigned long long>(s.events_committed));
-    Header(&out, "foothold_writer_last_group_events", "gauge", "Events in the most recent group commit.");
-    Appendf(&out, "foothold_writer_last_group_events %llu\n", static_cast<unsigned long long>(s.last_group_events));
-    Header(&out, "foothold_writer_failures_total", "counter", "Failed group commits.");
-    Appendf(&out, "foothold_writer_failures_total %llu\n", static_cast<unsigned long long>(s.write_failures));
-    Header(&out, "foothold_log_next_seq", "gauge", "The next journey log sequence number.");
-    Appendf(&out, "foothold_log_next_seq %llu\n", static_cast<unsigned long long>(s.next_seq));
-    Header(&out, "foothold_retention_deleted_total", "counter", "Log records removed by retention since start.");
-    Appendf(&out, "foothold_retention_deleted_total %llu\n", static_cast<unsigned long long>(s.retention_deleted));
-    Header(&out, "foothold_store_healthy", "gauge", "1 while the store accepts writes.");
-    Appendf(&out, "foothold_store_healthy %d\n", store->healthy() ? 1 : 0);
+    Single(&out, "foothold_writer_queue_events", "gauge", "Events waiting for the journey log writer.",
+           ll(s.queue_depth_events));
+    Single(&out, "foothold_writer_groups_total", "counter", "Group commits (one WriteBatch each).",
+           ll(s.groups_committed));
+    Single(&out, "foothold_writer_events_total", "counter", "Events written to the journey log.",
+           ll(s.events_committed));
+    Single(&out, "foothold_writer_last_group_events", "gauge", "Events in the most recent group commit.",
+           ll(s.last_group_events));
+    Single(&out, "foothold_writer_failures_total", "counter", "Failed group commits.", ll(s.write_failures));
+    Single(&out, "foothold_log_next_seq", "gauge", "The next journey log sequence number.", ll(s.next_seq));
+    Single(&out, "foothold_retention_deleted_total", "counter", "Log records removed by retention since start.",
+           ll(s.retention_deleted));
+    Single(&out, "foothold_store_healthy", "gauge", "1 while the store accepts writes.", store->healthy() ? 1 : 0);
   }
   return out;
 }

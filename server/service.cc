@@ -9,6 +9,7 @@
 #include "proto/event.h"
 #include "proto/json_out.h"
 #include "server/blocking_pool.h"
+#include "server/clock.h"
 #include "server/metrics.h"
 #include "server/rate_limiter.h"
 #include "proto/percent.h"
@@ -16,11 +17,6 @@
 
 namespace foothold::server {
 namespace {
-
-int64_t SteadyNowNs() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
 
 Response JsonResponse(int status, std::string body) {
   Response r;

@@ -124,3 +124,20 @@ TEST_CASE("a client that sends its body too slowly is disconnected", "[integrati
   HttpClient client(server.port());
   CHECK(client.Get("/healthz").status == 200);
 }
+
+TEST_CASE("a full writer queue answers 503 queue_full with Retry-After", "[integration]") {
+  TempDir dir;
+  // A queue of one event cannot take a two-event request: the refusal path, deterministically.
+  ServerProcess server(dir.path() + "/data", {}, {"FOOTHOLD_STORAGE__QUEUE_CAPACITY=1"});
+  REQUIRE(server.started());
+  HttpClient c(server.port());
+  auto r = c.Post("/v1/collect", "[{\"event\":\"a\",\"session_id\":\"q\"},{\"event\":\"b\",\"session_id\":\"q\"}]",
+                  "application/json", {{"Origin", "https://shop.example"}});
+  CHECK(r.status == 503);
+  CHECK(r.body.find("\"queue_full\"") != std::string::npos);
+  CHECK(r.header("retry-after") == "1");
+  CHECK(r.header("access-control-allow-origin") == "*");
+  CHECK(c.Get("/v1/sessions/q").status == 404);  // nothing of it was stored
+  CHECK(c.Post("/v1/collect", "{\"event\":\"a\",\"session_id\":\"q\"}").status == 200);
+  CHECK(c.Get("/metrics").body.find("foothold_rejections_total{code=\"queue_full\"} 1\n") != std::string::npos);
+}
