@@ -19,6 +19,7 @@
 #include <sstream>
 #include <utility>
 
+#include "config/analytics.h"
 #include "config/settings.h"
 #include "config/values.h"
 
@@ -183,6 +184,7 @@ void FlattenToml(const toml::table& table, const std::string& prefix, const std:
     const std::string key =
         prefix.empty() ? std::string(name.str()) : prefix + "." + std::string(name.str());
     const std::string origin = path + ":" + std::to_string(node.source().begin.line);
+    if (prefix.empty() && IsAnalyticsKey(key)) continue;  // ReadAnalytics reads these
     if (const toml::table* sub = node.as_table()) {
       if (IsSection(settings, key)) {
         FlattenToml(*sub, key, path, settings, view, errors);
@@ -195,9 +197,10 @@ void FlattenToml(const toml::table& table, const std::string& prefix, const std:
   }
 }
 
-// Appends the file's entries to `view`, or a message to `errors`.
+// Appends the file's settings to `view` and sets its analytics definitions in
+// `config` (they have no other source), or appends messages to `errors`.
 void FileView(const std::string& path, const std::vector<Setting>& settings, View* view,
-              std::vector<std::string>* errors) {
+              Config* config, std::vector<std::string>* errors) {
   std::error_code ec;
   if (std::filesystem::is_directory(path, ec)) {
     errors->push_back("cannot read config file " + path + ": it is a directory");
@@ -213,6 +216,7 @@ void FileView(const std::string& path, const std::vector<Setting>& settings, Vie
   try {
     toml::table table = toml::parse(content.str(), path);
     FlattenToml(table, "", path, settings, view, errors);
+    ReadAnalytics(table, path, config, errors);
   } catch (const toml::parse_error& e) {
     errors->push_back(path + ":" + std::to_string(e.source().begin.line) + ":" +
                       std::to_string(e.source().begin.column) + ": " +
@@ -254,7 +258,7 @@ LoadResult Load(int argc, const char* const* argv, const char* const* envp) {
   // An empty FOOTHOLD_CONFIG counts as unset (compose files write X=${X:-}).
   const std::string path = args.has_config ? args.config_path : env_config_path;
   View file;
-  if (!path.empty()) FileView(path, settings, &file, &errors);
+  if (!path.empty()) FileView(path, settings, &file, &result.config, &errors);
 
   Apply(file, settings, &result.config, &errors);
   Apply(env, settings, &result.config, &errors);
@@ -304,7 +308,9 @@ Configuration sources, highest precedence first:
   2. FOOTHOLD_<KEY> environment variables: FOOTHOLD_LISTEN, FOOTHOLD_DATA_DIR, ...;
      nested keys with "__" (FOOTHOLD_STORAGE__DURABILITY=sync); lists comma-separated
      (FOOTHOLD_TRUSTED_PROXIES=10.0.0.0/8,::1). Unknown FOOTHOLD_* variables are errors;
-  3. the TOML config file; config/foothold.toml documents every key and its default;
+  3. the TOML config file; config/foothold.toml documents every key and its default.
+     Analytics definitions ([[micro_conversion]], [[macro_conversion]], [[funnel]],
+     [[experiment]]) are read only from this file;
   4. built-in defaults.
 Durations are written "500ms", "30s", "30m", "24h", "2d" (a bare integer is milliseconds);
 sizes as bytes or "32KiB", "1MiB", "1GiB".

@@ -3,6 +3,9 @@
 // environment variables (nested keys with "__": FOOTHOLD_STORAGE__DURABILITY),
 // the TOML file given by --config, built-in defaults (the inline values below).
 // Every value is validated once at load; after that code reads typed fields.
+// The analytics definitions of DESIGN.md §7 ([[micro_conversion]],
+// [[macro_conversion]], [[funnel]], [[experiment]]) come only from the TOML
+// file: they have no environment or flag form, and without a file there are none.
 //
 // Thread safety: a loaded Config is immutable and may be shared freely.
 #pragma once
@@ -10,6 +13,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <variant>
 #include <vector>
 
 #include "proto/ip.h"
@@ -17,6 +21,59 @@
 namespace foothold::config {
 
 enum class Durability { kWal, kSync };
+
+// ---- Analytics definitions (DESIGN.md §7), read only from the TOML file. ----
+// Names of conversions, funnels and experiments match [A-Za-z0-9_.:-]{1,64};
+// conversion names are unique across micro AND macro conversions.
+
+// One equality predicate of a matcher's `where` table: the event's field must
+// equal the value exactly (same type; TOML integers are held as double, as
+// JSON numbers are).
+struct Predicate {
+  std::string field;  // "event", "url", "referrer", "title" (string values) or "props.<key>"
+  std::variant<std::string, double, bool> value;  // string, number or bool
+};
+
+// Which events count: all of `event`, `where` and `url_prefix` must hold.
+struct Matcher {
+  std::string event;             // [event] the event name, exactly
+  std::vector<Predicate> where;  // [where] equality predicates, all must hold; empty = none
+  std::string url_prefix;        // [url_prefix] the url's path starts with this; "" = any url
+};
+
+// Dwell: engaged time summed over matching pages crosses a threshold.
+struct Dwell {
+  std::string url_prefix;      // [dwell.url_prefix] pages whose url path starts with this
+  int64_t min_engaged_ms = 0;  // [dwell.min_engaged_s] threshold, given in whole seconds > 0
+};
+
+struct MicroConversion {
+  enum class Kind { kEvent, kDwell };
+  std::string name;               // [name] unique across micro and macro conversions
+  Kind kind = Kind::kEvent;       // kEvent: `event` was given; kDwell: `dwell` was given
+  Matcher match;                  // kind == kEvent: which events fire it
+  Dwell dwell;                    // kind == kDwell: the threshold that fires it
+};
+
+struct MacroConversion {
+  std::string name;  // [name] unique across micro and macro conversions
+  Matcher match;     // [event], [where], [url_prefix]: which events fire it
+};
+
+enum class FunnelMode { kOrdered, kStrict, kAny };
+
+struct Funnel {
+  std::string name;                // [name] unique among funnels
+  std::vector<std::string> steps;  // [steps] 2..16 names of micro or macro conversions, in order
+  int64_t window_ms = 0;           // [window] duration > 0 from step 1, inclusive
+  FunnelMode mode = FunnelMode::kOrdered;  // [mode] ordered (default) | strict | any
+};
+
+struct Experiment {
+  std::string name;    // [name] unique among experiments; the key in an event's `experiments`
+  std::string target;  // [target] a micro or macro conversion name
+  std::vector<std::string> variants;  // [variants] 2..16 distinct; variants[0] is the control
+};
 
 struct Config {
   // TOML key in brackets; env FOOTHOLD_<KEY> with '.' -> "__", upper case.
@@ -81,6 +138,12 @@ struct Config {
     double rate_limit_per_ip = 0;        // [http.rate_limit] requests/s per client IP; 0 = off
     double rate_limit_burst = 0;         // [http.rate_limit_burst] bucket size; 0 = 2 x rate
   } http;
+
+  // Analytics definitions, in file order; only from the TOML file (see above).
+  std::vector<MicroConversion> micro_conversions;  // [[micro_conversion]]
+  std::vector<MacroConversion> macro_conversions;  // [[macro_conversion]]
+  std::vector<Funnel> funnels;                     // [[funnel]]
+  std::vector<Experiment> experiments;             // [[experiment]]
 };
 
 // What the command line asked for.

@@ -182,11 +182,16 @@ const Setting* FindSetting(const std::vector<Setting>& settings, std::string_vie
   return nullptr;
 }
 
-// DESIGN.md §7 shows analytics tables that a later issue implements; say so
-// rather than let "unknown key funnel" look like a typo.
+// The analytics tables of DESIGN.md §7 are read from the config file only; an
+// environment variable such as FOOTHOLD_FUNNEL__NAME gets told so rather than
+// left to look like a typo.
 std::string UnknownKeyHint(std::string_view key) {
   for (std::string_view name : {"micro_conversion", "macro_conversion", "funnel", "experiment"}) {
-    if (key == name) return " (analytics definitions are not supported yet)";
+    if (key == name || (key.starts_with(name) && key.size() > name.size() &&
+                        key[name.size()] == '.')) {
+      return " (analytics definitions are read only from the config file, as [[" +
+             std::string(name) + "]] tables)";
+    }
   }
   return "";
 }

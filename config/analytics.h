@@ -1,0 +1,29 @@
+// Reads the analytics definitions of DESIGN.md §7 — [[micro_conversion]],
+// [[macro_conversion]], [[funnel]], [[experiment]] — from a parsed TOML
+// document into Config. They come only from the file (no environment or flag
+// form). Internal to foothold_config.
+//
+// Thread safety: pure functions over caller-owned values.
+#pragma once
+
+#include <toml++/toml.h>
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "config/config.h"
+
+namespace foothold::config {
+
+// True for the top-level TOML keys that hold analytics definitions.
+bool IsAnalyticsKey(std::string_view key);
+
+// Validates every analytics table of `root` and, when all are valid, sets
+// config's micro_conversions, macro_conversions, funnels and experiments.
+// Appends one message per mistake to `errors`, each naming `path`, the line,
+// the table and the entry: `f.toml:12: funnel "checkout": step ...`.
+void ReadAnalytics(const toml::table& root, const std::string& path, Config* config,
+                   std::vector<std::string>* errors);
+
+}  // namespace foothold::config
