@@ -55,10 +55,10 @@ proto::IpAddress PeerOf(const Socket& socket) {
 }  // namespace
 
 Connection::Connection(Socket&& socket, Worker* worker, ConnectionContext* ctx, Listener listener)
-    : stream_(std::move(socket)), worker_(worker), ctx_(ctx), listener_(listener) {
-  peer_ = PeerOf(stream_.socket());
+    : socket_(std::move(socket)), timer_(socket_.get_executor()), worker_(worker), ctx_(ctx), listener_(listener) {
+  peer_ = PeerOf(socket_);
   beast::error_code ec;
-  stream_.socket().set_option(asio::ip::tcp::no_delay(true), ec);  // best effort
+  socket_.set_option(asio::ip::tcp::no_delay(true), ec);  // best effort
   ctx_->metrics->ConnectionOpened();
 }
 
@@ -92,8 +92,36 @@ void Connection::CloseNow() {
   if (state_ == State::kClosed) return;
   state_ = State::kClosed;
   beast::error_code ec;
-  stream_.socket().shutdown(asio::ip::tcp::socket::shutdown_both, ec);
-  stream_.close();
+  socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ec);
+  socket_.close(ec);
+  timer_.cancel();
+}
+
+// Timeouts: one timer per connection, re-armed lazily. Moving the deadline
+// is an assignment; the timer, when it fires early, re-arms itself for the
+// current deadline. (Re-arming per read and write, as beast::basic_stream
+// does, cancelled and ran a timer handler several times per request.)
+void Connection::SetDeadline(int64_t ms) {
+  deadline_ = std::chrono::steady_clock::now() + std::chrono::milliseconds(ms);
+  // A later deadline waits for the armed timer; an earlier one re-arms it.
+  if (!timer_armed_ || deadline_ < armed_at_) ArmTimer();
+}
+
+void Connection::ClearDeadline() { deadline_ = std::chrono::steady_clock::time_point::max(); }
+
+void Connection::ArmTimer() {
+  timer_armed_ = true;
+  armed_at_ = deadline_;
+  const uint64_t gen = ++timer_gen_;  // a replaced wait's (aborted) handler sees a stale gen
+  timer_.expires_at(deadline_);
+  timer_.async_wait([self = shared_from_this(), gen](beast::error_code ec) {
+    if (gen != self->timer_gen_) return;
+    self->timer_armed_ = false;
+    if (ec || self->state_ == State::kClosed) return;
+    if (self->deadline_ == std::chrono::steady_clock::time_point::max()) return;  // SetDeadline re-arms
+    if (std::chrono::steady_clock::now() >= self->deadline_) return self->CloseNow();  // timed out
+    self->ArmTimer();
+  });
 }
 
 // Waits (up to http.idle_timeout) for the first byte of the next request, so
@@ -103,8 +131,8 @@ void Connection::WaitForRequest() {
   if (close_after_) return CloseNow();
   state_ = State::kIdle;
   if (buffer_.size() > 0) return ReadHeader();  // a pipelined request is already here
-  stream_.expires_after(std::chrono::milliseconds(ctx_->config->http.idle_timeout_ms));
-  stream_.async_read_some(buffer_.prepare(4096),
+  SetDeadline(ctx_->config->http.idle_timeout_ms);
+  socket_.async_read_some(buffer_.prepare(4096),
                           [self = shared_from_this()](beast::error_code ec, size_t n) {
                             if (ec || self->state_ == State::kClosed) return self->CloseNow();
                             self->buffer_.commit(n);
@@ -118,8 +146,8 @@ void Connection::ReadHeader() {
   parser_.emplace();
   parser_->header_limit(static_cast<std::uint32_t>(limits.max_header_bytes));
   parser_->body_limit(limits.max_body_bytes);
-  stream_.expires_after(std::chrono::milliseconds(ctx_->config->http.header_timeout_ms));
-  http::async_read_header(stream_, buffer_, *parser_,
+  SetDeadline(ctx_->config->http.header_timeout_ms);
+  http::async_read_header(socket_, buffer_, *parser_,
                           [self = shared_from_this()](beast::error_code ec, size_t) { self->OnHeader(ec); });
 }
 
@@ -132,8 +160,8 @@ void Connection::OnHeader(beast::error_code ec) {
   if (req.version() >= 11 && beast::iequals(expect, "100-continue")) {  // never a 1xx to HTTP/1.0
     // curl and some SDKs wait for this before sending a body.
     static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
-    stream_.expires_after(std::chrono::milliseconds(ctx_->config->http.body_timeout_ms));
-    asio::async_write(stream_, asio::buffer(kContinue.data(), kContinue.size()),
+    SetDeadline(ctx_->config->http.body_timeout_ms);
+    asio::async_write(socket_, asio::buffer(kContinue.data(), kContinue.size()),
                       [self = shared_from_this()](beast::error_code wec, size_t) {
                         if (wec) return self->CloseNow();
                         self->ReadBody();
@@ -144,8 +172,8 @@ void Connection::OnHeader(beast::error_code ec) {
 }
 
 void Connection::ReadBody() {
-  stream_.expires_after(std::chrono::milliseconds(ctx_->config->http.body_timeout_ms));
-  http::async_read(stream_, buffer_, *parser_,
+  SetDeadline(ctx_->config->http.body_timeout_ms);
+  http::async_read(socket_, buffer_, *parser_,
                    [self = shared_from_this()](beast::error_code ec, size_t) { self->OnBody(ec); });
 }
 
@@ -211,7 +239,7 @@ void Connection::Dispatch() {
 
   ctx_->in_flight.fetch_add(1, std::memory_order_relaxed);
   // No timer while the handler works (the store answers or fails by itself).
-  stream_.expires_never();
+  ClearDeadline();
   auto self = shared_from_this();
   // Appends are deferred (defer_commit); one CommitNow per batch of ready
   // handlers on this thread tells the writer the batch is complete, so it
@@ -282,8 +310,8 @@ void Connection::Reply(Response&& r, bool counted) {
   }
   out_ += "\r\n";
   if (!head_request_) out_ += r.body;
-  stream_.expires_after(std::chrono::milliseconds(ctx_->config->http.body_timeout_ms));
-  asio::async_write(stream_, asio::buffer(out_),
+  SetDeadline(ctx_->config->http.body_timeout_ms);
+  asio::async_write(socket_, asio::buffer(out_),
                     [self = shared_from_this(), keep_alive, counted](beast::error_code ec, size_t) {
                       self->OnWrite(keep_alive, counted, ec);
                     });
@@ -301,15 +329,15 @@ void Connection::LingerClose() {
   state_ = State::kIdle;  // nothing owed: a shutdown may close it at once
   close_after_ = true;
   beast::error_code ignored;
-  stream_.socket().shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
-  stream_.expires_after(std::chrono::seconds(1));  // one deadline for the whole linger
+  socket_.shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
+  SetDeadline(1000);  // one deadline for the whole linger
   buffer_.clear();
   DiscardInput();
 }
 
 void Connection::DiscardInput() {
   static constexpr size_t kMaxDiscard = 1 << 20;
-  stream_.async_read_some(buffer_.prepare(16384), [self = shared_from_this()](beast::error_code ec, size_t n) {
+  socket_.async_read_some(buffer_.prepare(16384), [self = shared_from_this()](beast::error_code ec, size_t n) {
     self->lingered_bytes_ += n;
     // EOF (the client read our answer and closed), timeout, or enough discarded.
     if (ec || self->lingered_bytes_ >= kMaxDiscard || self->state_ == State::kClosed) return self->CloseNow();

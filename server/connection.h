@@ -17,7 +17,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/core/basic_stream.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/string_body.hpp>
@@ -63,11 +63,11 @@ struct ConnectionContext {
   std::atomic<int64_t> in_flight{0};  // requests read but not yet answered
 };
 
-// Sockets and streams bound to the concrete io_context executor: no
+// Sockets and timers bound to the concrete io_context executor: no
 // type-erased any_io_executor on the hot path (it showed up in profiles).
 using Executor = boost::asio::io_context::executor_type;
 using Socket = boost::asio::ip::tcp::socket::rebind_executor<Executor>::other;
-using Stream = boost::beast::basic_stream<boost::asio::ip::tcp, Executor, boost::beast::unlimited_rate_policy>;
+using Timer = boost::asio::basic_waitable_timer<std::chrono::steady_clock, boost::asio::wait_traits<std::chrono::steady_clock>, Executor>;
 
 class Connection : public std::enable_shared_from_this<Connection> {
  public:
@@ -85,6 +85,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
  private:
   enum class State { kIdle, kReading, kHandling, kWriting, kClosed };
 
+  // Closes the connection when `ms` pass before the next SetDeadline/ClearDeadline.
+  void SetDeadline(int64_t ms);
+  void ClearDeadline();
+  void ArmTimer();
   void WaitForRequest();
   void ReadHeader();
   void OnHeader(boost::beast::error_code ec);
@@ -100,7 +104,12 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void DiscardInput();
   void ReplyParseError(boost::beast::error_code ec);
 
-  Stream stream_;
+  Socket socket_;
+  Timer timer_;
+  std::chrono::steady_clock::time_point deadline_ = std::chrono::steady_clock::time_point::max();
+  std::chrono::steady_clock::time_point armed_at_;  // when the armed timer fires
+  uint64_t timer_gen_ = 0;
+  bool timer_armed_ = false;
   boost::beast::flat_buffer buffer_;
   std::optional<boost::beast::http::request_parser<boost::beast::http::string_body>> parser_;
   std::string out_;  // the response being written (capacity reused)
