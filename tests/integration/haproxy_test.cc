@@ -8,10 +8,8 @@
 // installs it, so CI runs it.
 #include <catch2/catch.hpp>
 
-#include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -19,7 +17,6 @@
 #include <atomic>
 #include <chrono>
 #include <filesystem>
-#include <fstream>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -65,41 +62,15 @@ uint16_t FreePort() {
   return port;
 }
 
-std::string ReadWholeFile(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-// `haproxy -f <cfg> -db` as a child with a clean environment plus `env`; output to `log_path`.
-// (The harness's Spawn is private to harness.cc and runs only the foothold binary.)
+// `haproxy -f <cfg> -db` as a child with a clean environment plus `env`; output to
+// `log_path`. Spawn ties it to the test binary's life: an orphaned HAProxy would
+// keep its ports and health-check forever.
 class HaproxyProcess {
  public:
   HaproxyProcess(const std::string& binary, const std::string& cfg, std::vector<std::string> env,
                  std::string log_path)
       : log_path_(std::move(log_path)) {
-    std::vector<std::string> argv = {binary, "-f", cfg, "-db"};
-    env.push_back("PATH=/usr/sbin:/usr/bin:/sbin:/bin");
-    std::vector<char*> cargv, cenv;
-    for (auto& a : argv) cargv.push_back(a.data());
-    cargv.push_back(nullptr);
-    for (auto& e : env) cenv.push_back(e.data());
-    cenv.push_back(nullptr);
-    pid_ = ::fork();
-    if (pid_ == 0) {
-      // Die with the test binary, even when it is killed (ctest timeout, crash): an orphaned
-      // HAProxy would keep its ports and health-check forever.
-      ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-      const int fd = ::open(log_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-      if (fd >= 0) {
-        ::dup2(fd, 1);
-        ::dup2(fd, 2);
-        ::close(fd);
-      }
-      ::execve(cargv[0], cargv.data(), cenv.data());
-      _exit(127);
-    }
+    pid_ = Spawn({binary, "-f", cfg, "-db"}, std::move(env), log_path_);
   }
   ~HaproxyProcess() {
     if (pid_ <= 0) return;
@@ -119,7 +90,7 @@ class HaproxyProcess {
     if (pid_ > 0 && ::waitpid(pid_, &status, WNOHANG) == pid_) pid_ = -1;
     return pid_ <= 0;
   }
-  std::string Log() const { return ReadWholeFile(log_path_); }
+  std::string Log() const { return ReadFile(log_path_); }
 
  private:
   std::string log_path_;

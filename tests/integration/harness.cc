@@ -142,6 +142,8 @@ std::vector<char*> CStrings(std::vector<std::string>& v) {
   return out;
 }
 
+}  // namespace
+
 std::string ReadFile(const std::string& path) {
   std::ifstream in(path);
   std::stringstream ss;
@@ -150,7 +152,7 @@ std::string ReadFile(const std::string& path) {
 }
 
 pid_t Spawn(std::vector<std::string> argv, std::vector<std::string> env, const std::string& log_path) {
-  env.push_back("PATH=/usr/bin:/bin");
+  env.push_back("PATH=/usr/sbin:/usr/bin:/sbin:/bin");
   auto cargv = CStrings(argv);
   auto cenv = CStrings(env);
   pid_t pid = fork();
@@ -168,6 +170,8 @@ pid_t Spawn(std::vector<std::string> argv, std::vector<std::string> env, const s
   }
   return pid;
 }
+
+namespace {
 
 int DecodeStatus(int status) {
   if (WIFEXITED(status)) return WEXITSTATUS(status);

@@ -90,6 +90,13 @@ class ServerProcess {
   uint16_t admin_port_ = 0;
 };
 
+// Starts argv[0] with `argv` and a clean environment plus `env`, its stdout
+// and stderr going to `log_path`; the child dies with the test binary
+// (PR_SET_PDEATHSIG; spawn from the main thread, which outlives the child).
+pid_t Spawn(std::vector<std::string> argv, std::vector<std::string> env, const std::string& log_path);
+
+std::string ReadFile(const std::string& path);
+
 // Runs the binary to completion with `args`; returns exit status and output.
 int RunBinary(const std::vector<std::string>& args, std::string* output, std::vector<std::string> env = {});
 
