@@ -17,6 +17,8 @@
 #include "storage/db.h"
 #include "storage/keys.h"
 #include "storage/writer.h"
+#include "storage/aggregator.h"
+#include "storage/stats_query.h"
 
 namespace foothold::storage {
 
@@ -31,6 +33,8 @@ StoreOptions StoreOptionsFromConfig(const config::Config& config) {
   o.dedupe_window_ms = config.dedupe.window_ms;
   o.retention_days = config.storage.retention_days;
   o.block_cache_bytes = config.storage.block_cache_mb << 20;
+  o.analytics = AnalyticsDefs{config.micro_conversions, config.macro_conversions, config.funnels,
+                              config.experiments};
   // retention_interval_ms has no config key: the default (hourly) stands.
   return o;
 }
@@ -40,6 +44,7 @@ struct EventStore::Impl {
   StoreCounters counters;  // outlives writer (declared before it)
   std::string instance_secret;
   std::unique_ptr<Database> db;
+  std::unique_ptr<Aggregator> aggregator;  // before writer: retention reads its checkpoint
   std::unique_ptr<Writer> writer;
 
   // Readers hold it shared while they use db; Close takes it exclusively to
@@ -67,7 +72,13 @@ Status EventStore::Open(const StoreOptions& options, std::unique_ptr<EventStore>
   s = impl->db->LoadMeta(&meta);
   if (!s.ok()) return s;  // ~Database closes it
   impl->instance_secret = std::move(meta.instance_secret);
-  impl->writer = std::make_unique<Writer>(options, impl->db.get(), meta.next_seq, &impl->counters);
+  impl->counters.next_seq.store(meta.next_seq);
+  impl->aggregator =
+      std::make_unique<Aggregator>(options, impl->db.get(), &impl->counters.next_seq);
+  s = impl->aggregator->Start();
+  if (!s.ok()) return s;
+  impl->writer = std::make_unique<Writer>(options, impl->db.get(), meta.next_seq, &impl->counters,
+                                          impl->aggregator->checkpoint());
   out->reset(new EventStore(std::move(impl)));
   return Status::Ok();
 }
@@ -154,6 +165,8 @@ Status EventStore::Close() {
   // Drain first: every accepted event is committed and its callback called
   // before the database goes away.
   impl_->writer->Stop();
+  // Then let the aggregator count what the writer committed, and checkpoint.
+  impl_->aggregator->Stop();
   std::unique_lock<std::shared_mutex> lock(impl_->db_mu);
   impl_->closed.store(true);
   impl_->close_status = impl_->db->Close(/*flush=*/!impl_->writer->failed());
@@ -176,6 +189,52 @@ StoreStats EventStore::stats() const {
   s.next_seq = c.next_seq.load(std::memory_order_relaxed);
   s.retention_deleted = c.retention_deleted.load(std::memory_order_relaxed);
   return s;
+}
+
+AggregatorStats EventStore::aggregator_stats() const { return impl_->aggregator->stats(); }
+
+bool EventStore::WaitAggregated(int64_t timeout_ms) {
+  return impl_->aggregator->WaitFor(impl_->counters.next_seq.load(), timeout_ms);
+}
+
+const AnalyticsDefs& EventStore::analytics() const { return impl_->options.analytics; }
+
+// Runs `query` on the open database under the readers' lock.
+template <typename Fn>
+Status EventStore::WithDatabase(Fn&& query) const {
+  std::shared_lock<std::shared_mutex> lock(impl_->db_mu);
+  if (impl_->closed.load() || impl_->db == nullptr) return Status::Unavailable("store is closed");
+  return query(*impl_->db);
+}
+
+Status EventStore::QuerySummary(TimeRange range, Summary* out) const {
+  return WithDatabase([&](const Database& db) {
+    return storage::QuerySummary(db, impl_->options.analytics, range, out);
+  });
+}
+
+Status EventStore::QueryTimeseries(std::string_view name, int64_t bucket_ms, TimeRange range,
+                                   std::vector<SeriesPoint>* out) const {
+  return WithDatabase([&](const Database& db) {
+    return storage::QueryTimeseries(db, name, bucket_ms, range, out);
+  });
+}
+
+Status EventStore::QueryFunnel(const config::Funnel& funnel, TimeRange range, FunnelCounts* out) const {
+  return WithDatabase([&](const Database& db) { return storage::QueryFunnel(db, funnel, range, out); });
+}
+
+Status EventStore::QueryLift(std::string_view target, TimeRange range, std::vector<LiftCells>* out) const {
+  return WithDatabase([&](const Database& db) {
+    return storage::QueryLift(db, impl_->options.analytics, target, range, out);
+  });
+}
+
+Status EventStore::QueryExperiment(const config::Experiment& experiment, TimeRange range,
+                                   std::vector<ExperimentDay>* out) const {
+  return WithDatabase([&](const Database& db) {
+    return storage::QueryExperiment(db, experiment, range, out);
+  });
 }
 
 const std::string& EventStore::instance_secret() const { return impl_->instance_secret; }

@@ -24,8 +24,17 @@
 #include "config/config.h"
 #include "proto/event.h"
 #include "proto/status.h"
+#include "storage/stats.h"
 
 namespace foothold::storage {
+
+// The analytics definitions the aggregator counts (DESIGN.md §7).
+struct AnalyticsDefs {
+  std::vector<config::MicroConversion> micro;
+  std::vector<config::MacroConversion> macro;
+  std::vector<config::Funnel> funnels;
+  std::vector<config::Experiment> experiments;
+};
 
 struct StoreOptions {
   std::string data_dir = "./data";                          // created when missing
@@ -41,6 +50,10 @@ struct StoreOptions {
   int retention_days = 90;                      // log + index entries older than this are removed
   int64_t retention_interval_ms = 3600 * 1000;  // how often the retention pass runs (and at open)
   size_t block_cache_bytes = 64 << 20;
+  AnalyticsDefs analytics;                      // what the aggregator counts
+  bool aggregate_live = true;                   // false: the aggregator runs only at Close (tests)
+  int64_t aggregate_interval_ms = 20;           // a caught-up aggregator looks for new records this often
+  int64_t aggregator_stop_ms = 2000;            // Close lets the aggregator catch up this long at most
 };
 
 // Builds StoreOptions from the process configuration.
@@ -116,6 +129,22 @@ class EventStore {
   // (used as the ip_mode=hash key when privacy.hash_secret is not set).
   const std::string& instance_secret() const;
 
+  // ---- Aggregator (DESIGN.md §7) and the counter queries of the stats API. ----
+  AggregatorStats aggregator_stats() const;
+  // Waits until every event committed before the call is aggregated. False
+  // on timeout or when the aggregator has failed.
+  bool WaitAggregated(int64_t timeout_ms);
+  const AnalyticsDefs& analytics() const;
+  // Counter reads (storage/stats.h): O(buckets), safe from any thread;
+  // Unavailable once closed. bucket_ms is 60000, 3600000 or 86400000.
+  Status QuerySummary(TimeRange range, Summary* out) const;
+  Status QueryTimeseries(std::string_view name, int64_t bucket_ms, TimeRange range,
+                         std::vector<SeriesPoint>* out) const;
+  Status QueryFunnel(const config::Funnel& funnel, TimeRange range, FunnelCounts* out) const;
+  Status QueryLift(std::string_view target, TimeRange range, std::vector<LiftCells>* out) const;
+  Status QueryExperiment(const config::Experiment& experiment, TimeRange range,
+                         std::vector<ExperimentDay>* out) const;
+
   // Runs one retention pass now (normally periodic on the writer thread).
   // `now_ms` is the clock to measure retention_days from. Returns records removed.
   // Thread-safe: it is executed on the writer thread and waits for it.
@@ -123,6 +152,8 @@ class EventStore {
 
  private:
   struct Impl;
+  template <typename Fn>
+  Status WithDatabase(Fn&& query) const;
   explicit EventStore(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };

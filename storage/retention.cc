@@ -18,6 +18,7 @@ Status Retention::Step(int64_t cutoff_ms, bool sync, uint64_t* deleted, bool* do
   uint64_t first = 0;
   uint64_t last = 0;
   proto::Event e;
+  const uint64_t aggregated = aggregated_through_->load();
   {
     rocksdb::ReadOptions ro;
     ro.fill_cache = false;  // old records are read once, to be deleted: keep the cache for readers
@@ -31,7 +32,7 @@ Status Retention::Step(int64_t cutoff_ms, bool sync, uint64_t* deleted, bool* do
         return Status::Corruption("retention: log record " + std::to_string(*seq) + " in " +
                                   db_->dir() + ": " + s.message());
       }
-      if (e.received_at_ms >= cutoff_ms) {
+      if (e.received_at_ms >= cutoff_ms || *seq > aggregated) {
         *done = true;
         break;
       }

@@ -10,6 +10,7 @@
 // and its cursor is writer state).
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 
@@ -24,10 +25,13 @@ class Retention {
   // behind a pass wait for one batch, not for the whole backlog.
   static constexpr size_t kBatchRecords = 2048;
 
-  explicit Retention(Database* db) : db_(db) {}
+  // Records past *aggregated_through (the aggregator's checkpoint) are never
+  // deleted: the aggregator has yet to count them.
+  Retention(Database* db, const std::atomic<uint64_t>* aggregated_through)
+      : db_(db), aggregated_through_(aggregated_through) {}
 
-  // Deletes up to kBatchRecords records with received_at < cutoff_ms from
-  // the front of the log. *deleted gets the count, *done whether the front of
+  // Deletes up to kBatchRecords records with received_at < cutoff_ms (and a
+  // seq the aggregator has counted) from the front of the log. *deleted gets the count, *done whether the front of
   // the log is now at a record to keep (or the log is empty). A record that
   // does not decode stops the pass with Corruption: it cannot be deleted
   // without knowing its index key, and skipping it would break the prefix.
@@ -38,6 +42,7 @@ class Retention {
 
  private:
   Database* db_;
+  const std::atomic<uint64_t>* aggregated_through_;
   // Every seq below this is already deleted; seeking here skips the range
   // tombstones of earlier passes instead of iterating over them.
   uint64_t floor_seq_ = 0;

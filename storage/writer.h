@@ -50,8 +50,10 @@ class Writer {
   // visitors column family (one MultiGet per group for the misses).
   static constexpr size_t kVisitorCacheEntries = 1 << 16;
 
-  // `db` and `counters` must outlive the Writer. Starts the thread.
-  Writer(const StoreOptions& options, Database* db, uint64_t next_seq, StoreCounters* counters);
+  // `db`, `counters` and `aggregated_through` (the aggregator's checkpoint:
+  // retention never deletes past it) must outlive the Writer. Starts the thread.
+  Writer(const StoreOptions& options, Database* db, uint64_t next_seq, StoreCounters* counters,
+         const std::atomic<uint64_t>* aggregated_through);
   ~Writer();  // Stop()s
   Writer(const Writer&) = delete;
   Writer& operator=(const Writer&) = delete;

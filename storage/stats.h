@@ -1,0 +1,100 @@
+// Plain result types of the aggregator and of the counter queries that the
+// stats endpoints are built from (DESIGN.md §7, §8). Every query reads
+// counters only, in O(buckets): never the log. Times are ms since the epoch,
+// buckets and days are UTC.
+//
+// Thread safety: value types.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace foothold::storage {
+
+struct ConversionTotal {
+  std::string name;
+  bool macro = false;
+  uint64_t events = 0;    // all time (aggregated so far)
+  uint64_t sessions = 0;  // sessions in which it occurred
+};
+
+struct AggregatorStats {
+  uint64_t checkpoint_seq = 0;      // every seq up to this one is aggregated
+  uint64_t pending_events = 0;      // committed but not aggregated yet
+  int64_t lag_ms = 0;               // 0 when caught up, else the time since it last was (an upper bound)
+  int64_t watermark_ms = 0;         // newest received_at minus the session timeout
+  uint64_t events_aggregated = 0;   // records read since open (bots included)
+  uint64_t batches = 0;             // WriteBatches committed since open
+  uint64_t open_sessions = 0;
+  uint64_t sessions_closed = 0;     // since open
+  bool failed = false;              // a write or decode failed: the aggregator stopped
+  std::string failure;              // why, when failed
+  std::vector<ConversionTotal> conversions;  // in config order, micro then macro
+};
+
+// A half-open time range [from_ms, to_ms).
+struct TimeRange {
+  int64_t from_ms = 0;
+  int64_t to_ms = 0;
+};
+
+struct ConversionSummary {
+  std::string name;
+  bool macro = false;
+  uint64_t events = 0;    // occurrences with event_time in the range
+  uint64_t sessions = 0;  // sessions whose first occurrence is in the range
+};
+
+struct Summary {
+  TimeRange range;                  // as queried, rounded out to whole minutes
+  uint64_t events = 0;              // every non-bot event in the range
+  uint64_t sessions = 0;            // sessions that started in the range
+  std::vector<ConversionSummary> conversions;
+};
+
+struct SeriesPoint {
+  int64_t bucket_ms = 0;
+  uint64_t events = 0;
+  uint64_t sessions = 0;        // sessions with the first occurrence in the bucket
+  uint64_t sessions_total = 0;  // sessions that started in the bucket
+};
+
+// Funnel counts over sessions that started on the days of the range.
+struct FunnelCounts {
+  std::vector<std::string> steps;
+  std::vector<uint64_t> reached;  // per step: sessions that reached it
+  // Per step (index 0 unused): histogram of the time from step 1 over
+  // kFunnelTimeBins log-spaced bins (see FunnelTimeBinRange).
+  std::vector<std::vector<uint64_t>> time_bins;
+};
+
+inline constexpr int kFunnelTimeBins = 128;
+// The [lo, hi) ms of a time-to-convert bin: bin 0 is [0, 1 s), then four bins
+// per doubling.
+void FunnelTimeBinRange(int bin, double* lo_ms, double* hi_ms);
+
+// The 2x2 cells for one micro-conversion against a target, over closed
+// sessions that started on the days of the range.
+struct LiftCells {
+  std::string micro;
+  uint64_t a = 0;  // did it before the target, converted
+  uint64_t b = 0;  // did it, did not convert
+  uint64_t c = 0;  // converted without it (before the target)
+  uint64_t d = 0;  // neither
+};
+
+struct VariantCounts {
+  std::string variant;
+  uint64_t exposed = 0;
+  uint64_t converted = 0;
+};
+
+// Experiment counts per day of session start, over closed sessions.
+struct ExperimentDay {
+  int64_t day_ms = 0;
+  std::vector<VariantCounts> variants;  // config order; "$other" last when seen
+};
+
+}  // namespace foothold::storage
