@@ -2,6 +2,7 @@
 
 #include <charconv>
 #include <cmath>
+#include <cstdio>
 
 namespace foothold::proto {
 namespace {
@@ -131,6 +132,29 @@ void AppendEventJson(const Event& e, std::string* out) {
   Key("bot", out);
   out->append(e.bot ? "true" : "false");
   out->push_back('}');
+}
+
+std::string FormatRfc3339(int64_t ms) {
+  constexpr int64_t kDayMs = 86400000;
+  int64_t days = ms / kDayMs;
+  if (ms % kDayMs != 0 && ms < 0) --days;
+  const int64_t in_day = ms - days * kDayMs;
+  // H. Hinnant's civil_from_days.
+  const int64_t z = days + 719468;
+  const int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+  const int64_t doe = z - era * 146097;
+  const int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  const int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  const int64_t mp = (5 * doy + 2) / 153;
+  const int64_t d = doy - (153 * mp + 2) / 5 + 1;
+  const int64_t m = mp < 10 ? mp + 3 : mp - 9;
+  const int64_t y = yoe + era * 400 + (m <= 2 ? 1 : 0);
+  char buf[128];  // room for any int64 the format checker can imagine
+  std::snprintf(buf, sizeof(buf), "%04lld-%02lld-%02lldT%02lld:%02lld:%02lld.%03lldZ",
+                static_cast<long long>(y), static_cast<long long>(m), static_cast<long long>(d),
+                static_cast<long long>(in_day / 3600000), static_cast<long long>(in_day / 60000 % 60),
+                static_cast<long long>(in_day / 1000 % 60), static_cast<long long>(in_day % 1000));
+  return buf;
 }
 
 }  // namespace foothold::proto

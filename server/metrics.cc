@@ -13,7 +13,7 @@ constexpr std::array<double, 14> kBucketBounds = {0.0001, 0.00025, 0.0005, 0.001
 constexpr std::array<int, 12> kStatuses = {200, 204, 400, 401, 403, 404, 405, 413, 415, 429, 500, 503};
 
 constexpr std::array<const char*, static_cast<size_t>(Route::kCount)> kRouteNames = {
-    "collect", "pixel", "preflight", "sessions", "healthz", "readyz", "metrics", "other"};
+    "collect", "pixel", "preflight", "sessions", "stats", "healthz", "readyz", "metrics", "other"};
 
 // Every per-event and body-level code a request can be rejected with; the
 // index is the metric slot. Unknown codes share the last slot ("other").
@@ -65,6 +65,12 @@ uint64_t Load(const std::atomic<uint64_t>& a) { return a.load(std::memory_order_
 void Single(std::string* out, const char* name, const char* type, const char* help, long long value) {
   Header(out, name, type, help);
   Appendf(out, "%s %lld\n", name, value);
+}
+
+// One unlabelled gauge with a fractional value.
+void Gauge(std::string* out, const char* name, const char* help, double value) {
+  Header(out, name, "gauge", help);
+  Appendf(out, "%s %.3f\n", name, value);
 }
 
 }  // namespace
@@ -185,6 +191,65 @@ std::string Metrics::Render(const storage::EventStore* store, bool draining) con
     Single(&out, "foothold_retention_deleted_total", "counter", "Log records removed by retention since start.",
            ll(s.retention_deleted));
     Single(&out, "foothold_store_healthy", "gauge", "1 while the store accepts writes.", store->healthy() ? 1 : 0);
+
+    Header(&out, "foothold_writer_group_events", "histogram", "Events per group commit (one WriteBatch).");
+    uint64_t cumulative = 0;
+    for (size_t i = 0; i < s.group_sizes.size(); ++i) {
+      cumulative += s.group_sizes[i];
+      if (i < storage::kGroupSizeBounds.size()) {
+        Appendf(&out, "foothold_writer_group_events_bucket{le=\"%llu\"} %llu\n",
+                static_cast<unsigned long long>(storage::kGroupSizeBounds[i]),
+                static_cast<unsigned long long>(cumulative));
+      } else {
+        Appendf(&out, "foothold_writer_group_events_bucket{le=\"+Inf\"} %llu\n",
+                static_cast<unsigned long long>(cumulative));
+      }
+    }
+    // The exact sum of group sizes is the events committed (duplicates are
+    // in groups too, so add them).
+    Appendf(&out, "foothold_writer_group_events_sum %llu\n",
+            static_cast<unsigned long long>(s.events_committed + s.duplicates));
+    Appendf(&out, "foothold_writer_group_events_count %llu\n", static_cast<unsigned long long>(cumulative));
+
+    Single(&out, "foothold_rocksdb_sst_bytes", "gauge", "Total size of RocksDB's SST files.", ll(s.sst_bytes));
+    Single(&out, "foothold_rocksdb_memtable_bytes", "gauge", "Size of all RocksDB memtables.", ll(s.memtable_bytes));
+    Single(&out, "foothold_rocksdb_pending_compaction_bytes", "gauge",
+           "RocksDB's estimate of bytes compaction still has to rewrite.", ll(s.pending_compaction_bytes));
+    Single(&out, "foothold_rocksdb_running_compactions", "gauge", "RocksDB compactions running now.",
+           ll(s.running_compactions));
+    Single(&out, "foothold_rocksdb_block_cache_bytes", "gauge", "Bytes in RocksDB's block cache.",
+           ll(s.block_cache_bytes));
+
+    storage::AggregatorStats a = store->aggregator_stats();
+    Gauge(&out, "foothold_aggregator_lag_seconds",
+          "Upper bound of the age of the oldest committed event not yet aggregated (0 when caught up).",
+          static_cast<double>(a.lag_ms) / 1000.0);
+    Single(&out, "foothold_aggregator_pending_events", "gauge", "Committed events not aggregated yet.",
+           ll(a.pending_events));
+    Single(&out, "foothold_aggregator_checkpoint_seq", "gauge", "The last aggregated journey log seq.",
+           ll(a.checkpoint_seq));
+    Single(&out, "foothold_aggregator_events_total", "counter", "Log records aggregated since start.",
+           ll(a.events_aggregated));
+    Single(&out, "foothold_aggregator_batches_total", "counter", "Aggregator WriteBatches since start.",
+           ll(a.batches));
+    Single(&out, "foothold_aggregator_open_sessions", "gauge", "Sessions the watermark has not closed yet.",
+           ll(a.open_sessions));
+    Single(&out, "foothold_aggregator_sessions_closed_total", "counter", "Sessions closed since start.",
+           ll(a.sessions_closed));
+    Single(&out, "foothold_aggregator_failed", "gauge", "1 after an aggregator failure stopped it.",
+           a.failed ? 1 : 0);
+    Header(&out, "foothold_conversion_events_total", "counter",
+           "Occurrences of each micro/macro conversion, all time (bots excluded).");
+    for (const storage::ConversionTotal& c : a.conversions) {
+      Appendf(&out, "foothold_conversion_events_total{name=\"%s\",kind=\"%s\"} %llu\n", c.name.c_str(),
+              c.macro ? "macro" : "micro", static_cast<unsigned long long>(c.events));
+    }
+    Header(&out, "foothold_conversion_sessions_total", "counter",
+           "Sessions in which each conversion occurred, all time.");
+    for (const storage::ConversionTotal& c : a.conversions) {
+      Appendf(&out, "foothold_conversion_sessions_total{name=\"%s\",kind=\"%s\"} %llu\n", c.name.c_str(),
+              c.macro ? "macro" : "micro", static_cast<unsigned long long>(c.sessions));
+    }
   }
   return out;
 }

@@ -12,6 +12,7 @@
 #include "server/clock.h"
 #include "server/metrics.h"
 #include "server/rate_limiter.h"
+#include "server/reports.h"
 #include "proto/percent.h"
 #include "storage/event_store.h"
 
@@ -74,6 +75,8 @@ void Service::Handle(Request&& req, proto::Decoder* decoder, Respond respond) {
     route = Route::kMetrics;
   } else if (path.starts_with("/v1/sessions/")) {
     route = Route::kSessions;
+  } else if (path.starts_with("/v1/stats/")) {
+    route = Route::kStats;
   }
 
   // Every response passes through here once: record it.
@@ -114,7 +117,7 @@ void Service::Handle(Request&& req, proto::Decoder* decoder, Respond respond) {
   }
 
   if (route == Route::kHealthz || route == Route::kReadyz || route == Route::kMetrics ||
-      route == Route::kSessions) {
+      route == Route::kSessions || route == Route::kStats) {
     if (!get_like) {
       Response r = ErrorResponse(405, proto::codes::kMethodNotAllowed, "use GET");
       r.headers.emplace_back("Allow", "GET, HEAD");
@@ -148,6 +151,11 @@ void Service::Handle(Request&& req, proto::Decoder* decoder, Respond respond) {
       if (!CheckAdmin(req, done)) return;
       std::string_view raw_id = path.substr(std::string_view("/v1/sessions/").size());
       HandleSession(std::move(req), raw_id, std::move(done));
+      return;
+    }
+    case Route::kStats: {
+      if (!CheckAdmin(req, done)) return;
+      HandleStats(path.substr(std::string_view("/v1/stats/").size()), query, std::move(done));
       return;
     }
     default:
@@ -210,6 +218,20 @@ bool Service::CheckAdmin(const Request& req, const Respond& respond) {
     return false;
   }
   return true;
+}
+
+void Service::HandleStats(std::string_view rest, std::string_view query, Respond respond) {
+  StatsQuery q;
+  Response error;
+  if (!ParseStatsQuery(query, WallNowMs(), &q, &error)) {
+    respond(std::move(error));
+    return;
+  }
+  const storage::EventStore* store = store_;
+  const config::Config* config = &config_;
+  readers_->Submit([store, config, rest = std::string(rest), q = std::move(q), respond = std::move(respond)] {
+    respond(StatsReport(*store, *config, rest, q));
+  });
 }
 
 void Service::HandleSession(Request&& req, std::string_view raw_id, Respond respond) {

@@ -47,6 +47,8 @@ class Service {
   void HandleCollectPost(Request&& req, proto::Decoder* decoder, Respond respond);
   void HandlePixel(Request&& req, std::string_view query, proto::Decoder* decoder, Respond respond);
   void HandleSession(Request&& req, std::string_view id, Respond respond);
+  // /v1/stats/<rest>: reports from the aggregator's counters, on the reader pool.
+  void HandleStats(std::string_view rest, std::string_view query, Respond respond);
   // Returns false (and responds) when the request's Origin is not allowed.
   bool CheckOrigin(const Request& req, Response* cors_headers_into, const Respond& respond);
   bool CheckAdmin(const Request& req, const Respond& respond);

@@ -188,6 +188,24 @@ StoreStats EventStore::stats() const {
   s.write_failures = c.write_failures.load(std::memory_order_relaxed);
   s.next_seq = c.next_seq.load(std::memory_order_relaxed);
   s.retention_deleted = c.retention_deleted.load(std::memory_order_relaxed);
+  for (size_t i = 0; i < s.group_sizes.size(); ++i) {
+    s.group_sizes[i] = c.group_sizes[i].load(std::memory_order_relaxed);
+  }
+  std::shared_lock<std::shared_mutex> lock(impl_->db_mu);
+  if (!impl_->closed.load() && impl_->db != nullptr) {
+    rocksdb::DB* db = impl_->db->db();
+    auto prop = [db](const std::string& name) {
+      uint64_t v = 0;
+      return db->GetAggregatedIntProperty(name, &v) ? v : 0;
+    };
+    s.sst_bytes = prop(rocksdb::DB::Properties::kTotalSstFilesSize);
+    s.memtable_bytes = prop(rocksdb::DB::Properties::kCurSizeAllMemTables);
+    s.pending_compaction_bytes = prop(rocksdb::DB::Properties::kEstimatePendingCompactionBytes);
+    // DB-wide figures (the block cache is shared by every column family).
+    uint64_t v = 0;
+    if (db->GetIntProperty(rocksdb::DB::Properties::kNumRunningCompactions, &v)) s.running_compactions = v;
+    if (db->GetIntProperty(rocksdb::DB::Properties::kBlockCacheUsage, &v)) s.block_cache_bytes = v;
+  }
   return s;
 }
 

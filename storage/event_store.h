@@ -14,6 +14,7 @@
 // object; after Close, Append returns Unavailable.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -75,6 +76,9 @@ struct AppendResult {
 // wait for the writer thread, which is the thread running the callback.
 using AppendCallback = std::function<void(AppendResult&&)>;
 
+// Upper bounds of the group-commit size histogram (events per WriteBatch).
+inline constexpr std::array<uint64_t, 12> kGroupSizeBounds = {1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000};
+
 struct StoreStats {
   uint64_t queue_depth_events = 0;    // events waiting for the writer now
   uint64_t groups_committed = 0;
@@ -84,6 +88,15 @@ struct StoreStats {
   uint64_t write_failures = 0;
   uint64_t next_seq = 0;
   uint64_t retention_deleted = 0;     // log records removed by retention, since open
+  // Groups committed by size: [i] counts groups of <= kGroupSizeBounds[i]
+  // events (and > the bound before); the last slot is everything bigger.
+  std::array<uint64_t, kGroupSizeBounds.size() + 1> group_sizes{};
+  // RocksDB figures (0 once closed).
+  uint64_t sst_bytes = 0;                 // total size of the SST files
+  uint64_t memtable_bytes = 0;            // all memtables, every column family
+  uint64_t pending_compaction_bytes = 0;  // estimate
+  uint64_t running_compactions = 0;
+  uint64_t block_cache_bytes = 0;         // in use
 };
 
 class EventStore {

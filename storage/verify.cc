@@ -1,12 +1,12 @@
 #include "storage/verify.h"
 
-#include <cinttypes>
 #include <cstdio>
 #include <filesystem>
 #include <memory>
 
 #include <rocksdb/iterator.h>
 
+#include "proto/json_out.h"
 #include "proto/record.h"
 #include "storage/aggregator.h"
 #include "storage/counter_keys.h"
@@ -16,27 +16,6 @@
 
 namespace foothold::storage {
 namespace {
-
-// "2026-11-23T10:05Z" for a bucket start (UTC, proleptic Gregorian).
-std::string FormatTime(int64_t ms) {
-  int64_t days = BucketStart(ms, kDayBucketMs) / kDayBucketMs;
-  int64_t rem = (ms - days * kDayBucketMs) / kMinuteMs;
-  // Howard Hinnant's civil_from_days.
-  int64_t z = days + 719468;
-  int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-  int64_t doe = z - era * 146097;
-  int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-  int64_t y = yoe + era * 400;
-  int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-  int64_t mp = (5 * doy + 2) / 153;
-  int64_t d = doy - (153 * mp + 2) / 5 + 1;
-  int64_t m = mp < 10 ? mp + 3 : mp - 9;
-  if (m <= 2) ++y;
-  char buf[64];
-  std::snprintf(buf, sizeof(buf), "%04" PRId64 "-%02" PRId64 "-%02" PRId64 "T%02" PRId64 ":%02" PRId64 "Z",
-                y, m, d, rem / 60, rem % 60);
-  return buf;
-}
 
 std::string Printable(std::string_view s) {
   std::string out;
@@ -61,14 +40,14 @@ std::string DescribeKey(std::string_view key) {
   std::string_view body = key.substr(1);
   if (kind == 'T' && body.size() >= 11) {
     return "series " + Printable(body.substr(0, body.size() - 8)) + " " +
-           FormatTime(FromOffsetBinary(GetBe64(body.substr(body.size() - 8))));
+           proto::FormatRfc3339(FromOffsetBinary(GetBe64(body.substr(body.size() - 8))));
   }
   size_t z = body.find('\0');
   if ((kind == 'L' || kind == 'F' || kind == 'X') && z != std::string_view::npos &&
       body.size() >= z + 9) {
     const char* what = kind == 'L' ? "lift " : kind == 'F' ? "funnel " : "experiment ";
     return what + Printable(body.substr(0, z)) + " day " +
-           FormatTime(FromOffsetBinary(GetBe64(body.substr(z + 1, 8)))).substr(0, 10) + " " +
+           proto::FormatRfc3339(FromOffsetBinary(GetBe64(body.substr(z + 1, 8)))).substr(0, 10) + " " +
            Printable(body.substr(z + 9));
   }
   return "key " + Printable(key);

@@ -428,6 +428,9 @@ void Writer::CommitGroup(std::vector<Request>* group) {
   counters_->events_committed.fetch_add(stored, std::memory_order_relaxed);
   counters_->duplicates.fetch_add(duplicates, std::memory_order_relaxed);
   counters_->last_group_events.store(group_events, std::memory_order_relaxed);
+  const size_t slot = static_cast<size_t>(
+      std::lower_bound(kGroupSizeBounds.begin(), kGroupSizeBounds.end(), group_events) - kGroupSizeBounds.begin());
+  counters_->group_sizes[slot].fetch_add(1, std::memory_order_relaxed);
   counters_->next_seq.store(next_seq_, std::memory_order_relaxed);
   for (size_t i = 0; i < group->size(); ++i) {
     if ((*group)[i].done) (*group)[i].done(std::move(results[i]));

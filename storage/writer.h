@@ -10,6 +10,7 @@
 // Everything else is writer-thread state.
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -39,6 +40,7 @@ struct StoreCounters {
   std::atomic<uint64_t> events_committed{0};
   std::atomic<uint64_t> duplicates{0};
   std::atomic<uint64_t> last_group_events{0};
+  std::array<std::atomic<uint64_t>, kGroupSizeBounds.size() + 1> group_sizes{};
   std::atomic<uint64_t> write_failures{0};
   std::atomic<uint64_t> next_seq{0};
   std::atomic<uint64_t> retention_deleted{0};
