@@ -232,6 +232,9 @@ std::string Metrics::Render(const storage::EventStore* store, bool draining) con
            ll(a.events_aggregated));
     Single(&out, "foothold_aggregator_batches_total", "counter", "Aggregator WriteBatches since start.",
            ll(a.batches));
+    Header(&out, "foothold_aggregator_busy_seconds_total", "counter",
+           "Time the aggregator spent reading, counting and committing records since start.");
+    Appendf(&out, "foothold_aggregator_busy_seconds_total %.6f\n", a.busy_seconds);
     Single(&out, "foothold_aggregator_open_sessions", "gauge", "Sessions the watermark has not closed yet.",
            ll(a.open_sessions));
     Single(&out, "foothold_aggregator_sessions_closed_total", "counter", "Sessions closed since start.",

@@ -39,6 +39,12 @@ std::vector<std::string> SplitNames(std::string_view joined) {
   return out;
 }
 
+int64_t SteadyUs() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
 }  // namespace
 
 Status ReadAggregatorCheckpoint(Database* db, uint64_t* seq, int64_t* watermark_ms,
@@ -128,6 +134,7 @@ void Aggregator::Run() {
   int64_t stop_deadline = 0;
   for (;;) {
     const int64_t started = SteadyMs();
+    const int64_t started_us = SteadyUs();
     size_t read = 0;
     Status s = Pass(&read);
     if (!s.ok()) {
@@ -137,6 +144,7 @@ void Aggregator::Run() {
       cv_.notify_all();
       return;
     }
+    if (read > 0) busy_us_.fetch_add(static_cast<uint64_t>(SteadyUs() - started_us));
     const bool caught_up = read < kMaxBatchEvents;
     if (caught_up) caught_up_at_ms_.store(started);
     std::unique_lock<std::mutex> lock(mu_);
@@ -250,6 +258,7 @@ AggregatorStats Aggregator::stats() const {
   s.watermark_ms = watermark_ms_.load();
   s.events_aggregated = events_aggregated_.load();
   s.batches = batches_.load();
+  s.busy_seconds = static_cast<double>(busy_us_.load()) / 1e6;
   s.open_sessions = open_sessions_.load();
   s.sessions_closed = sessions_closed_.load();
   s.failed = failed_.load();

@@ -78,6 +78,7 @@ class Aggregator {
   std::atomic<uint64_t> checkpoint_{0};
   std::atomic<uint64_t> events_aggregated_{0};
   std::atomic<uint64_t> batches_{0};
+  std::atomic<uint64_t> busy_us_{0};  // time in passes that read records
   std::atomic<uint64_t> open_sessions_{0};
   std::atomic<uint64_t> sessions_closed_{0};
   std::atomic<int64_t> watermark_ms_{0};

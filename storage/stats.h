@@ -27,6 +27,7 @@ struct AggregatorStats {
   int64_t watermark_ms = 0;         // newest received_at minus the session timeout
   uint64_t events_aggregated = 0;   // records read since open (bots included)
   uint64_t batches = 0;             // WriteBatches committed since open
+  double busy_seconds = 0;          // time spent in passes that read records, since open
   uint64_t open_sessions = 0;
   uint64_t sessions_closed = 0;     // since open
   bool failed = false;              // a write or decode failed: the aggregator stopped
