@@ -14,13 +14,28 @@ using namespace foothold::testing;
 
 TEST_CASE("metrics count requests, events and rejections", "[integration]") {
   TempDir dir;
-  ServerProcess server(dir.path() + "/data");
+  ServerProcess server(dir.path() + "/data", {"--config", std::string(FOOTHOLD_SOURCE_DIR) + "/config/foothold.toml"});
   REQUIRE(server.started());
   HttpClient c(server.port());
-  REQUIRE(c.Post("/v1/collect", "[{\"event\":\"a\",\"session_id\":\"m\"},{\"event\":\"!\",\"session_id\":\"m\"}]").status ==
-          200);
-  auto m = c.Get("/metrics");
-  REQUIRE(m.status == 200);
+  REQUIRE(c.Post("/v1/collect", "[{\"event\":\"add_to_cart\",\"session_id\":\"m\"},{\"event\":\"!\",\"session_id\":\"m\"}]",
+                 "application/json", {{"User-Agent", "Mozilla/5.0 (Macintosh) Safari/605.1.15"}})
+              .status == 200);
+  HttpResult m;
+  for (int i = 0; i < 3000; ++i) {  // until the aggregator has counted it (no timing assertion)
+    m = c.Get("/metrics");
+    REQUIRE(m.status == 200);
+    if (m.body.find("foothold_aggregator_pending_events 0\n") != std::string::npos &&
+        m.body.find("foothold_aggregator_checkpoint_seq 1\n") != std::string::npos) {
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  CHECK(m.body.find("foothold_conversion_events_total{name=\"add_to_cart\",kind=\"micro\"} 1\n") != std::string::npos);
+  CHECK(m.body.find("foothold_conversion_sessions_total{name=\"add_to_cart\",kind=\"micro\"} 1\n") != std::string::npos);
+  CHECK(m.body.find("foothold_conversion_events_total{name=\"purchase\",kind=\"macro\"} 0\n") != std::string::npos);
+  CHECK(m.body.find("foothold_aggregator_lag_seconds 0.000\n") != std::string::npos);
+  CHECK(m.body.find("foothold_writer_group_events_count 1\n") != std::string::npos);
+  CHECK(m.body.find("foothold_rocksdb_memtable_bytes ") != std::string::npos);
   CHECK(m.header("content-type").rfind("text/plain; version=0.0.4", 0) == 0);
   CHECK(m.body.find("foothold_events_total{outcome=\"accepted\"} 1\n") != std::string::npos);
   CHECK(m.body.find("foothold_rejections_total{code=\"event_name_invalid\"} 1\n") != std::string::npos);
