@@ -305,6 +305,15 @@ Response Lift(const storage::EventStore& store, const config::Config& config, co
     j.Key("test").Str(r.fisher ? "fisher_exact" : "chi_square");
     j.Key("p_value").Num(r.p).Key("q_value").Num(r.q);
     j.Key("support_ok").Bool(sessions > 0 && static_cast<double>(c.a + c.b) >= min_support);
+    // JSON has no infinity: say in words what a null rr means.
+    if (c.a > 0 && c.c == 0) {
+      j.Key("note").Str("every converting session did this first: rr is unbounded (a prerequisite, "
+                        "not a predictor)");
+    } else if (c.a + c.b == 0) {
+      j.Key("note").Str("no closed session did this in the range");
+    } else if (c.a == 0 && c.c > 0) {
+      j.Key("note").Str("no session that did this converted");
+    }
     j.Close();
   }
   j.CloseArray();
