@@ -141,6 +141,7 @@ void AppendAggregator(const storage::EventStore& store, Json* j) {
   j->Key("pending_events").Uint(a.pending_events);
   j->Key("lag_ms").Int(a.lag_ms);
   j->Key("open_sessions").Uint(a.open_sessions);
+  if (a.failed) j->Key("failed").Bool(true).Key("failure").Str(a.failure);  // counters are frozen
   j->Close();
 }
 
