@@ -283,8 +283,10 @@ void Rollup::Dwell(SessionState* s, const proto::Event& e, CounterDeltas* d) {
 }
 
 void Rollup::Track(const std::string& id, int64_t old_received_ms, const SessionState& s) {
-  int64_t sec = Second(s.last_received_ms);
-  if (old_received_ms == INT64_MIN || Second(old_received_ms) != sec) by_second_[sec].push_back(id);
+  // One entry per session, filed under the second it opened; CloseDue moves
+  // it forward when the session turns out to be newer. Memory stays
+  // O(open sessions) however long and busy the sessions are.
+  if (old_received_ms == INT64_MIN) by_second_[Second(s.last_received_ms)].push_back(id);
 }
 
 void Rollup::CloseDue(CounterDeltas* d) {
@@ -295,7 +297,12 @@ void Rollup::CloseDue(CounterDeltas* d) {
     std::vector<std::string> keep;
     for (std::string& id : bucket->second) {
       auto it = sessions_.find(id);
-      if (it == sessions_.end() || Second(it->second.last_received_ms) != sec) continue;  // stale
+      if (it == sessions_.end()) continue;  // closed already
+      const int64_t now_sec = Second(it->second.last_received_ms);
+      if (now_sec > sec) {  // active since it was filed: file it under its newest second
+        by_second_[now_sec].push_back(std::move(id));
+        continue;
+      }
       if (it->second.last_received_ms < watermark_ms_) {
         Close(it->first, it->second, d);
         sessions_.erase(it);

@@ -161,8 +161,9 @@ class Rollup {
 
   int64_t watermark_ms_ = INT64_MIN;
   std::unordered_map<std::string, SessionState> sessions_;
-  // Open sessions by the second of their newest received_at, for CloseDue.
-  // A session may sit in older seconds too (stale entries are skipped).
+  // Open sessions filed by a second at or before their newest received_at,
+  // for CloseDue (which refiles those that moved on). Entries of closed
+  // sessions are skipped when reached.
   std::map<int64_t, std::vector<std::string>> by_second_;
   std::unordered_set<std::string> touched_;
   uint64_t sessions_closed_ = 0;
