@@ -168,6 +168,7 @@ Status Aggregator::Pass(size_t* read) {
   proto::Event e;
   {
     rocksdb::ReadOptions ro;
+    ro.fill_cache = false;  // each record is read once: keep the cache for lookups and readers
     std::unique_ptr<rocksdb::Iterator> it(db_->db()->NewIterator(ro, db_->log()));
     for (it->Seek(LogKey(from)); it->Valid() && *read < kMaxBatchEvents; it->Next()) {
       auto seq = ParseLogKey(std::string_view(it->key().data(), it->key().size()));
