@@ -25,6 +25,7 @@ constexpr size_t kMaxPoints = 10000;
 // Below these an experiment comparison is reported as not enough data.
 constexpr uint64_t kMinExposedPerVariant = 100;
 constexpr uint64_t kMinConversions = 10;
+constexpr uint64_t kMinLiftSessions = 100;  // closed sessions before a lift table means anything
 constexpr double kSrmAlpha = 0.001;  // the usual SRM alarm threshold
 
 // ---- A small JSON builder: keys in order, numbers that are never NaN. ----
@@ -238,7 +239,10 @@ Response Funnel(const storage::EventStore& store, const config::Funnel& f, const
     j.Close();
   }
   j.CloseArray();
-  j.Key("note").Str("times to convert are from step 1, read from log-spaced histogram bins (within about 9%)");
+  j.Key("notes").OpenArray();
+  j.Str("times to convert are from step 1, read from log-spaced histogram bins (within about 9%)");
+  if (started == 0) j.Str("not enough data: no closed session entered the funnel in the range");
+  j.CloseArray();
   AppendAggregator(store, &j);
   return Ok(j.Close().Take());
 }
@@ -295,6 +299,17 @@ Response Lift(const storage::EventStore& store, const config::Config& config, co
   j.Key("interpretation").Str(
       "association, not causation: sessions that did X converted rr times as often as sessions that "
       "did not; X may only mark visitors who were going to convert anyway");
+  j.Key("enough_data").Bool(sessions >= kMinLiftSessions && converted >= kMinConversions);
+  j.Key("notes").OpenArray();
+  if (sessions < kMinLiftSessions) {
+    j.Str("not enough data: " + std::to_string(sessions) + " closed sessions in the range; at least " +
+          std::to_string(kMinLiftSessions) + " are needed (sessions count here once the watermark closes them)");
+  }
+  if (converted < kMinConversions) {
+    j.Str("not enough data: " + std::to_string(converted) + " converted sessions; at least " +
+          std::to_string(kMinConversions) + " are needed");
+  }
+  j.CloseArray();
   j.Key("micro_conversions").OpenArray();
   for (const Row& r : out) {
     const storage::LiftCells& c = *r.cells;

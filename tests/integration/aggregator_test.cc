@@ -255,4 +255,6 @@ TEST_CASE("stats endpoints answer from the counters and reject bad parameters", 
   REQUIRE(lift.status == 200);
   CHECK(Int(ParseJson(p, lift.body), "sessions") == 2);
   CHECK(lift.body.find("association, not causation") != std::string::npos);
+  CHECK(ParseJson(p, lift.body)["enough_data"].get_bool().value() == false);  // 2 sessions
+  CHECK(lift.body.find("not enough data: 2 closed sessions") != std::string::npos);
 }

@@ -89,6 +89,7 @@ TEST_CASE("reports recover the planted effects of the shopper simulator", "[inte
   REQUIRE(lift.status == 200);
   simdjson::dom::element l = ParseJson(p, lift.body);
   CHECK(Int(l, "sessions") == Int(truth, "sessions"));
+  CHECK(l["enough_data"].get_bool().value());
   const double planted_rr = Num(truth["planted"].value(), "video_rr");
   simdjson::dom::array micros = l["micro_conversions"].get_array().value();
   double previous_rr = 1e300;
