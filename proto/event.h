@@ -32,6 +32,10 @@ enum EventFlags : uint32_t {
   kFlagTimeClamped = 1u << 2,      // event_time was clamped into the allowed window
   kFlagSkewCorrected = 1u << 3,    // event_time was corrected with the batch's sent_at
   kFlagNoClientTime = 1u << 4,     // no ts: event_time = received_at
+  // Not a beacon: a record the store writes when the server is idle so that
+  // the aggregator's watermark (newest received_at) keeps up with the clock
+  // and sessions close without traffic. Counted nowhere.
+  kFlagClockTick = 1u << 5,
 };
 
 struct Event {

@@ -8,6 +8,7 @@
 
 #include "proto/record.h"
 #include "storage/counter_keys.h"
+#include "storage/filters.h"
 #include "storage/keys.h"
 
 namespace foothold::storage {
@@ -149,6 +150,16 @@ void Aggregator::Run() {
     if (caught_up) caught_up_at_ms_.store(started);
     std::unique_lock<std::mutex> lock(mu_);
     cv_.notify_all();  // WaitFor callers
+    if (caught_up && !stopping_ && tick_) {
+      const int64_t now = WallClockMs();
+      if (now > rollup_.NextCloseMs() && now - last_tick_ms_ >= 1000) {
+        last_tick_ms_ = now;
+        TickFn tick = tick_;
+        lock.unlock();
+        tick(now);  // appends through the writer; the next pass reads it
+        lock.lock();
+      }
+    }
     if (stopping_) {
       if (stop_deadline == 0) stop_deadline = SteadyMs() + options_.aggregator_stop_ms;
       if (caught_up || SteadyMs() >= stop_deadline) return;
@@ -232,6 +243,11 @@ Status Aggregator::Pass(size_t* read) {
   last_events_ = ev;
   last_sessions_ = se;
   return Status::Ok();
+}
+
+void Aggregator::EnableTicks(TickFn tick) {
+  std::lock_guard<std::mutex> lock(mu_);
+  tick_ = std::move(tick);
 }
 
 void Aggregator::Stop() {

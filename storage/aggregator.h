@@ -12,6 +12,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -54,6 +55,16 @@ class Aggregator {
   // commits, and joins. Call after the writer stopped. Idempotent.
   void Stop();
 
+  // Writes one clock tick (a record with kFlagClockTick and received_at =
+  // now_ms) into the journey log. See EnableTicks.
+  using TickFn = std::function<void(int64_t now_ms)>;
+  // From now on, when the aggregator is caught up and the wall clock has
+  // passed the time that would close the oldest open session, it calls `tick`
+  // (at most once a second): the tick's received_at moves the watermark, so
+  // sessions close on an idle server too, and a recount replays the same
+  // ticks from the log.
+  void EnableTicks(TickFn tick);
+
   // Waits until everything below `next_seq` is aggregated; false on timeout
   // or when the aggregator failed.
   bool WaitFor(uint64_t next_seq, int64_t timeout_ms);
@@ -93,6 +104,8 @@ class Aggregator {
   std::vector<uint64_t> last_events_;    // aggregator thread: the rollup's counts at the last batch
   std::vector<uint64_t> last_sessions_;
   std::string failure_;                  // guarded by mu_
+  TickFn tick_;                          // guarded by mu_
+  int64_t last_tick_ms_ = 0;             // aggregator thread
   std::thread thread_;
 };
 

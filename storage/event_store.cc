@@ -13,6 +13,7 @@
 #include <rocksdb/slice.h>
 #include <rocksdb/snapshot.h>
 
+#include "proto/enrich.h"
 #include "proto/record.h"
 #include "storage/db.h"
 #include "storage/keys.h"
@@ -79,6 +80,21 @@ Status EventStore::Open(const StoreOptions& options, std::unique_ptr<EventStore>
   if (!s.ok()) return s;
   impl->writer = std::make_unique<Writer>(options, impl->db.get(), meta.next_seq, &impl->counters,
                                           impl->aggregator->checkpoint());
+  if (options.clock_ticks) {
+    Writer* writer = impl->writer.get();  // stopped before the aggregator, in Close
+    impl->aggregator->EnableTicks([writer](int64_t now_ms) {
+      proto::Event tick;
+      tick.event = "foothold.clock_tick";
+      tick.session_id = "foothold.clock";
+      tick.event_id = proto::NewEventId(now_ms);
+      tick.received_at_ms = tick.event_time_ms = now_ms;
+      tick.flags = proto::kFlagClockTick | proto::kFlagEventIdAssigned | proto::kFlagNoClientTime;
+      std::vector<proto::Event> events;
+      events.push_back(std::move(tick));
+      // Busy (queue full) or closed: there is traffic or shutdown; no tick needed.
+      (void)writer->Append(std::move(events), [](AppendResult&&) {}, /*defer_commit=*/false);
+    });
+  }
   out->reset(new EventStore(std::move(impl)));
   return Status::Ok();
 }

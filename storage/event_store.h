@@ -52,6 +52,10 @@ struct StoreOptions {
   int64_t retention_interval_ms = 3600 * 1000;  // how often the retention pass runs (and at open)
   size_t block_cache_bytes = 64 << 20;
   AnalyticsDefs analytics;                      // what the aggregator counts
+  // When idle, write a clock tick into the log once the wall clock would
+  // close an open session, so sessions close without traffic (DESIGN.md §7's
+  // watermark is the newest received_at; ticks keep it moving).
+  bool clock_ticks = true;
   bool aggregate_live = true;                   // false: the aggregator runs only at Close (tests)
   int64_t aggregate_interval_ms = 20;           // a caught-up aggregator looks for new records this often
   int64_t aggregator_stop_ms = 2000;            // Close lets the aggregator catch up this long at most

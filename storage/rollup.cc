@@ -162,7 +162,8 @@ bool Rollup::Matches(const config::Matcher& m, const proto::Event& e) const {
 }
 
 void Rollup::Apply(const proto::Event& e, CounterDeltas* d) {
-  if (!e.bot) {
+  const bool counted = !e.bot && (e.flags & proto::kFlagClockTick) == 0;
+  if (counted) {
     // Closing is evaluated against the watermark before this event, exactly
     // as if every due session had been closed right after the previous one.
     auto it = sessions_.find(e.session_id);
@@ -172,7 +173,7 @@ void Rollup::Apply(const proto::Event& e, CounterDeltas* d) {
     }
   }
   watermark_ms_ = std::max(watermark_ms_, e.received_at_ms - timeout_ms_);
-  if (e.bot) return;
+  if (!counted) return;
 
   auto [it, created] = sessions_.try_emplace(e.session_id);
   SessionState& s = it->second;
@@ -428,6 +429,11 @@ std::vector<std::string> Rollup::TakeTouched() {
   touched_.clear();
   std::sort(out.begin(), out.end());
   return out;
+}
+
+int64_t Rollup::NextCloseMs() const {
+  if (by_second_.empty()) return INT64_MAX;
+  return by_second_.begin()->first * 1000 + timeout_ms_;
 }
 
 const SessionState* Rollup::Find(const std::string& session_id) const {

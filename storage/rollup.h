@@ -7,7 +7,7 @@
 // input was split into batches and whatever crashes happened between them:
 // that is what makes the rollup exactly-once.
 //
-// Semantics, per non-bot event (bots are skipped entirely):
+// Semantics, per non-bot event (bots and clock ticks only move the watermark):
 //  - A session is its session_id. It is *closed* once the watermark (the
 //    newest received_at seen minus the session timeout) passes the
 //    received_at of its newest event. An event for a closed session opens a
@@ -113,6 +113,10 @@ class Rollup {
   // Sessions touched since the last TakeTouched (present: put its state;
   // absent from open sessions: delete it).
   std::vector<std::string> TakeTouched();
+  // A lower bound of the received_at that would close the oldest open
+  // session (INT64_MAX when none is open): the aggregator writes a clock tick
+  // once the wall clock passes it.
+  int64_t NextCloseMs() const;
   // nullptr when the session is not open.
   const SessionState* Find(const std::string& session_id) const;
 

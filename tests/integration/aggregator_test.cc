@@ -226,11 +226,9 @@ TEST_CASE("stats endpoints answer from the counters and reject bad parameters", 
   CHECK(admin.Get("/v1/stats/whatever", auth).status == 404);
   CHECK(admin.Request("POST", "/v1/stats/summary", "", auth).status == 405);
 
-  // With a 1 s session timeout, a later event closes both sessions: the
-  // funnel, lift and experiment reports then count them.
-  std::this_thread::sleep_for(std::chrono::milliseconds(1200));
-  REQUIRE(pub.Post("/v1/collect", "{\"event\":\"tick\",\"session_id\":\"t\"}", "application/json", kBrowser).status ==
-          200);
+  // No more traffic: with a 1 s session timeout the store's clock ticks move
+  // the watermark and close both sessions; the funnel, lift and experiment
+  // reports then count them.
   std::string funnel;
   for (int i = 0; i < 3000; ++i) {
     auto r = admin.Get("/v1/stats/funnels/checkout?from=" + std::to_string(t - 86400000), auth);

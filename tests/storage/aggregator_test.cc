@@ -3,7 +3,9 @@
 // out-of-order event times, sessionized visitors, funnels in all three modes,
 // lift cells and experiment exposure. The same expectations hold however the
 // input is split across restarts, and `verify` agrees with the counters.
+#include <chrono>
 #include <map>
+#include <thread>
 
 #include "storage/verify.h"
 #include "tests/storage/test_util.h"
@@ -249,6 +251,42 @@ TEST_CASE("verify reports counters that differ from a recount", "[storage]") {
   CHECK(report.mismatches > 0);
   REQUIRE_FALSE(report.differences.empty());
   CHECK(report.differences[0].find("signup") != std::string::npos);
+}
+
+TEST_CASE("on an idle store, clock ticks close sessions, count nothing, and replay in verify", "[storage]") {
+  TempDir dir;
+  StoreOptions options = Options(dir);
+  options.clock_ticks = true;
+  options.session_timeout_ms = 1000;
+  const int64_t now = testing::NowMs();
+  {
+    auto store = OpenStore(options);
+    REQUIRE(AppendSync(*store, {MakeEvent("purchase", "idle", now, now)}).status.ok());
+    // No more traffic: only a tick can move the watermark past the session.
+    bool closed = false;
+    for (int i = 0; i < 3000 && !closed; ++i) {  // up to 30 s; no timing assertion
+      closed = store->aggregator_stats().sessions_closed == 1;
+      if (!closed) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    REQUIRE(closed);
+    REQUIRE(store->WaitAggregated(30000));
+    CHECK(store->aggregator_stats().open_sessions == 0);
+    Summary sum;
+    REQUIRE(store->QuerySummary({now - kDay, now + kDay}, &sum).ok());
+    CHECK(sum.events == 1);    // ticks are not events of anyone's
+    CHECK(sum.sessions == 1);
+    std::vector<LiftCells> lift;
+    REQUIRE(store->QueryLift("purchase", {now - kDay, now + kDay}, &lift).ok());
+    CHECK(lift[0].c + lift[0].a == 1);  // the closed session converted
+    std::vector<proto::Event> ticks;
+    REQUIRE(store->ReadSession("foothold.clock", &ticks).ok());
+    REQUIRE_FALSE(ticks.empty());
+    CHECK((ticks[0].flags & proto::kFlagClockTick) != 0);
+  }
+  VerifyReport report;
+  REQUIRE(Verify(options, &report).ok());
+  CHECK(report.ok());
+  CHECK(report.records >= 2);
 }
 
 TEST_CASE("verify refuses a directory without a store", "[storage]") {

@@ -57,11 +57,12 @@ inline int64_t NowMs() {
 }
 
 // Options for tests: no periodic retention (tests call RunRetentionForTest),
-// a small block cache.
+// no clock ticks, a small block cache.
 inline StoreOptions TestOptions(const std::string& dir) {
   StoreOptions o;
   o.data_dir = dir;
   o.retention_interval_ms = 0;
+  o.clock_ticks = false;  // tests drive the watermark with the events they append
   o.block_cache_bytes = 4 << 20;
   return o;
 }
