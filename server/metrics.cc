@@ -1,6 +1,8 @@
 #include "server/metrics.h"
 
 #include <cstdio>
+#include <string>
+#include <vector>
 
 #include "proto/error_codes.h"
 #include "storage/event_store.h"
@@ -67,6 +69,28 @@ void Single(std::string* out, const char* name, const char* type, const char* he
   Appendf(out, "%s %lld\n", name, value);
 }
 
+// The _bucket, _sum and _count lines of one histogram series. `labels` is
+// "" or `key="value"`; counts[i] is the number in bucket i (not cumulative),
+// counts[bounds.size()] the overflow.
+void HistogramLines(std::string* out, const char* name, const std::string& labels,
+                    const std::vector<double>& bounds, const std::vector<uint64_t>& counts, double sum) {
+  const std::string sep = labels.empty() ? "" : labels + ",";
+  const std::string own = labels.empty() ? "" : "{" + labels + "}";
+  uint64_t cumulative = 0;
+  for (size_t b = 0; b < counts.size(); ++b) {
+    cumulative += counts[b];
+    if (b < bounds.size()) {
+      Appendf(out, "%s_bucket{%sle=\"%g\"} %llu\n", name, sep.c_str(), bounds[b],
+              static_cast<unsigned long long>(cumulative));
+    } else {
+      Appendf(out, "%s_bucket{%sle=\"+Inf\"} %llu\n", name, sep.c_str(),
+              static_cast<unsigned long long>(cumulative));
+    }
+  }
+  Appendf(out, "%s_sum%s %.6f\n", name, own.c_str(), sum);
+  Appendf(out, "%s_count%s %llu\n", name, own.c_str(), static_cast<unsigned long long>(cumulative));
+}
+
 // One unlabelled gauge with a fractional value.
 void Gauge(std::string* out, const char* name, const char* help, double value) {
   Header(out, name, "gauge", help);
@@ -123,22 +147,13 @@ std::string Metrics::Render(const storage::EventStore* store, bool draining) con
 
   Header(&out, "foothold_http_request_duration_seconds", "histogram",
          "Time from complete request headers to response handed to the socket.");
+  const std::vector<double> latency_bounds(kBucketBounds.begin(), kBucketBounds.end());
   for (size_t r = 0; r < routes_.size(); ++r) {
-    uint64_t cumulative = 0;
-    for (size_t b = 0; b <= kBuckets; ++b) {
-      cumulative += Load(routes_[r].latency[b]);
-      if (b < kBuckets) {
-        Appendf(&out, "foothold_http_request_duration_seconds_bucket{route=\"%s\",le=\"%g\"} %llu\n",
-                kRouteNames[r], kBucketBounds[b], static_cast<unsigned long long>(cumulative));
-      } else {
-        Appendf(&out, "foothold_http_request_duration_seconds_bucket{route=\"%s\",le=\"+Inf\"} %llu\n",
-                kRouteNames[r], static_cast<unsigned long long>(cumulative));
-      }
-    }
-    Appendf(&out, "foothold_http_request_duration_seconds_sum{route=\"%s\"} %.6f\n", kRouteNames[r],
-            Load(routes_[r].latency_sum_us) / 1e6);
-    Appendf(&out, "foothold_http_request_duration_seconds_count{route=\"%s\"} %llu\n", kRouteNames[r],
-            static_cast<unsigned long long>(cumulative));
+    std::vector<uint64_t> counts;
+    for (const auto& c : routes_[r].latency) counts.push_back(Load(c));
+    HistogramLines(&out, "foothold_http_request_duration_seconds",
+                   std::string("route=\"") + kRouteNames[r] + "\"", latency_bounds, counts,
+                   static_cast<double>(Load(routes_[r].latency_sum_us)) / 1e6);
   }
 
   Header(&out, "foothold_events_total", "counter", "Events by outcome.");
@@ -193,23 +208,12 @@ std::string Metrics::Render(const storage::EventStore* store, bool draining) con
     Single(&out, "foothold_store_healthy", "gauge", "1 while the store accepts writes.", store->healthy() ? 1 : 0);
 
     Header(&out, "foothold_writer_group_events", "histogram", "Events per group commit (one WriteBatch).");
-    uint64_t cumulative = 0;
-    for (size_t i = 0; i < s.group_sizes.size(); ++i) {
-      cumulative += s.group_sizes[i];
-      if (i < storage::kGroupSizeBounds.size()) {
-        Appendf(&out, "foothold_writer_group_events_bucket{le=\"%llu\"} %llu\n",
-                static_cast<unsigned long long>(storage::kGroupSizeBounds[i]),
-                static_cast<unsigned long long>(cumulative));
-      } else {
-        Appendf(&out, "foothold_writer_group_events_bucket{le=\"+Inf\"} %llu\n",
-                static_cast<unsigned long long>(cumulative));
-      }
-    }
     // The exact sum of group sizes is the events committed (duplicates are
     // in groups too, so add them).
-    Appendf(&out, "foothold_writer_group_events_sum %llu\n",
-            static_cast<unsigned long long>(s.events_committed + s.duplicates));
-    Appendf(&out, "foothold_writer_group_events_count %llu\n", static_cast<unsigned long long>(cumulative));
+    HistogramLines(&out, "foothold_writer_group_events", "",
+                   std::vector<double>(storage::kGroupSizeBounds.begin(), storage::kGroupSizeBounds.end()),
+                   std::vector<uint64_t>(s.group_sizes.begin(), s.group_sizes.end()),
+                   static_cast<double>(s.events_committed + s.duplicates));
 
     Single(&out, "foothold_rocksdb_sst_bytes", "gauge", "Total size of RocksDB's SST files.", ll(s.sst_bytes));
     Single(&out, "foothold_rocksdb_memtable_bytes", "gauge", "Size of all RocksDB memtables.", ll(s.memtable_bytes));
