@@ -197,6 +197,7 @@ Status Aggregator::Pass(size_t* read) {
     if (!it->status().ok()) return FromRocks(it->status(), "aggregator: scan log in " + db_->dir());
   }
   rollup_.CloseDue(&deltas);
+  rollup_.DrainSeries(&deltas);
   std::vector<std::string> touched = rollup_.TakeTouched();
   if (*read == 0 && deltas.empty() && touched.empty()) return Status::Ok();
 

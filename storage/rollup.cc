@@ -33,9 +33,6 @@ int64_t Second(int64_t ms) { return BucketStart(ms, 1000) / 1000; }
 
 void Add(CounterDeltas* d, std::string key, int64_t delta) { (*d)[std::move(key)] += delta; }
 
-void AddSeries(CounterDeltas* d, std::string_view name, char field, int64_t t_ms, int64_t delta) {
-  for (Gran g : kGrans) Add(d, SeriesKey(name, field, g, BucketStart(t_ms, GranMs(g))), delta);
-}
 
 // ---- State codec: a version byte, then varints (zigzag for signed). ----
 constexpr uint8_t kStateVersion = 1;
@@ -179,24 +176,24 @@ void Rollup::Apply(const proto::Event& e, CounterDeltas* d) {
   SessionState& s = it->second;
   const int64_t old_received = s.last_received_ms;
   if (created) {
-    Open(&s, e, d);
+    Open(&s, e);
   } else {
     if (e.event_time_ms < s.start_ms) {
-      MoveSeries(kSeriesAll, 's', s.start_ms, e.event_time_ms, d);
+      MoveSeries(kAllId, 's', s.start_ms, e.event_time_ms);
       s.start_ms = e.event_time_ms;
     }
     s.last_received_ms = std::max(s.last_received_ms, e.received_at_ms);
   }
   ++s.events;
-  AddSeries(d, kSeriesAll, 'e', e.event_time_ms, 1);
+  AddSeries(kAllId, 'e', e.event_time_ms, 1);
 
   const size_t hits_before = s.hits.size();
   if (auto m = by_event_.find(e.event); m != by_event_.end()) {
     for (uint16_t conv : m->second) {
-      if (Matches(*matchers_[conv], e)) Occur(&s, conv, e.event_time_ms, e.seq, d);
+      if (Matches(*matchers_[conv], e)) Occur(&s, conv, e.event_time_ms, e.seq);
     }
   }
-  if (!dwell_ids_.empty()) Dwell(&s, e, d);
+  if (!dwell_ids_.empty()) Dwell(&s, e);
   for (const auto& [name, variant] : e.experiments) {
     if (!experiment_ids_.contains(name)) continue;
     auto seen = std::find_if(s.exposures.begin(), s.exposures.end(),
@@ -218,24 +215,23 @@ void Rollup::Apply(const proto::Event& e, CounterDeltas* d) {
   touched_.insert(it->first);
 }
 
-void Rollup::Open(SessionState* s, const proto::Event& e, CounterDeltas* d) {
+void Rollup::Open(SessionState* s, const proto::Event& e) {
   s->start_ms = e.event_time_ms;
   s->last_received_ms = e.received_at_ms;
-  AddSeries(d, kSeriesAll, 's', e.event_time_ms, 1);
+  AddSeries(kAllId, 's', e.event_time_ms, 1);
 }
 
-void Rollup::Occur(SessionState* s, uint16_t conv, int64_t time_ms, uint64_t seq, CounterDeltas* d) {
-  const std::string& name = names_[conv];
-  AddSeries(d, name, 'e', time_ms, 1);
+void Rollup::Occur(SessionState* s, uint16_t conv, int64_t time_ms, uint64_t seq) {
+  AddSeries(conv, 'e', time_ms, 1);
   ++conv_events_[conv];
   auto f = std::find_if(s->first.begin(), s->first.end(),
                         [&](const SessionState::First& f) { return f.conv == conv; });
   if (f == s->first.end()) {
     s->first.push_back({conv, time_ms, seq});
-    AddSeries(d, name, 's', time_ms, 1);
+    AddSeries(conv, 's', time_ms, 1);
     ++conv_sessions_[conv];
   } else if (Before(time_ms, seq, f->time_ms, f->seq)) {
-    MoveSeries(name, 's', f->time_ms, time_ms, d);
+    MoveSeries(conv, 's', f->time_ms, time_ms);
     f->time_ms = time_ms;
     f->seq = seq;
   }
@@ -246,18 +242,32 @@ void Rollup::Occur(SessionState* s, uint16_t conv, int64_t time_ms, uint64_t seq
   }
 }
 
-void Rollup::MoveSeries(std::string_view name, char field, int64_t from_ms, int64_t to_ms,
-                        CounterDeltas* d) {
+void Rollup::AddSeries(uint16_t name, char field, int64_t t_ms, int64_t delta) {
+  for (Gran g : kGrans) series_[{name, field, static_cast<char>(g), BucketStart(t_ms, GranMs(g))}] += delta;
+}
+
+void Rollup::MoveSeries(uint16_t name, char field, int64_t from_ms, int64_t to_ms) {
   for (Gran g : kGrans) {
     int64_t from = BucketStart(from_ms, GranMs(g));
     int64_t to = BucketStart(to_ms, GranMs(g));
     if (from == to) continue;
-    Add(d, SeriesKey(name, field, g, from), -1);
-    Add(d, SeriesKey(name, field, g, to), 1);
+    series_[{name, field, static_cast<char>(g), from}] -= 1;
+    series_[{name, field, static_cast<char>(g), to}] += 1;
   }
 }
 
-void Rollup::Dwell(SessionState* s, const proto::Event& e, CounterDeltas* d) {
+void Rollup::DrainSeries(CounterDeltas* d) {
+  for (const auto& [cell, delta] : series_) {
+    if (delta == 0) continue;
+    const std::string_view name = cell.name == kAllId ? std::string_view(kSeriesAll)
+                                  : cell.name == kClosedId ? std::string_view(kSeriesClosed)
+                                                           : std::string_view(names_[cell.name]);
+    (*d)[SeriesKey(name, cell.field, static_cast<Gran>(cell.gran), cell.bucket_ms)] += delta;
+  }
+  series_.clear();
+}
+
+void Rollup::Dwell(SessionState* s, const proto::Event& e) {
   const std::string_view path = UrlPath(e.url);
   if (path.empty()) return;
   for (uint16_t conv : dwell_ids_) {
@@ -278,7 +288,7 @@ void Rollup::Dwell(SessionState* s, const proto::Event& e, CounterDeltas* d) {
     if (e.engaged_ms && *e.engaged_ms > 0) page->engaged_ms += *e.engaged_ms;
     if (!page->fired && page->engaged_ms >= dwell_min_ms_[conv]) {
       page->fired = true;
-      Occur(s, conv, e.event_time_ms, e.seq, d);
+      Occur(s, conv, e.event_time_ms, e.seq);
     }
   }
 }
@@ -323,7 +333,7 @@ void Rollup::Close(const std::string& id, const SessionState& s, CounterDeltas* 
   ++sessions_closed_;
   touched_.insert(id);
   const int64_t day = BucketStart(s.start_ms, kDayBucketMs);
-  Add(d, SeriesKey(kSeriesClosed, 's', Gran::kDay, day), 1);
+  series_[{kClosedId, 's', static_cast<char>(Gran::kDay), day}] += 1;
 
   auto first_of = [&](uint16_t conv) -> const SessionState::First* {
     for (const SessionState::First& f : s.first) {

@@ -100,6 +100,11 @@ class Rollup {
   // a stored state is then never one that was already due.
   void CloseDue(CounterDeltas* deltas);
 
+  // Apply and CloseDue add the lift, funnel and experiment deltas to the
+  // caller's map at once, and sum the series deltas (minute/hour/day) inside:
+  // this moves those into `deltas` too. Call before persisting.
+  void DrainSeries(CounterDeltas* deltas);
+
   int64_t watermark_ms() const { return watermark_ms_; }
   void set_watermark_ms(int64_t w) { watermark_ms_ = w; }
   size_t open_sessions() const { return sessions_.size(); }
@@ -141,10 +146,14 @@ class Rollup {
     std::vector<std::string> variants;
   };
 
-  void Open(SessionState* s, const proto::Event& e, CounterDeltas* d);
-  void Occur(SessionState* s, uint16_t conv, int64_t time_ms, uint64_t seq, CounterDeltas* d);
-  void MoveSeries(std::string_view name, char field, int64_t from_ms, int64_t to_ms, CounterDeltas* d);
-  void Dwell(SessionState* s, const proto::Event& e, CounterDeltas* d);
+  void Open(SessionState* s, const proto::Event& e);
+  void Occur(SessionState* s, uint16_t conv, int64_t time_ms, uint64_t seq);
+  // Series deltas are summed in series_, keyed by a compact cell rather than
+  // the counter key string (building and hashing those strings was the
+  // aggregator's top cost); DrainSeries turns them into counter keys.
+  void AddSeries(uint16_t name, char field, int64_t t_ms, int64_t delta);
+  void MoveSeries(uint16_t name, char field, int64_t from_ms, int64_t to_ms);
+  void Dwell(SessionState* s, const proto::Event& e);
   void Close(const std::string& id, const SessionState& s, CounterDeltas* d);
   void CloseFunnel(const Funnel& f, const SessionState& s, int64_t day, CounterDeltas* d) const;
   bool Matches(const config::Matcher& m, const proto::Event& e) const;
@@ -162,6 +171,25 @@ class Rollup {
   std::vector<Funnel> funnels_;
   std::vector<Experiment> experiments_;
   bool record_all_hits_ = false;  // some funnel is strict
+
+  static constexpr uint16_t kAllId = 0xfffe;     // series "$all"
+  static constexpr uint16_t kClosedId = 0xfffd;  // series "$closed"
+  struct SeriesCell {
+    uint16_t name;  // conversion id, kAllId or kClosedId
+    char field;
+    char gran;
+    int64_t bucket_ms;
+    bool operator==(const SeriesCell&) const = default;
+  };
+  struct SeriesCellHash {
+    size_t operator()(const SeriesCell& c) const {
+      uint64_t h = static_cast<uint64_t>(c.bucket_ms) * 0x9e3779b97f4a7c15ULL;
+      h ^= (static_cast<uint64_t>(c.name) << 16 | static_cast<uint64_t>(static_cast<uint8_t>(c.field)) << 8 |
+            static_cast<uint8_t>(c.gran)) * 0xc2b2ae3d27d4eb4fULL;
+      return static_cast<size_t>(h ^ (h >> 29));
+    }
+  };
+  std::unordered_map<SeriesCell, int64_t, SeriesCellHash> series_;
 
   int64_t watermark_ms_ = INT64_MIN;
   std::unordered_map<std::string, SessionState> sessions_;

@@ -97,6 +97,7 @@ Status Verify(const StoreOptions& options, VerifyReport* out) {
     if (!it->status().ok()) return FromRocks(it->status(), "scan log in " + db->dir());
   }
   rollup.CloseDue(&recount);
+  rollup.DrainSeries(&recount);
   out->log_truncated = out->first_seq > kFirstSeq;
 
   // 2. Every stored counter against the recount; then what only the recount has.

@@ -45,6 +45,7 @@ std::vector<int64_t> Reached(const std::vector<std::string>& steps, config::Funn
   tick.seq = seq;
   rollup.Apply(tick, &d);
   rollup.CloseDue(&d);
+  rollup.DrainSeries(&d);
   REQUIRE(rollup.open_sessions() == 1);
   const int64_t day = BucketStart(kT0, kDayBucketMs);
   std::vector<int64_t> out;
