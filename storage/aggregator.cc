@@ -71,7 +71,8 @@ Aggregator::Aggregator(const StoreOptions& options, Database* db,
     : options_(options),
       db_(db),
       committed_next_seq_(committed_next_seq),
-      rollup_(options.analytics, options.session_timeout_ms) {}
+      rollup_(options.analytics, options.session_timeout_ms),
+      names_joined_(JoinNames(rollup_.conversion_names())) {}
 
 Aggregator::~Aggregator() { Stop(); }
 
@@ -220,7 +221,7 @@ Status Aggregator::Pass(size_t* read) {
   v.clear();
   PutBe64(OffsetBinary(rollup_.watermark_ms()), &v);
   batch.Put(db_->meta(), kMetaAggWatermark, v);
-  batch.Put(db_->meta(), kMetaAggNames, JoinNames(rollup_.conversion_names()));
+  batch.Put(db_->meta(), kMetaAggNames, names_joined_);
   rocksdb::WriteOptions wo;
   wo.sync = options_.durability == config::Durability::kSync;
   rocksdb::Status w = db_->db()->Write(wo, &batch);

@@ -85,6 +85,7 @@ class Aggregator {
   Database* const db_;
   const std::atomic<uint64_t>* const committed_next_seq_;
   Rollup rollup_;  // aggregator-thread state after Start
+  const std::string names_joined_;  // the meta record of conversion names, written with every batch
 
   std::atomic<uint64_t> checkpoint_{0};
   std::atomic<uint64_t> events_aggregated_{0};

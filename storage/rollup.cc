@@ -354,11 +354,11 @@ void Rollup::Close(const std::string& id, const SessionState& s, CounterDeltas* 
   }
 
   if (!funnels_.empty()) {
-    SessionState sorted = s;
-    std::sort(sorted.hits.begin(), sorted.hits.end(), [](const auto& a, const auto& b) {
+    std::vector<SessionState::Hit> hits = s.hits;  // arrival order -> (event_time, seq)
+    std::sort(hits.begin(), hits.end(), [](const auto& a, const auto& b) {
       return Before(a.time_ms, a.seq, b.time_ms, b.seq);
     });
-    for (const Funnel& f : funnels_) CloseFunnel(f, sorted, day, d);
+    for (const Funnel& f : funnels_) CloseFunnel(f, hits, day, d);
   }
 
   for (const SessionState::Exposure& x : s.exposures) {
@@ -384,20 +384,21 @@ void Rollup::Close(const std::string& id, const SessionState& s, CounterDeltas* 
 // hits in (event_time, seq) order. chain[k] holds the step times of the
 // newest chain that reached step k; the first chain to reach the deepest step
 // is the one reported, with its times to convert.
-void Rollup::CloseFunnel(const Funnel& f, const SessionState& s, int64_t day, CounterDeltas* d) const {
+void Rollup::CloseFunnel(const Funnel& f, const std::vector<SessionState::Hit>& hits, int64_t day,
+                         CounterDeltas* d) const {
   const size_t n = f.steps.size();
   std::vector<int64_t> best;  // step times of the reported chain
   if (f.mode == config::FunnelMode::kAny) {
-    for (size_t i = 0; i < s.hits.size(); ++i) {
-      if (std::find(f.steps.begin(), f.steps.end(), s.hits[i].conv) == f.steps.end()) continue;
-      const int64_t t0 = s.hits[i].time_ms;
+    for (size_t i = 0; i < hits.size(); ++i) {
+      if (std::find(f.steps.begin(), f.steps.end(), hits[i].conv) == f.steps.end()) continue;
+      const int64_t t0 = hits[i].time_ms;
       std::vector<bool> seen(n, false);
       std::vector<int64_t> times;
-      for (size_t j = i; j < s.hits.size() && s.hits[j].time_ms - t0 <= f.window_ms; ++j) {
+      for (size_t j = i; j < hits.size() && hits[j].time_ms - t0 <= f.window_ms; ++j) {
         for (size_t k = 0; k < n; ++k) {  // one event per step: its first unseen step
-          if (f.steps[k] == s.hits[j].conv && !seen[k]) {
+          if (f.steps[k] == hits[j].conv && !seen[k]) {
             seen[k] = true;
-            times.push_back(s.hits[j].time_ms);
+            times.push_back(hits[j].time_ms);
             break;
           }
         }
@@ -407,7 +408,7 @@ void Rollup::CloseFunnel(const Funnel& f, const SessionState& s, int64_t day, Co
   } else {
     std::vector<std::vector<int64_t>> chain(n);  // empty: step not reached
     std::vector<bool> matched(n);
-    for (const SessionState::Hit& h : s.hits) {
+    for (const SessionState::Hit& h : hits) {
       for (size_t k = 0; k < n; ++k) matched[k] = f.steps[k] == h.conv;
       for (size_t k = n; k-- > 0;) {  // reverse: one event advances at most one step
         if (!matched[k]) continue;

@@ -155,7 +155,9 @@ class Rollup {
   void MoveSeries(uint16_t name, char field, int64_t from_ms, int64_t to_ms);
   void Dwell(SessionState* s, const proto::Event& e);
   void Close(const std::string& id, const SessionState& s, CounterDeltas* d);
-  void CloseFunnel(const Funnel& f, const SessionState& s, int64_t day, CounterDeltas* d) const;
+  // REQUIRES: hits sorted by (event_time, seq).
+  void CloseFunnel(const Funnel& f, const std::vector<SessionState::Hit>& hits, int64_t day,
+                   CounterDeltas* d) const;
   bool Matches(const config::Matcher& m, const proto::Event& e) const;
   void Track(const std::string& id, int64_t old_received_ms, const SessionState& s);
 
