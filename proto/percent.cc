@@ -33,4 +33,18 @@ bool PercentDecode(std::string_view in, bool plus_is_space, std::string* out) {
   return true;
 }
 
+bool NextQueryPair(std::string_view* query, std::string_view* raw_key, std::string_view* raw_value) {
+  while (!query->empty()) {
+    const size_t amp = query->find('&');
+    const std::string_view pair = query->substr(0, amp);
+    *query = amp == std::string_view::npos ? std::string_view() : query->substr(amp + 1);
+    if (pair.empty()) continue;
+    const size_t eq = pair.find('=');
+    *raw_key = pair.substr(0, eq);
+    *raw_value = eq == std::string_view::npos ? std::string_view() : pair.substr(eq + 1);
+    return true;
+  }
+  return false;
+}
+
 }  // namespace foothold::proto

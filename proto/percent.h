@@ -14,4 +14,9 @@ namespace foothold::proto {
 // malformed escape ("%", "%4", "%zz"); *out is then unspecified.
 bool PercentDecode(std::string_view in, bool plus_is_space, std::string* out);
 
+// Splits the next "key=value" pair off the front of a query string (both
+// still percent-encoded; a pair without '=' has an empty value). Empty pairs
+// ("a=1&&b=2") are skipped. False once the query is exhausted.
+bool NextQueryPair(std::string_view* query, std::string_view* raw_key, std::string_view* raw_value);
+
 }  // namespace foothold::proto

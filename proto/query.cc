@@ -68,14 +68,8 @@ bool SetQueryField(Field f, std::string_view value, Event* e, Problem* p) {
 bool DecodeQueryEvent(std::string_view query, Event* e, Problem* p) {
   uint32_t seen = 0;
   std::string key, value;
-  while (!query.empty()) {
-    const size_t amp = query.find('&');
-    const std::string_view pair = query.substr(0, amp);
-    query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
-    if (pair.empty()) continue;
-    const size_t eq = pair.find('=');
-    const std::string_view raw_key = pair.substr(0, eq);
-    const std::string_view raw_value = eq == std::string_view::npos ? "" : pair.substr(eq + 1);
+  std::string_view raw_key, raw_value;
+  while (NextQueryPair(&query, &raw_key, &raw_value)) {
     if (!PercentDecode(raw_key, /*plus_is_space=*/true, &key)) {
       return Fail(p, codes::kFieldInvalid, "", "a query key has a malformed %-escape");
     }

@@ -454,15 +454,10 @@ bool ParseStatsQuery(std::string_view query, int64_t now_ms, StatsQuery* out, Re
     *error = ErrorResponse(400, proto::codes::kQueryInvalid, message);
     return false;
   };
-  while (!query.empty()) {
-    size_t amp = query.find('&');
-    std::string_view pair = query.substr(0, amp);
-    query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
-    if (pair.empty()) continue;
-    size_t eq = pair.find('=');
+  std::string_view raw_key, raw_value;
+  while (proto::NextQueryPair(&query, &raw_key, &raw_value)) {
     std::string key, value;
-    if (!proto::PercentDecode(pair.substr(0, eq), true, &key) ||
-        !proto::PercentDecode(eq == std::string_view::npos ? "" : pair.substr(eq + 1), true, &value)) {
+    if (!proto::PercentDecode(raw_key, true, &key) || !proto::PercentDecode(raw_value, true, &value)) {
       return fail("the query string is not valid percent-encoding");
     }
     if (key == "from" || key == "to") {
