@@ -23,6 +23,7 @@
 #include <catch2/catch.hpp>
 
 #include "proto/event.h"
+#include "tests/proto/event_check.h"
 #include "storage/event_store.h"
 
 namespace foothold::storage::testing {
@@ -98,31 +99,7 @@ inline proto::Event VisitorEvent(std::string anonymous_id, int64_t event_time_ms
 
 // Every field except those the store assigns (seq, and session_id + flag
 // when sessionized): what went in comes back out.
-inline void CheckSameClientFields(const proto::Event& got, const proto::Event& want) {
-  CHECK(got.event == want.event);
-  CHECK(got.anonymous_id == want.anonymous_id);
-  CHECK(got.user_id == want.user_id);
-  CHECK(got.event_id == want.event_id);
-  CHECK(got.ts_ms == want.ts_ms);
-  CHECK(got.url == want.url);
-  CHECK(got.referrer == want.referrer);
-  CHECK(got.title == want.title);
-  CHECK(got.engaged_ms == want.engaged_ms);
-  CHECK(got.experiments == want.experiments);
-  REQUIRE(got.props.size() == want.props.size());
-  for (size_t i = 0; i < got.props.size(); ++i) {
-    CHECK(got.props[i].key == want.props[i].key);
-    CHECK(got.props[i].type == want.props[i].type);
-    CHECK(got.props[i].boolean == want.props[i].boolean);
-    CHECK(got.props[i].number == want.props[i].number);
-    CHECK(got.props[i].str == want.props[i].str);
-  }
-  CHECK(got.received_at_ms == want.received_at_ms);
-  CHECK(got.event_time_ms == want.event_time_ms);
-  CHECK(got.ip == want.ip);
-  CHECK(got.user_agent == want.user_agent);
-  CHECK(got.bot == want.bot);
-}
+using proto::testing::CheckSameClientFields;
 
 // Appends and waits for the callback. REQUIREs that Append accepted.
 inline AppendResult AppendSync(EventStore& store, std::vector<proto::Event> events) {
