@@ -6,7 +6,7 @@ set -euo pipefail
 
 build_pkgs=(g++ cmake ninja-build ccache pkg-config libboost-dev libsimdjson-dev libspdlog-dev
             librocksdb-dev zlib1g-dev libtomlplusplus-dev catch2)
-test_pkgs=(curl prometheus haproxy)
+test_pkgs=(curl prometheus haproxy chromium)
 bench_pkgs=(wrk nginx-light rocksdb-tools)
 
 want=()
@@ -26,7 +26,23 @@ for p in "${want[@]}"; do
     missing+=("$p")
   fi
 done
-[ ${#missing[@]} -eq 0 ] && exit 0
+# Node.js (20 on the development machines) runs the JavaScript tests; Debian's nodejs when absent.
+for group in "$@"; do
+  if [ "$group" = test ] && ! command -v node >/dev/null 2>&1; then missing+=(nodejs npm); fi
+done
+
+install_npm() {
+  # The JavaScript tests' packages (tests/js/package-lock.json), from the npm registry, once.
+  local js="$(cd "$(dirname "$0")/.." && pwd)/tests/js"
+  for group in "$@"; do
+    if [ "$group" = test ] && { [ ! -d "$js/node_modules" ] || [ "$js/package-lock.json" -nt "$js/node_modules/.package-lock.json" ]; }; then
+      echo "foothold: npm ci in tests/js" >&2
+      (cd "$js" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+    fi
+  done
+}
+
+if [ ${#missing[@]} -eq 0 ]; then install_npm "$@"; exit 0; fi
 
 if [ "$(id -u)" -ne 0 ]; then
   echo "foothold: missing Debian packages. Install them with:" >&2
@@ -37,3 +53,4 @@ echo "foothold: installing ${missing[*]}" >&2
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+install_npm "$@"

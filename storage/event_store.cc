@@ -15,11 +15,11 @@
 
 #include "proto/enrich.h"
 #include "proto/record.h"
-#include "storage/db.h"
-#include "storage/keys.h"
-#include "storage/writer.h"
-#include "storage/aggregator.h"
-#include "storage/stats_query.h"
+#include "storage/log/db.h"
+#include "storage/log/keys.h"
+#include "storage/log/writer.h"
+#include "storage/aggregate/aggregator.h"
+#include "storage/aggregate/stats_query.h"
 
 namespace foothold::storage {
 

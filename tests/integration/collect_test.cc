@@ -4,7 +4,7 @@
 
 #include <string>
 
-#include "storage/sessionizer.h"
+#include "storage/log/sessionizer.h"
 #include "tests/integration/harness.h"
 #include "tests/integration/util.h"
 

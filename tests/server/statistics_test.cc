@@ -2,7 +2,7 @@
 // example, named in the comment above it. Where a source prints fewer digits
 // than we can check, the extra digits were computed independently (Python
 // mpmath at 40 digits, or exact rational arithmetic) and are marked so.
-#include "server/statistics.h"
+#include "server/statistics/statistics.h"
 
 #include <catch2/catch.hpp>
 

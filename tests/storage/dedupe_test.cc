@@ -3,9 +3,9 @@
 // across groups, across restarts; expiry is measured on received_at.
 #include <atomic>
 
-#include "storage/filters.h"
-#include "storage/keys.h"
-#include "storage/sessionizer.h"
+#include "storage/log/filters.h"
+#include "storage/log/keys.h"
+#include "storage/log/sessionizer.h"
 #include "tests/storage/test_util.h"
 
 namespace foothold::storage {

@@ -4,8 +4,8 @@
 // strict and any modes.
 #include <catch2/catch.hpp>
 
-#include "storage/counter_keys.h"
-#include "storage/rollup.h"
+#include "storage/aggregate/counter_keys.h"
+#include "storage/aggregate/rollup.h"
 
 namespace foothold::storage {
 namespace {

@@ -6,8 +6,8 @@
 #include <optional>
 #include <set>
 
-#include "storage/keys.h"
-#include "storage/sessionizer.h"
+#include "storage/log/keys.h"
+#include "storage/log/sessionizer.h"
 #include "tests/storage/test_util.h"
 
 namespace foothold::storage {

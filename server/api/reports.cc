@@ -1,0 +1,516 @@
+#include "server/api/reports.h"
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <cstdio>
+#include <numeric>
+#include <vector>
+
+#include "proto/error_codes.h"
+#include "proto/json_out.h"
+#include "proto/percent.h"
+#include "proto/validate.h"
+#include "server/api/service.h"
+#include "server/statistics/statistics.h"
+#include "storage/event_store.h"
+
+namespace foothold::server {
+namespace {
+
+constexpr int64_t kMinuteMs = 60 * 1000;
+constexpr int64_t kHourMs = 60 * kMinuteMs;
+constexpr int64_t kDayMs = 24 * kHourMs;
+constexpr size_t kMaxPoints = 10000;
+// Below these an experiment comparison is reported as not enough data.
+constexpr uint64_t kMinExposedPerVariant = 100;
+constexpr uint64_t kMinConversions = 10;
+constexpr uint64_t kMinLiftSessions = 100;  // closed sessions before a lift table means anything
+constexpr double kSrmAlpha = 0.001;  // the usual SRM alarm threshold
+
+// ---- A small JSON builder: keys in order, numbers that are never NaN. ----
+class Json {
+ public:
+  Json& Open() { return Raw("{"); }
+  Json& Close() { return Raw("}"); }
+  Json& OpenArray() { return Raw("["); }
+  Json& CloseArray() { return Raw("]"); }
+  Json& Key(std::string_view k) {
+    Sep();
+    proto::AppendJsonString(k, &out_);
+    out_ += ':';
+    fresh_ = true;
+    return *this;
+  }
+  Json& Str(std::string_view s) {
+    Sep();
+    proto::AppendJsonString(s, &out_);
+    return *this;
+  }
+  Json& Uint(uint64_t v) {
+    Sep();
+    out_ += std::to_string(v);
+    return *this;
+  }
+  Json& Int(int64_t v) {
+    Sep();
+    out_ += std::to_string(v);
+    return *this;
+  }
+  Json& Bool(bool v) {
+    Sep();
+    out_ += v ? "true" : "false";
+    return *this;
+  }
+  // NaN and infinities have no JSON form: null.
+  Json& Num(double v) {
+    Sep();
+    if (!std::isfinite(v)) {
+      out_ += "null";
+      return *this;
+    }
+    char buf[32];
+    std::snprintf(buf, sizeof(buf), "%.6g", v);
+    out_ += buf;
+    return *this;
+  }
+  Json& Interval(const ConfidenceInterval& ci) {
+    if (!ci.defined) return Null();
+    OpenArray().Num(ci.lo).Num(ci.hi).CloseArray();
+    return *this;
+  }
+  Json& Null() {
+    Sep();
+    out_ += "null";
+    return *this;
+  }
+  Json& Time(std::string_view key, int64_t ms) {
+    Key(key).Str(proto::FormatRfc3339(ms));
+    return Key(std::string(key) + "_ms").Int(ms);
+  }
+  std::string Take() { return std::move(out_); }
+
+ private:
+  Json& Raw(const char* s) {
+    const bool closing = *s == '}' || *s == ']';
+    if (!closing) Sep();
+    out_ += s;
+    fresh_ = !closing;
+    return *this;
+  }
+  void Sep() {
+    if (!fresh_ && !out_.empty()) out_ += ',';
+    fresh_ = false;
+  }
+  std::string out_;
+  bool fresh_ = true;
+};
+
+Response Ok(std::string body) {
+  Response r;
+  r.status = 200;
+  r.body = std::move(body);
+  r.headers.emplace_back("Cache-Control", "no-store");
+  return r;
+}
+
+Response Unavailable(const Status& s) {
+  Response r = ErrorResponse(503, proto::codes::kStoreUnavailable, s.ToString());
+  r.headers.emplace_back("Retry-After", "5");
+  return r;
+}
+
+double Ratio(uint64_t num, uint64_t den) {
+  return den == 0 ? std::nan("") : static_cast<double>(num) / static_cast<double>(den);
+}
+
+bool ParseTimeParam(std::string_view text, int64_t* ms) {
+  if (text.empty()) return false;
+  int64_t v = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (ec == std::errc() && end == text.data() + text.size()) {
+    *ms = v;
+    return v >= 0 && v < 253402300800000;  // 1970 .. 9999
+  }
+  return proto::internal::ParseRfc3339(text, ms);
+}
+
+void AppendAggregator(const storage::EventStore& store, Json* j) {
+  storage::AggregatorStats a = store.aggregator_stats();
+  j->Key("aggregator").Open();
+  j->Key("checkpoint_seq").Uint(a.checkpoint_seq);
+  j->Key("pending_events").Uint(a.pending_events);
+  j->Key("lag_ms").Int(a.lag_ms);
+  j->Key("open_sessions").Uint(a.open_sessions);
+  if (a.failed) j->Key("failed").Bool(true).Key("failure").Str(a.failure);  // counters are frozen
+  j->Close();
+}
+
+// The day range a day-of-session-start report covers.
+void AppendDays(const storage::TimeRange& r, Json* j) {
+  int64_t from = r.from_ms - ((r.from_ms % kDayMs) + kDayMs) % kDayMs;
+  int64_t to = r.to_ms + (kDayMs - ((r.to_ms % kDayMs) + kDayMs) % kDayMs) % kDayMs;
+  j->Time("from", from).Time("to", to);
+  j->Key("basis").Str("closed sessions by UTC day of session start");
+}
+
+// ---- /v1/stats/summary ----
+Response Summary(const storage::EventStore& store, const StatsQuery& q) {
+  storage::Summary s;
+  Status st = store.QuerySummary(q.range, &s);
+  if (!st.ok()) return Unavailable(st);
+  Json j;
+  j.Open().Time("from", s.range.from_ms).Time("to", s.range.to_ms);
+  j.Key("events").Uint(s.events).Key("sessions").Uint(s.sessions);
+  j.Key("conversions").OpenArray();
+  for (const storage::ConversionSummary& c : s.conversions) {
+    j.Open().Key("name").Str(c.name).Key("kind").Str(c.macro ? "macro" : "micro");
+    j.Key("events").Uint(c.events).Key("sessions").Uint(c.sessions);
+    j.Key("rate").Num(Ratio(c.sessions, s.sessions)).Close();
+  }
+  j.CloseArray();
+  AppendAggregator(store, &j);
+  return Ok(j.Close().Take());
+}
+
+// ---- /v1/stats/timeseries ----
+Response Timeseries(const storage::EventStore& store, const config::Config& config, const StatsQuery& q) {
+  if (q.name.empty()) {
+    return ErrorResponse(400, proto::codes::kQueryInvalid, "name is required: a conversion name");
+  }
+  bool known = false;
+  for (const auto& m : config.micro_conversions) known |= m.name == q.name;
+  for (const auto& m : config.macro_conversions) known |= m.name == q.name;
+  if (!known) return ErrorResponse(404, proto::codes::kNotFound, "no conversion named '" + q.name + "'");
+  const int64_t bucket = q.bucket_ms != 0 ? q.bucket_ms : kHourMs;
+  const uint64_t points = static_cast<uint64_t>((q.range.to_ms - q.range.from_ms) / bucket) + 2;
+  if (points > kMaxPoints) {
+    return ErrorResponse(400, proto::codes::kRangeTooLarge,
+                         "at most " + std::to_string(kMaxPoints) + " buckets per request: use a larger bucket");
+  }
+  std::vector<storage::SeriesPoint> series;
+  Status st = store.QueryTimeseries(q.name, bucket, q.range, &series);
+  if (!st.ok()) return Unavailable(st);
+  Json j;
+  j.Open().Key("name").Str(q.name);
+  j.Key("bucket").Str(bucket == kMinuteMs ? "minute" : bucket == kHourMs ? "hour" : "day");
+  j.Time("from", q.range.from_ms).Time("to", q.range.to_ms);
+  j.Key("points").OpenArray();
+  for (const storage::SeriesPoint& p : series) {
+    j.Open().Key("t").Str(proto::FormatRfc3339(p.bucket_ms)).Key("t_ms").Int(p.bucket_ms);
+    j.Key("events").Uint(p.events).Key("sessions").Uint(p.sessions);
+    j.Key("sessions_total").Uint(p.sessions_total);
+    j.Key("rate").Num(Ratio(p.sessions, p.sessions_total)).Close();
+  }
+  j.CloseArray();
+  return Ok(j.Close().Take());
+}
+
+// ---- /v1/stats/funnels/{name} ----
+Response Funnel(const storage::EventStore& store, const config::Funnel& f, const StatsQuery& q) {
+  storage::FunnelCounts c;
+  Status st = store.QueryFunnel(f, q.range, &c);
+  if (!st.ok()) return Unavailable(st);
+  Json j;
+  j.Open().Key("funnel").Str(f.name);
+  j.Key("mode").Str(f.mode == config::FunnelMode::kOrdered ? "ordered"
+                    : f.mode == config::FunnelMode::kStrict ? "strict"
+                                                            : "any");
+  j.Key("window_ms").Int(f.window_ms);
+  AppendDays(q.range, &j);
+  const uint64_t started = c.reached.empty() ? 0 : c.reached[0];
+  j.Key("sessions_entered").Uint(started);
+  j.Key("steps").OpenArray();
+  for (size_t k = 0; k < c.reached.size(); ++k) {
+    const uint64_t prev = k == 0 ? started : c.reached[k - 1];
+    j.Open().Key("step").Uint(k + 1).Key("name").Str(c.steps[k]);
+    j.Key("sessions").Uint(c.reached[k]);
+    j.Key("conversion_from_start").Num(Ratio(c.reached[k], started));
+    j.Key("conversion_from_previous").Num(Ratio(c.reached[k], prev));
+    j.Key("drop_off").Uint(prev - std::min(prev, c.reached[k]));
+    j.Key("drop_off_rate").Num(k == 0 ? std::nan("") : 1.0 - Ratio(c.reached[k], prev));
+    j.Key("time_to_convert_ms");
+    if (k == 0) {
+      j.Null();
+    } else {
+      j.Open().Key("median").Num(HistogramQuantileMs(c.time_bins[k], 0.5));
+      j.Key("p90").Num(HistogramQuantileMs(c.time_bins[k], 0.9)).Close();
+    }
+    j.Close();
+  }
+  j.CloseArray();
+  j.Key("notes").OpenArray();
+  j.Str("times to convert are from step 1, read from log-spaced histogram bins (within about 9%)");
+  if (started == 0) j.Str("not enough data: no closed session entered the funnel in the range");
+  j.CloseArray();
+  AppendAggregator(store, &j);
+  return Ok(j.Close().Take());
+}
+
+// ---- /v1/stats/lift ----
+Response Lift(const storage::EventStore& store, const config::Config& config, const StatsQuery& q) {
+  std::string target = q.target;
+  if (target.empty() && !config.macro_conversions.empty()) target = config.macro_conversions[0].name;
+  bool known = false;
+  for (const auto& m : config.macro_conversions) known |= m.name == target;
+  if (!known) {
+    return ErrorResponse(404, proto::codes::kNotFound,
+                         "no macro-conversion named '" + target + "' (lift targets are macro-conversions)");
+  }
+  std::vector<storage::LiftCells> rows;
+  Status st = store.QueryLift(target, q.range, &rows);
+  if (!st.ok()) return Unavailable(st);
+
+  struct Row {
+    const storage::LiftCells* cells;
+    RelativeRisk rr;
+    double odds = 0, p = 0, q = 0;
+    bool fisher = false;
+  };
+  std::vector<Row> out;
+  std::vector<double> p_values;
+  for (const storage::LiftCells& c : rows) {
+    auto a = static_cast<int64_t>(c.a), b = static_cast<int64_t>(c.b);
+    auto cc = static_cast<int64_t>(c.c), d = static_cast<int64_t>(c.d);
+    Row r{&c, KatzRelativeRisk(a, b, cc, d), OddsRatio(a, b, cc, d)};
+    r.fisher = HasSmallExpectedCell(a, b, cc, d);
+    r.p = r.fisher ? FisherExactTwoSided(a, b, cc, d) : ChiSquare2x2PValue(a, b, cc, d);
+    p_values.push_back(r.p);
+    out.push_back(r);
+  }
+  std::vector<double> q_values = BenjaminiHochberg(p_values);
+  for (size_t i = 0; i < out.size(); ++i) out[i].q = q_values[i];
+  // Highest relative risk first; undefined ones last, by name.
+  std::stable_sort(out.begin(), out.end(), [](const Row& x, const Row& y) {
+    const bool xd = !std::isnan(x.rr.rr), yd = !std::isnan(y.rr.rr);
+    if (xd != yd) return xd;
+    return xd && x.rr.rr > y.rr.rr;
+  });
+
+  const storage::LiftCells* any = rows.empty() ? nullptr : &rows[0];
+  const uint64_t sessions = any ? any->a + any->b + any->c + any->d : 0;
+  const uint64_t converted = any ? any->a + any->c : 0;
+  const double min_support = std::min(25.0, 0.02 * static_cast<double>(sessions));
+  Json j;
+  j.Open().Key("target").Str(target);
+  AppendDays(q.range, &j);
+  j.Key("sessions").Uint(sessions).Key("sessions_converted").Uint(converted);
+  j.Key("conversion_rate").Num(Ratio(converted, sessions));
+  j.Key("interpretation").Str(
+      "association, not causation: sessions that did X converted rr times as often as sessions that "
+      "did not; X may only mark visitors who were going to convert anyway");
+  j.Key("enough_data").Bool(sessions >= kMinLiftSessions && converted >= kMinConversions);
+  j.Key("notes").OpenArray();
+  if (sessions < kMinLiftSessions) {
+    j.Str("not enough data: " + std::to_string(sessions) + " closed sessions in the range; at least " +
+          std::to_string(kMinLiftSessions) + " are needed (sessions count here once the watermark closes them)");
+  }
+  if (converted < kMinConversions) {
+    j.Str("not enough data: " + std::to_string(converted) + " converted sessions; at least " +
+          std::to_string(kMinConversions) + " are needed");
+  }
+  j.CloseArray();
+  j.Key("micro_conversions").OpenArray();
+  for (const Row& r : out) {
+    const storage::LiftCells& c = *r.cells;
+    j.Open().Key("name").Str(c.micro);
+    j.Key("a").Uint(c.a).Key("b").Uint(c.b).Key("c").Uint(c.c).Key("d").Uint(c.d);
+    j.Key("cr_with").Num(Ratio(c.a, c.a + c.b)).Key("cr_without").Num(Ratio(c.c, c.c + c.d));
+    j.Key("rr").Num(r.rr.rr).Key("rr_ci95").Interval(r.rr.ci);
+    j.Key("odds_ratio").Num(r.odds);
+    j.Key("test").Str(r.fisher ? "fisher_exact" : "chi_square");
+    j.Key("p_value").Num(r.p).Key("q_value").Num(r.q);
+    j.Key("support_ok").Bool(sessions > 0 && static_cast<double>(c.a + c.b) >= min_support);
+    // JSON has no infinity: say in words what a null rr means.
+    if (c.a > 0 && c.c == 0) {
+      j.Key("note").Str("every converting session did this first: rr is unbounded (a prerequisite, "
+                        "not a predictor)");
+    } else if (c.a + c.b == 0) {
+      j.Key("note").Str("no closed session did this in the range");
+    } else if (c.a == 0 && c.c > 0) {
+      j.Key("note").Str("no session that did this converted");
+    }
+    j.Close();
+  }
+  j.CloseArray();
+  AppendAggregator(store, &j);
+  return Ok(j.Close().Take());
+}
+
+// ---- /v1/stats/experiments/{name} ----
+Response Experiment(const storage::EventStore& store, const config::Experiment& x, const StatsQuery& q) {
+  std::vector<storage::ExperimentDay> days;
+  Status st = store.QueryExperiment(x, q.range, &days);
+  if (!st.ok()) return Unavailable(st);
+  // Totals per variant (config order, then "$other"), and the cumulative
+  // control-vs-variant snapshot at the end of every day for the mSPRT.
+  std::vector<storage::VariantCounts> total;
+  for (const std::string& v : x.variants) total.push_back({v, 0, 0});
+  std::vector<std::vector<ProportionSnapshot>> snapshots(x.variants.size());
+  for (const storage::ExperimentDay& day : days) {
+    for (const storage::VariantCounts& v : day.variants) {
+      auto it = std::find_if(total.begin(), total.end(), [&](const auto& t) { return t.variant == v.variant; });
+      if (it == total.end()) {
+        total.push_back({v.variant, 0, 0});
+        it = total.end() - 1;
+      }
+      it->exposed += v.exposed;
+      it->converted += v.converted;
+    }
+    for (size_t i = 1; i < x.variants.size(); ++i) {
+      snapshots[i].push_back({static_cast<int64_t>(total[0].converted), static_cast<int64_t>(total[0].exposed),
+                              static_cast<int64_t>(total[i].converted), static_cast<int64_t>(total[i].exposed)});
+    }
+  }
+
+  std::vector<std::string> notes;
+  bool enough = true;
+  uint64_t conversions = 0;
+  for (size_t i = 0; i < x.variants.size(); ++i) {
+    conversions += total[i].converted;
+    if (total[i].exposed < kMinExposedPerVariant) {
+      enough = false;
+      notes.push_back("not enough data: variant '" + total[i].variant + "' has " +
+                      std::to_string(total[i].exposed) + " exposed sessions; at least " +
+                      std::to_string(kMinExposedPerVariant) + " per variant are needed");
+    }
+  }
+  if (conversions < kMinConversions) {
+    enough = false;
+    notes.push_back("not enough data: " + std::to_string(conversions) + " converted sessions; at least " +
+                    std::to_string(kMinConversions) + " are needed");
+  }
+  std::vector<int64_t> exposed;
+  for (size_t i = 0; i < x.variants.size(); ++i) exposed.push_back(static_cast<int64_t>(total[i].exposed));
+  const double srm = SampleRatioMismatchPValue(exposed);
+  if (!std::isnan(srm) && srm < kSrmAlpha) {
+    notes.push_back("sample ratio mismatch: exposures are not split evenly (p < 0.001); the assignment or "
+                    "its logging is broken, so the comparison cannot be trusted");
+  }
+  if (total.size() > x.variants.size()) {
+    notes.push_back("sessions exposed to variants not in the config are listed as '$other' and left out");
+  }
+  if (enough && notes.empty()) {
+    notes.push_back("p_value is for one look; watch always_valid_p_value when checking repeatedly");
+  }
+
+  Json j;
+  j.Open().Key("experiment").Str(x.name).Key("target").Str(x.target).Key("control").Str(x.variants[0]);
+  AppendDays(q.range, &j);
+  j.Key("enough_data").Bool(enough);
+  j.Key("variants").OpenArray();
+  for (const storage::VariantCounts& v : total) {
+    j.Open().Key("variant").Str(v.variant).Key("exposed").Uint(v.exposed).Key("converted").Uint(v.converted);
+    j.Key("rate").Num(Ratio(v.converted, v.exposed));
+    j.Key("rate_ci95").Interval(WilsonInterval(static_cast<int64_t>(v.converted), static_cast<int64_t>(v.exposed)));
+    j.Close();
+  }
+  j.CloseArray();
+  j.Key("comparisons").OpenArray();
+  for (size_t i = 1; i < x.variants.size(); ++i) {
+    TwoProportionTest t = TwoProportionZ(static_cast<int64_t>(total[0].converted), static_cast<int64_t>(total[0].exposed),
+                                         static_cast<int64_t>(total[i].converted), static_cast<int64_t>(total[i].exposed));
+    j.Open().Key("variant").Str(total[i].variant).Key("against").Str(total[0].variant);
+    j.Key("difference").Num(t.difference).Key("difference_ci95").Interval(t.difference_ci);
+    j.Key("relative_lift").Num(t.relative_lift).Key("z").Num(t.z).Key("p_value").Num(t.p_value);
+    j.Key("always_valid_p_value").Num(MsprtPValue(snapshots[i]));
+    j.Close();
+  }
+  j.CloseArray();
+  j.Key("sample_ratio_mismatch_p_value").Num(srm);
+  j.Key("notes").OpenArray();
+  for (const std::string& n : notes) j.Str(n);
+  j.CloseArray();
+  AppendAggregator(store, &j);
+  return Ok(j.Close().Take());
+}
+
+}  // namespace
+
+double HistogramQuantileMs(const std::vector<uint64_t>& bins, double q) {
+  const uint64_t total = std::accumulate(bins.begin(), bins.end(), uint64_t{0});
+  if (total == 0) return std::nan("");
+  const double rank = q * static_cast<double>(total);
+  double seen = 0;
+  for (size_t b = 0; b < bins.size(); ++b) {
+    if (bins[b] == 0) continue;
+    if (seen + static_cast<double>(bins[b]) >= rank) {
+      double lo = 0, hi = 0;
+      storage::FunnelTimeBinRange(static_cast<int>(b), &lo, &hi);
+      const double frac = std::clamp((rank - seen) / static_cast<double>(bins[b]), 0.0, 1.0);
+      if (lo <= 0) return hi * frac;            // bin 0: [0, 1 s), linear
+      return lo * std::pow(hi / lo, frac);      // log-spaced: geometric
+    }
+    seen += static_cast<double>(bins[b]);
+  }
+  return std::nan("");
+}
+
+bool ParseStatsQuery(std::string_view query, int64_t now_ms, StatsQuery* out, Response* error) {
+  *out = StatsQuery{};
+  out->range = {now_ms - kDayMs, now_ms};
+  bool from_set = false, to_set = false;
+  auto fail = [&](std::string message) {
+    *error = ErrorResponse(400, proto::codes::kQueryInvalid, message);
+    return false;
+  };
+  std::string_view raw_key, raw_value;
+  while (proto::NextQueryPair(&query, &raw_key, &raw_value)) {
+    std::string key, value;
+    if (!proto::PercentDecode(raw_key, true, &key) || !proto::PercentDecode(raw_value, true, &value)) {
+      return fail("the query string is not valid percent-encoding");
+    }
+    if (key == "from" || key == "to") {
+      int64_t ms = 0;
+      if (!ParseTimeParam(value, &ms)) {
+        return fail(key + " must be RFC 3339 (2025-11-20T10:00:00Z) or ms since the epoch, got '" + value + "'");
+      }
+      (key == "from" ? out->range.from_ms : out->range.to_ms) = ms;
+      (key == "from" ? from_set : to_set) = true;
+    } else if (key == "name") {
+      out->name = value;
+    } else if (key == "target") {
+      out->target = value;
+    } else if (key == "bucket") {
+      if (value == "minute") out->bucket_ms = kMinuteMs;
+      else if (value == "hour") out->bucket_ms = kHourMs;
+      else if (value == "day") out->bucket_ms = kDayMs;
+      else return fail("bucket must be minute, hour or day, got '" + value + "'");
+    } else {
+      return fail("unknown parameter '" + key + "' (allowed: from, to, name, bucket, target)");
+    }
+  }
+  // One bound given: the other keeps a 24 h span.
+  if (from_set && !to_set) out->range.to_ms = out->range.from_ms + kDayMs;
+  if (to_set && !from_set) out->range.from_ms = out->range.to_ms - kDayMs;
+  if (out->range.from_ms >= out->range.to_ms) return fail("from must be before to");
+  return true;
+}
+
+Response StatsReport(const storage::EventStore& store, const config::Config& config,
+                     std::string_view rest, const StatsQuery& q) {
+  if (rest == "summary") return Summary(store, q);
+  if (rest == "timeseries") return Timeseries(store, config, q);
+  if (rest == "lift") return Lift(store, config, q);
+  auto named = [&](std::string_view prefix, std::string* name) {
+    if (!rest.starts_with(prefix)) return false;
+    return proto::PercentDecode(rest.substr(prefix.size()), false, name) && !name->empty();
+  };
+  std::string name;
+  if (named("funnels/", &name)) {
+    for (const config::Funnel& f : config.funnels) {
+      if (f.name == name) return Funnel(store, f, q);
+    }
+    return ErrorResponse(404, proto::codes::kNotFound, "no funnel named '" + name + "'");
+  }
+  if (named("experiments/", &name)) {
+    for (const config::Experiment& x : config.experiments) {
+      if (x.name == name) return Experiment(store, x, q);
+    }
+    return ErrorResponse(404, proto::codes::kNotFound, "no experiment named '" + name + "'");
+  }
+  return ErrorResponse(404, proto::codes::kNotFound,
+                       "no such report (summary, timeseries, lift, funnels/{name}, experiments/{name})");
+}
+
+}  // namespace foothold::server

@@ -1,0 +1,276 @@
+#include "server/api/service.h"
+
+#include <cctype>
+#include <chrono>
+#include <vector>
+
+#include "proto/decode.h"
+#include "proto/error_codes.h"
+#include "proto/event.h"
+#include "proto/json_out.h"
+#include "server/http/blocking_pool.h"
+#include "server/http/clock.h"
+#include "server/api/metrics.h"
+#include "server/http/rate_limiter.h"
+#include "server/api/reports.h"
+#include "proto/percent.h"
+#include "storage/event_store.h"
+
+namespace foothold::server {
+namespace {
+
+Response JsonResponse(int status, std::string body) {
+  Response r;
+  r.status = status;
+  r.body = std::move(body);
+  return r;
+}
+
+bool IsAdminPath(std::string_view path) {
+  return path == "/metrics" || path.starts_with("/v1/sessions/") || path.starts_with("/v1/stats/");
+}
+
+}  // namespace
+
+Response ErrorResponse(int status, std::string_view code, std::string_view message) {
+  std::string body = "{\"error\":{\"code\":";
+  proto::AppendJsonString(code, &body);
+  body += ",\"message\":";
+  proto::AppendJsonString(message, &body);
+  body += "}}";
+  return JsonResponse(status, std::move(body));
+}
+
+Service::Service(const config::Config& config, storage::EventStore* store, Metrics* metrics)
+    : config_(config),
+      store_(store),
+      metrics_(metrics),
+      ip_secret_(config.privacy.hash_secret.empty() ? store->instance_secret() : config.privacy.hash_secret),
+      limiter_(std::make_unique<RateLimiter>(config.http.rate_limit_per_ip, config.http.rate_limit_burst)),
+      readers_(std::make_unique<BlockingPool>(2)) {}
+
+Service::~Service() = default;
+
+void Service::Handle(Request&& req, proto::Decoder* decoder, Respond respond) {
+  const std::string_view target = req.target;
+  const size_t qpos = target.find('?');
+  const std::string_view path = target.substr(0, qpos);
+  const std::string_view query = qpos == std::string_view::npos ? std::string_view() : target.substr(qpos + 1);
+
+  // Admin endpoints live on the admin listener when one is configured; the
+  // public listener then answers 404 for them, and the admin one for collect.
+  const bool admin_split = !config_.admin_listen.empty();
+  const bool admin_path = IsAdminPath(path);
+  const bool is_collect = path == "/v1/collect";
+  Route route = Route::kOther;
+  if (is_collect) {
+    route = req.method == Method::kOptions ? Route::kPreflight
+            : req.method == Method::kPost  ? Route::kCollect
+                                           : Route::kPixel;
+  } else if (path == "/healthz") {
+    route = Route::kHealthz;
+  } else if (path == "/readyz") {
+    route = Route::kReadyz;
+  } else if (path == "/metrics") {
+    route = Route::kMetrics;
+  } else if (path.starts_with("/v1/sessions/")) {
+    route = Route::kSessions;
+  } else if (path.starts_with("/v1/stats/")) {
+    route = Route::kStats;
+  }
+
+  // Every response passes through here once: record it.
+  const int64_t start_ns = req.start_ns;
+  Metrics* metrics = metrics_;
+  Respond done = [metrics, route, start_ns, respond = std::move(respond)](Response&& r) {
+    metrics->RecordRequest(route, r.status, (SteadyNowNs() - start_ns) / 1e9);
+    respond(std::move(r));
+  };
+
+  if (admin_split && ((admin_path && req.listener == Listener::kPublic) ||
+                      (is_collect && req.listener == Listener::kAdmin))) {
+    done(ErrorResponse(404, proto::codes::kNotFound, "no such endpoint on this listener"));
+    return;
+  }
+  const bool get_like = req.method == Method::kGet || req.method == Method::kHead;
+
+  if (is_collect) {
+    if (req.method == Method::kPost) {
+      HandleCollectPost(std::move(req), decoder, std::move(done));
+    } else if (get_like) {
+      HandlePixel(std::move(req), query, decoder, std::move(done));
+    } else if (req.method == Method::kOptions) {
+      Response r;
+      r.status = 204;
+      r.content_type.clear();
+      if (!CheckOrigin(req, &r, done)) return;
+      r.headers.emplace_back("Access-Control-Allow-Methods", "GET, POST, OPTIONS");
+      r.headers.emplace_back("Access-Control-Allow-Headers", "Content-Type, Content-Encoding");
+      r.headers.emplace_back("Access-Control-Max-Age", "86400");
+      done(std::move(r));
+    } else {
+      Response r = ErrorResponse(405, proto::codes::kMethodNotAllowed, "use POST, GET or OPTIONS on /v1/collect");
+      r.headers.emplace_back("Allow", "GET, POST, OPTIONS");
+      done(std::move(r));
+    }
+    return;
+  }
+
+  if (route == Route::kHealthz || route == Route::kReadyz || route == Route::kMetrics ||
+      route == Route::kSessions || route == Route::kStats) {
+    if (!get_like) {
+      Response r = ErrorResponse(405, proto::codes::kMethodNotAllowed, "use GET");
+      r.headers.emplace_back("Allow", "GET, HEAD");
+      done(std::move(r));
+      return;
+    }
+  }
+
+  switch (route) {
+    case Route::kHealthz:
+      done(JsonResponse(200, "{\"status\":\"ok\"}"));
+      return;
+    case Route::kReadyz:
+      if (draining()) {
+        done(JsonResponse(503, "{\"status\":\"draining\"}"));
+      } else if (!store_->healthy()) {
+        done(JsonResponse(503, "{\"status\":\"store_unavailable\"}"));
+      } else {
+        done(JsonResponse(200, "{\"status\":\"ready\"}"));
+      }
+      return;
+    case Route::kMetrics: {
+      if (!CheckAdmin(req, done)) return;
+      Response r;
+      r.content_type = "text/plain; version=0.0.4; charset=utf-8";
+      r.body = metrics_->Render(store_, draining());
+      done(std::move(r));
+      return;
+    }
+    case Route::kSessions: {
+      if (!CheckAdmin(req, done)) return;
+      std::string_view raw_id = path.substr(std::string_view("/v1/sessions/").size());
+      HandleSession(std::move(req), raw_id, std::move(done));
+      return;
+    }
+    case Route::kStats: {
+      if (!CheckAdmin(req, done)) return;
+      HandleStats(path.substr(std::string_view("/v1/stats/").size()), query, std::move(done));
+      return;
+    }
+    default:
+      done(ErrorResponse(404, proto::codes::kNotFound, "no such endpoint"));
+      return;
+  }
+}
+
+bool Service::CheckOrigin(const Request& req, Response* into, const Respond& respond) {
+  const auto& allowed = config_.cors_allowed_origins;
+  const bool any = allowed.size() == 1 && allowed[0] == "*";
+  if (req.origin.empty()) {
+    // Not a cross-origin browser request (or a beacon without Origin): nothing to check.
+    if (any) into->headers.emplace_back("Access-Control-Allow-Origin", "*");
+    return true;
+  }
+  if (any) {
+    into->headers.emplace_back("Access-Control-Allow-Origin", "*");
+    return true;
+  }
+  // The loader stores origins lower-cased without default ports; browsers
+  // never send default ports, so a case-insensitive compare is enough.
+  std::string origin = req.origin;
+  for (char& c : origin) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  for (const auto& o : allowed) {
+    if (o == origin) {
+      into->headers.emplace_back("Access-Control-Allow-Origin", req.origin);
+      into->headers.emplace_back("Vary", "Origin");
+      return true;
+    }
+  }
+  metrics_->AddRejected(proto::codes::kOriginForbidden);
+  Response r = ErrorResponse(403, proto::codes::kOriginForbidden,
+                             "origin '" + req.origin + "' is not in cors.allowed_origins");
+  r.headers.emplace_back("Vary", "Origin");
+  respond(std::move(r));
+  return false;
+}
+
+bool Service::CheckAdmin(const Request& req, const Respond& respond) {
+  const std::string& token = config_.admin.token;
+  if (token.empty()) return true;
+  constexpr std::string_view kBearer = "Bearer ";
+  if (req.authorization.empty()) {
+    Response r = ErrorResponse(401, proto::codes::kUnauthorized, "this endpoint requires Authorization: Bearer <admin.token>");
+    r.headers.emplace_back("WWW-Authenticate", "Bearer");
+    respond(std::move(r));
+    return false;
+  }
+  std::string_view given = req.authorization;
+  bool ok = given.size() == kBearer.size() + token.size() && given.substr(0, kBearer.size()) == kBearer;
+  // Compare in constant time so the token cannot be guessed byte by byte.
+  unsigned diff = ok ? 0 : 1;
+  if (ok) {
+    for (size_t i = 0; i < token.size(); ++i) diff |= static_cast<unsigned char>(given[kBearer.size() + i]) ^
+                                                      static_cast<unsigned char>(token[i]);
+  }
+  if (diff != 0) {
+    respond(ErrorResponse(403, proto::codes::kForbidden, "the bearer token is not valid"));
+    return false;
+  }
+  return true;
+}
+
+void Service::HandleStats(std::string_view rest, std::string_view query, Respond respond) {
+  StatsQuery q;
+  Response error;
+  if (!ParseStatsQuery(query, WallNowMs(), &q, &error)) {
+    respond(std::move(error));
+    return;
+  }
+  const storage::EventStore* store = store_;
+  const config::Config* config = &config_;
+  readers_->Submit([store, config, rest = std::string(rest), q = std::move(q), respond = std::move(respond)] {
+    respond(StatsReport(*store, *config, rest, q));
+  });
+}
+
+void Service::HandleSession(Request&& req, std::string_view raw_id, Respond respond) {
+  (void)req;
+  std::string id;
+  if (!proto::PercentDecode(raw_id, /*plus_is_space=*/false, &id) || id.empty() || id.size() > 128) {
+    respond(ErrorResponse(400, proto::codes::kSessionIdInvalid, "session id must be 1-128 bytes, percent-encoded"));
+    return;
+  }
+  for (unsigned char c : id) {
+    if (c < 0x20 || c > 0x7e) {
+      respond(ErrorResponse(400, proto::codes::kSessionIdInvalid, "session id must be printable ASCII"));
+      return;
+    }
+  }
+  storage::EventStore* store = store_;
+  readers_->Submit([store, id = std::move(id), respond = std::move(respond)] {
+    std::vector<proto::Event> events;
+    Status s = store->ReadSession(id, &events);
+    if (s.code() == Status::Code::kNotFound) {
+      respond(ErrorResponse(404, proto::codes::kNotFound, "unknown session"));
+      return;
+    }
+    if (!s.ok()) {
+      Response r = ErrorResponse(503, proto::codes::kStoreUnavailable, s.ToString());
+      r.headers.emplace_back("Retry-After", "5");
+      respond(std::move(r));
+      return;
+    }
+    std::string body = "{\"session_id\":";
+    proto::AppendJsonString(id, &body);
+    body += ",\"events\":[";
+    for (size_t i = 0; i < events.size(); ++i) {
+      if (i) body += ',';
+      proto::AppendEventJson(events[i], &body);
+    }
+    body += "]}";
+    respond(JsonResponse(200, std::move(body)));
+  });
+}
+
+}  // namespace foothold::server

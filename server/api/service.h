@@ -1,0 +1,72 @@
+// Service: the HTTP endpoints of DESIGN.md §4 and §8 behind a Beast-free
+// interface. Connections parse HTTP and hand each Request to Handle(); the
+// Service validates, enriches, appends to the EventStore, and answers through
+// the Respond callback (possibly later, from the writer thread).
+//
+// Thread safety: Handle may be called concurrently from every I/O thread; each
+// caller passes its own Decoder. Draining state is atomic.
+#pragma once
+
+#include <atomic>
+#include <memory>
+
+#include "config/config.h"
+#include "server/http/http_types.h"
+
+namespace foothold::proto {
+class Decoder;
+}
+namespace foothold::storage {
+class EventStore;
+}
+
+namespace foothold::server {
+
+class Metrics;
+class BlockingPool;
+class RateLimiter;
+
+class Service {
+ public:
+  // `store` and `metrics` must outlive the Service.
+  Service(const config::Config& config, storage::EventStore* store, Metrics* metrics);
+  ~Service();
+
+  void Handle(Request&& req, proto::Decoder* decoder, Respond respond);
+
+  // Shutdown phase 1: /readyz answers 503; everything else is served.
+  void BeginDrain() { draining_.store(true); }
+  // Shutdown phase 2: new collect requests get 503 draining.
+  void BeginClose() { closing_.store(true); }
+  bool draining() const { return draining_.load(); }
+  bool closing() const { return closing_.load(); }
+
+  const config::Config& config() const { return config_; }
+
+ private:
+  void HandleCollectPost(Request&& req, proto::Decoder* decoder, Respond respond);
+  void HandlePixel(Request&& req, std::string_view query, proto::Decoder* decoder, Respond respond);
+  void HandleSession(Request&& req, std::string_view id, Respond respond);
+  // /v1/stats/<rest>: reports from the aggregator's counters, on the reader pool.
+  void HandleStats(std::string_view rest, std::string_view query, Respond respond);
+  // Returns false (and responds) when the request's Origin is not allowed.
+  bool CheckOrigin(const Request& req, Response* cors_headers_into, const Respond& respond);
+  bool CheckAdmin(const Request& req, const Respond& respond);
+  // Returns false (and responds 429) when `client` is over http.rate_limit.
+  bool CheckRate(const Request& req, const proto::IpAddress& client, const Response& cors, bool pixel,
+                 const Respond& respond);
+
+  const config::Config& config_;
+  storage::EventStore* store_;
+  Metrics* metrics_;
+  std::string ip_secret_;
+  std::unique_ptr<RateLimiter> limiter_;
+  std::unique_ptr<BlockingPool> readers_;  // runs RocksDB reads off the I/O threads
+  std::atomic<bool> draining_{false};
+  std::atomic<bool> closing_{false};
+};
+
+// A JSON error body {"error": {"code": ..., "message": ...}} with `status`.
+Response ErrorResponse(int status, std::string_view code, std::string_view message);
+
+}  // namespace foothold::server

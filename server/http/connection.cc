@@ -1,0 +1,348 @@
+#include "server/http/connection.h"
+
+#include <chrono>
+#include <string_view>
+
+#include <boost/asio/post.hpp>
+#include <boost/beast/core/error.hpp>
+#include <boost/beast/http/error.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/asio/write.hpp>
+
+#include "proto/error_codes.h"
+#include "server/http/clock.h"
+#include "server/api/metrics.h"
+#include "server/api/service.h"
+#include "storage/event_store.h"
+
+namespace foothold::server {
+namespace beast = boost::beast;
+namespace http = boost::beast::http;
+namespace asio = boost::asio;
+
+namespace {
+
+Method ToMethod(http::verb v) {
+  switch (v) {
+    case http::verb::get: return Method::kGet;
+    case http::verb::head: return Method::kHead;
+    case http::verb::post: return Method::kPost;
+    case http::verb::options: return Method::kOptions;
+    default: return Method::kOther;
+  }
+}
+
+proto::IpAddress PeerOf(const Socket& socket) {
+  proto::IpAddress ip;
+  beast::error_code ec;
+  auto ep = socket.remote_endpoint(ec);
+  if (ec) return ip;
+  auto addr = ep.address();
+  if (addr.is_v6() && addr.to_v6().is_v4_mapped()) {
+    addr = asio::ip::make_address_v4(asio::ip::v4_mapped, addr.to_v6());
+  }
+  if (addr.is_v4()) {
+    auto b = addr.to_v4().to_bytes();
+    std::copy(b.begin(), b.end(), ip.bytes.begin());
+  } else {
+    ip.v6 = true;
+    auto b = addr.to_v6().to_bytes();
+    std::copy(b.begin(), b.end(), ip.bytes.begin());
+  }
+  return ip;
+}
+
+}  // namespace
+
+Connection::Connection(Socket&& socket, Worker* worker, ConnectionContext* ctx, Listener listener)
+    : socket_(std::move(socket)), timer_(socket_.get_executor()), worker_(worker), ctx_(ctx), listener_(listener) {
+  peer_ = PeerOf(socket_);
+  beast::error_code ec;
+  socket_.set_option(asio::ip::tcp::no_delay(true), ec);  // best effort
+  ctx_->metrics->ConnectionOpened();
+}
+
+Connection::~Connection() {
+  ctx_->metrics->ConnectionClosed();
+  std::lock_guard<std::mutex> lock(worker_->mu);
+  worker_->connections.erase(this);
+}
+
+void Connection::Start() {
+  {
+    std::lock_guard<std::mutex> lock(worker_->mu);
+    worker_->connections.insert(this);
+  }
+  // Accepted just before the listener closed: the drain passes on this thread
+  // may already have run, so apply them here.
+  if (worker_->phase == Worker::Phase::kClosed) return CloseNow();
+  if (worker_->phase == Worker::Phase::kDraining) last_request_ = true;
+  WaitForRequest();
+}
+
+void Connection::CloseGracefully() {
+  if (state_ == State::kIdle) {
+    CloseNow();
+  } else {
+    close_after_ = true;
+  }
+}
+
+void Connection::CloseNow() {
+  if (state_ == State::kClosed) return;
+  state_ = State::kClosed;
+  beast::error_code ec;
+  socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ec);
+  socket_.close(ec);
+  timer_.cancel();
+}
+
+// Timeouts: one timer per connection, re-armed lazily. Moving the deadline
+// is an assignment; the timer, when it fires early, re-arms itself for the
+// current deadline. (Re-arming per read and write, as beast::basic_stream
+// does, cancelled and ran a timer handler several times per request.)
+void Connection::SetDeadline(int64_t ms) {
+  deadline_ = std::chrono::steady_clock::now() + std::chrono::milliseconds(ms);
+  // A later deadline waits for the armed timer; an earlier one re-arms it.
+  if (!timer_armed_ || deadline_ < armed_at_) ArmTimer();
+}
+
+void Connection::ClearDeadline() { deadline_ = std::chrono::steady_clock::time_point::max(); }
+
+void Connection::ArmTimer() {
+  timer_armed_ = true;
+  armed_at_ = deadline_;
+  const uint64_t gen = ++timer_gen_;  // a replaced wait's (aborted) handler sees a stale gen
+  timer_.expires_at(deadline_);
+  timer_.async_wait([self = shared_from_this(), gen](beast::error_code ec) {
+    if (gen != self->timer_gen_) return;
+    self->timer_armed_ = false;
+    if (ec || self->state_ == State::kClosed) return;
+    if (self->deadline_ == std::chrono::steady_clock::time_point::max()) return;  // SetDeadline re-arms
+    if (std::chrono::steady_clock::now() >= self->deadline_) return self->CloseNow();  // timed out
+    self->ArmTimer();
+  });
+}
+
+// Waits (up to http.idle_timeout) for the first byte of the next request, so
+// an idle keep-alive connection and a slow header (http.header_timeout) get
+// their own deadlines.
+void Connection::WaitForRequest() {
+  if (close_after_) return CloseNow();
+  state_ = State::kIdle;
+  if (buffer_.size() > 0) return ReadHeader();  // a pipelined request is already here
+  SetDeadline(ctx_->config->http.idle_timeout_ms);
+  socket_.async_read_some(buffer_.prepare(4096),
+                          [self = shared_from_this()](beast::error_code ec, size_t n) {
+                            if (ec || self->state_ == State::kClosed) return self->CloseNow();
+                            self->buffer_.commit(n);
+                            self->ReadHeader();
+                          });
+}
+
+void Connection::ReadHeader() {
+  state_ = State::kReading;
+  const auto& limits = ctx_->config->limits;
+  parser_.emplace();
+  parser_->header_limit(static_cast<std::uint32_t>(limits.max_header_bytes));
+  parser_->body_limit(limits.max_body_bytes);
+  SetDeadline(ctx_->config->http.header_timeout_ms);
+  http::async_read_header(socket_, buffer_, *parser_,
+                          [self = shared_from_this()](beast::error_code ec, size_t) { self->OnHeader(ec); });
+}
+
+void Connection::OnHeader(beast::error_code ec) {
+  if (state_ == State::kClosed) return;
+  if (ec) return ReplyParseError(ec);
+  if (parser_->is_done()) return Dispatch();
+  auto& req = parser_->get();
+  auto expect = req[http::field::expect];
+  if (req.version() >= 11 && beast::iequals(expect, "100-continue")) {  // never a 1xx to HTTP/1.0
+    // curl and some SDKs wait for this before sending a body.
+    static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+    SetDeadline(ctx_->config->http.body_timeout_ms);
+    asio::async_write(socket_, asio::buffer(kContinue.data(), kContinue.size()),
+                      [self = shared_from_this()](beast::error_code wec, size_t) {
+                        if (wec) return self->CloseNow();
+                        self->ReadBody();
+                      });
+    return;
+  }
+  ReadBody();
+}
+
+void Connection::ReadBody() {
+  SetDeadline(ctx_->config->http.body_timeout_ms);
+  http::async_read(socket_, buffer_, *parser_,
+                   [self = shared_from_this()](beast::error_code ec, size_t) { self->OnBody(ec); });
+}
+
+void Connection::OnBody(beast::error_code ec) {
+  if (state_ == State::kClosed) return;
+  if (ec) return ReplyParseError(ec);
+  Dispatch();
+}
+
+void Connection::ReplyParseError(beast::error_code ec) {
+  if (ec == http::error::end_of_stream || ec == beast::error::timeout || ec == asio::error::eof ||
+      ec == asio::error::connection_reset || ec == asio::error::operation_aborted ||
+      ec == http::error::partial_message) {
+    // A client that went away or stalled (slowloris): nothing to answer.
+    return CloseNow();
+  }
+  Response r;
+  if (ec == http::error::header_limit) {
+    r = ErrorResponse(413, proto::codes::kHeadersTooLarge, "the request header block exceeds limits.max_header_bytes (" +
+                                                               std::to_string(ctx_->config->limits.max_header_bytes) + ")");
+    ctx_->metrics->AddRejected(proto::codes::kHeadersTooLarge);
+  } else if (ec == http::error::body_limit) {
+    r = ErrorResponse(413, proto::codes::kBodyTooLarge, "the request body exceeds limits.max_body_bytes (" +
+                                                            std::to_string(ctx_->config->limits.max_body_bytes) + ")");
+    ctx_->metrics->AddRejected(proto::codes::kBodyTooLarge);
+  } else {
+    r = ErrorResponse(400, proto::codes::kBadRequest, "malformed HTTP request: " + ec.message());
+    ctx_->metrics->AddRejected(proto::codes::kBadRequest);
+  }
+  // The stream is out of sync with the message boundaries: answer and close.
+  ctx_->metrics->RecordRequest(Route::kOther, r.status, 0);
+  r.close = true;
+  head_request_ = false;
+  keep_alive_ = false;
+  http11_ = true;
+  Reply(std::move(r), /*counted=*/false);
+}
+
+void Connection::Dispatch() {
+  state_ = State::kHandling;
+  auto& msg = parser_->get();
+  Request req;
+  req.method = ToMethod(msg.method());
+  req.target = std::string(msg.target());
+  req.content_type = std::string(msg[http::field::content_type]);
+  req.content_encoding = std::string(msg[http::field::content_encoding]);
+  req.origin = std::string(msg[http::field::origin]);
+  req.user_agent = std::string(msg[http::field::user_agent]);
+  req.authorization = std::string(msg[http::field::authorization]);
+  for (auto range = msg.equal_range("X-Forwarded-For"); range.first != range.second; ++range.first) {
+    if (!req.x_forwarded_for.empty()) req.x_forwarded_for += ',';
+    req.x_forwarded_for.append(range.first->value().data(), range.first->value().size());
+  }
+  req.body = std::move(msg.body());
+  req.peer = peer_;
+  req.listener = listener_;
+  req.received_at_ms = WallNowMs();
+  req.start_ns = SteadyNowNs();
+  head_request_ = req.method == Method::kHead;
+  keep_alive_ = msg.keep_alive();
+  http11_ = msg.version() >= 11;
+  parser_.reset();
+
+  ctx_->in_flight.fetch_add(1, std::memory_order_relaxed);
+  // No timer while the handler works (the store answers or fails by itself).
+  ClearDeadline();
+  auto self = shared_from_this();
+  // Appends are deferred (defer_commit); one CommitNow per batch of ready
+  // handlers on this thread tells the writer the batch is complete, so it
+  // commits one group for all of them instead of waking per request.
+  if (!worker_->commit_posted) {
+    worker_->commit_posted = true;
+    Worker* w = worker_;
+    storage::EventStore* store = ctx_->store;
+    asio::post(worker_->ioc, [w, store] {
+      w->commit_posted = false;
+      store->CommitNow();
+    });
+  }
+  ctx_->service->Handle(std::move(req), &worker_->decoder, [self](Response&& r) mutable {
+    // Called once. Move the reference out so the caller's copy of this
+    // callback (kept by the writer until its next group) does not keep the
+    // Connection alive on a foreign thread.
+    std::shared_ptr<Connection> conn = std::move(self);
+    if (conn->worker_->ioc.get_executor().running_in_this_thread()) {
+      conn->Reply(std::move(r), /*counted=*/true);
+    } else {
+      Worker* w = conn->worker_;
+      asio::post(w->ioc, [conn = std::move(conn), r = std::move(r)]() mutable { conn->Reply(std::move(r), true); });
+    }
+  });
+}
+
+void Connection::Reply(Response&& r, bool counted) {
+  if (state_ == State::kClosed) {
+    if (counted) ctx_->in_flight.fetch_sub(1, std::memory_order_relaxed);
+    return;
+  }
+  state_ = State::kWriting;
+  // While draining, ask keep-alive clients to reconnect (to another replica
+  // behind an L4 balancer) before the listener closes.
+  const bool keep_alive =
+      keep_alive_ && !r.close && !close_after_ && !last_request_ && !ctx_->service->draining();
+  // The response is formatted by hand into one reused buffer: Beast's
+  // serializer and field container cost more than the rest of a small
+  // response together (profiled). Header values come from our own code.
+  out_.clear();
+  out_ += http11_ ? "HTTP/1.1 " : "HTTP/1.0 ";
+  out_ += std::to_string(r.status);
+  out_ += ' ';
+  const auto reason = http::obsolete_reason(static_cast<http::status>(r.status));
+  out_.append(reason.data(), reason.size());
+  out_ += "\r\nServer: foothold\r\n";
+  if (!r.content_type.empty()) {
+    out_ += "Content-Type: ";
+    out_ += r.content_type;
+    out_ += "\r\n";
+  }
+  for (const auto& [name, value] : r.headers) {
+    out_ += name;
+    out_ += ": ";
+    out_ += value;
+    out_ += "\r\n";
+  }
+  if (!keep_alive) {
+    out_ += "Connection: close\r\n";
+  } else if (!http11_) {
+    out_ += "Connection: keep-alive\r\n";
+  }
+  if (r.status != 204 && r.status >= 200) {  // RFC 9110 §8.6: never on 1xx or 204
+    out_ += "Content-Length: ";
+    out_ += std::to_string(r.body.size());
+    out_ += "\r\n";
+  }
+  out_ += "\r\n";
+  if (!head_request_) out_ += r.body;
+  SetDeadline(ctx_->config->http.body_timeout_ms);
+  asio::async_write(socket_, asio::buffer(out_),
+                    [self = shared_from_this(), keep_alive, counted](beast::error_code ec, size_t) {
+                      self->OnWrite(keep_alive, counted, ec);
+                    });
+}
+
+void Connection::OnWrite(bool keep_alive, bool counted, beast::error_code ec) {
+  if (counted) ctx_->in_flight.fetch_sub(1, std::memory_order_relaxed);
+  if (ec) return CloseNow();
+  if (!keep_alive) return LingerClose();
+  WaitForRequest();
+}
+
+void Connection::LingerClose() {
+  if (state_ == State::kClosed) return;
+  state_ = State::kIdle;  // nothing owed: a shutdown may close it at once
+  close_after_ = true;
+  beast::error_code ignored;
+  socket_.shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
+  SetDeadline(1000);  // one deadline for the whole linger
+  buffer_.clear();
+  DiscardInput();
+}
+
+void Connection::DiscardInput() {
+  static constexpr size_t kMaxDiscard = 1 << 20;
+  socket_.async_read_some(buffer_.prepare(16384), [self = shared_from_this()](beast::error_code ec, size_t n) {
+    self->lingered_bytes_ += n;
+    // EOF (the client read our answer and closed), timeout, or enough discarded.
+    if (ec || self->lingered_bytes_ >= kMaxDiscard || self->state_ == State::kClosed) return self->CloseNow();
+    self->DiscardInput();
+  });
+}
+
+}  // namespace foothold::server

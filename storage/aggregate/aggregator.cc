@@ -1,0 +1,294 @@
+#include "storage/aggregate/aggregator.h"
+
+#include <chrono>
+#include <utility>
+
+#include <rocksdb/iterator.h>
+#include <rocksdb/write_batch.h>
+
+#include "proto/record.h"
+#include "storage/aggregate/counter_keys.h"
+#include "storage/log/filters.h"
+#include "storage/log/keys.h"
+
+namespace foothold::storage {
+namespace {
+
+int64_t SteadyMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+std::string JoinNames(const std::vector<std::string>& names) {
+  std::string out;
+  for (const std::string& n : names) {
+    if (!out.empty()) out.push_back('\n');
+    out.append(n);
+  }
+  return out;
+}
+
+std::vector<std::string> SplitNames(std::string_view joined) {
+  std::vector<std::string> out;
+  while (!joined.empty()) {
+    size_t nl = joined.find('\n');
+    out.emplace_back(joined.substr(0, nl));
+    if (nl == std::string_view::npos) break;
+    joined.remove_prefix(nl + 1);
+  }
+  return out;
+}
+
+int64_t SteadyUs() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace
+
+Status ReadAggregatorCheckpoint(Database* db, uint64_t* seq, int64_t* watermark_ms,
+                                std::vector<std::string>* names) {
+  *seq = 0;
+  *watermark_ms = INT64_MIN;
+  names->clear();
+  std::string v;
+  rocksdb::Status s = db->db()->Get(rocksdb::ReadOptions(), db->meta(), kMetaAggCheckpoint, &v);
+  if (s.IsNotFound()) return Status::Ok();
+  if (!s.ok()) return FromRocks(s, "read aggregator checkpoint in " + db->dir());
+  if (v.size() != 8) return Status::Corruption("aggregator checkpoint in " + db->dir() + " is malformed");
+  *seq = GetBe64(v);
+  s = db->db()->Get(rocksdb::ReadOptions(), db->meta(), kMetaAggWatermark, &v);
+  if (s.ok() && v.size() == 8) *watermark_ms = FromOffsetBinary(GetBe64(v));
+  s = db->db()->Get(rocksdb::ReadOptions(), db->meta(), kMetaAggNames, &v);
+  if (s.ok()) *names = SplitNames(v);
+  return Status::Ok();
+}
+
+Aggregator::Aggregator(const StoreOptions& options, Database* db,
+                       const std::atomic<uint64_t>* committed_next_seq)
+    : options_(options),
+      db_(db),
+      committed_next_seq_(committed_next_seq),
+      rollup_(options.analytics, options.session_timeout_ms),
+      names_joined_(JoinNames(rollup_.conversion_names())) {}
+
+Aggregator::~Aggregator() { Stop(); }
+
+Status Aggregator::Start() {
+  uint64_t seq = 0;
+  int64_t watermark = INT64_MIN;
+  std::vector<std::string> names;
+  Status st = ReadAggregatorCheckpoint(db_, &seq, &watermark, &names);
+  if (!st.ok()) return st;
+  if (names.empty()) names = rollup_.conversion_names();
+  rollup_.set_watermark_ms(watermark);
+  {
+    std::unique_ptr<rocksdb::Iterator> it(db_->db()->NewIterator(rocksdb::ReadOptions(), db_->sessions()));
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      st = rollup_.Restore(it->key().ToString(),
+                           std::string_view(it->value().data(), it->value().size()), names);
+      if (!st.ok()) return Status::Corruption("aggregator state in " + db_->dir() + ": " + st.message());
+    }
+    if (!it->status().ok()) return FromRocks(it->status(), "load sessions in " + db_->dir());
+  }
+  checkpoint_.store(seq);
+  watermark_ms_.store(watermark);
+  open_sessions_.store(rollup_.open_sessions());
+  caught_up_at_ms_.store(SteadyMs());
+  st = LoadTotals();
+  if (!st.ok()) return st;
+  thread_ = std::thread([this] { Run(); });
+  return Status::Ok();
+}
+
+// The all-time totals per conversion, summed from the day buckets once, so
+// the metrics start from what the counters hold, not from zero.
+Status Aggregator::LoadTotals() {
+  const std::vector<std::string>& names = rollup_.conversion_names();
+  std::vector<uint64_t> events(names.size()), sessions(names.size());
+  std::unique_ptr<rocksdb::Iterator> it(db_->db()->NewIterator(rocksdb::ReadOptions(), db_->counters()));
+  for (size_t i = 0; i < names.size(); ++i) {
+    for (char field : {'e', 's'}) {
+      const std::string prefix = SeriesPrefix(names[i], field, Gran::kDay);
+      uint64_t sum = 0;
+      for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+        sum += DecodeCounter(std::string_view(it->value().data(), it->value().size()));
+      }
+      (field == 'e' ? events : sessions)[i] = sum;
+    }
+  }
+  if (!it->status().ok()) return FromRocks(it->status(), "load counters in " + db_->dir());
+  std::lock_guard<std::mutex> lock(mu_);
+  conv_events_ = std::move(events);
+  conv_sessions_ = std::move(sessions);
+  last_events_.assign(names.size(), 0);
+  last_sessions_.assign(names.size(), 0);
+  return Status::Ok();
+}
+
+void Aggregator::Run() {
+  if (!options_.aggregate_live) {
+    std::unique_lock<std::mutex> lock(mu_);
+    cv_.wait(lock, [this] { return stopping_; });
+  }
+  int64_t stop_deadline = 0;
+  for (;;) {
+    const int64_t started = SteadyMs();
+    const int64_t started_us = SteadyUs();
+    size_t read = 0;
+    Status s = Pass(&read);
+    if (!s.ok()) {
+      std::lock_guard<std::mutex> lock(mu_);
+      failure_ = s.ToString();
+      failed_.store(true);
+      cv_.notify_all();
+      return;
+    }
+    if (read > 0) busy_us_.fetch_add(static_cast<uint64_t>(SteadyUs() - started_us));
+    const bool caught_up = read < kMaxBatchEvents;
+    if (caught_up) caught_up_at_ms_.store(started);
+    std::unique_lock<std::mutex> lock(mu_);
+    cv_.notify_all();  // WaitFor callers
+    if (caught_up && !stopping_ && tick_) {
+      const int64_t now = WallClockMs();
+      if (now > rollup_.NextCloseMs() && now - last_tick_ms_ >= 1000) {
+        last_tick_ms_ = now;
+        TickFn tick = tick_;
+        lock.unlock();
+        tick(now);  // appends through the writer; the next pass reads it
+        lock.lock();
+      }
+    }
+    if (stopping_) {
+      if (stop_deadline == 0) stop_deadline = SteadyMs() + options_.aggregator_stop_ms;
+      if (caught_up || SteadyMs() >= stop_deadline) return;
+      continue;
+    }
+    if (!caught_up) continue;
+    cv_.wait_for(lock, std::chrono::milliseconds(options_.aggregate_interval_ms),
+                 [this] { return stopping_; });
+  }
+}
+
+Status Aggregator::Pass(size_t* read) {
+  *read = 0;
+  const uint64_t from = checkpoint_.load() + 1;
+  uint64_t last = from - 1;
+  CounterDeltas deltas;
+  proto::Event e;
+  {
+    rocksdb::ReadOptions ro;
+    ro.fill_cache = false;  // each record is read once: keep the cache for lookups and readers
+    std::unique_ptr<rocksdb::Iterator> it(db_->db()->NewIterator(ro, db_->log()));
+    for (it->Seek(LogKey(from)); it->Valid() && *read < kMaxBatchEvents; it->Next()) {
+      auto seq = ParseLogKey(std::string_view(it->key().data(), it->key().size()));
+      if (!seq) return Status::Corruption("aggregator: malformed log key in " + db_->dir());
+      Status s = proto::DecodeRecord(std::string_view(it->value().data(), it->value().size()), &e);
+      if (!s.ok()) {
+        return Status::Corruption("aggregator: log record " + std::to_string(*seq) + " in " +
+                                  db_->dir() + ": " + s.message());
+      }
+      e.seq = *seq;
+      rollup_.Apply(e, &deltas);
+      last = *seq;
+      ++*read;
+    }
+    if (!it->status().ok()) return FromRocks(it->status(), "aggregator: scan log in " + db_->dir());
+  }
+  rollup_.CloseDue(&deltas);
+  rollup_.DrainSeries(&deltas);
+  std::vector<std::string> touched = rollup_.TakeTouched();
+  if (*read == 0 && deltas.empty() && touched.empty()) return Status::Ok();
+
+  rocksdb::WriteBatch batch;
+  for (const auto& [key, delta] : deltas) {
+    if (delta == 0) continue;
+    // Two's complement: uint64add wraps, so a negative delta subtracts.
+    batch.Merge(db_->counters(), key, EncodeCounter(static_cast<uint64_t>(delta)));
+  }
+  for (const std::string& id : touched) {
+    if (const SessionState* state = rollup_.Find(id)) {
+      batch.Put(db_->sessions(), id, Rollup::EncodeState(*state));
+    } else {
+      batch.Delete(db_->sessions(), id);
+    }
+  }
+  std::string v;
+  PutBe64(last, &v);
+  batch.Put(db_->meta(), kMetaAggCheckpoint, v);
+  v.clear();
+  PutBe64(OffsetBinary(rollup_.watermark_ms()), &v);
+  batch.Put(db_->meta(), kMetaAggWatermark, v);
+  batch.Put(db_->meta(), kMetaAggNames, names_joined_);
+  rocksdb::WriteOptions wo;
+  wo.sync = options_.durability == config::Durability::kSync;
+  rocksdb::Status w = db_->db()->Write(wo, &batch);
+  // The rollup already holds this batch: after a failed write it is ahead of
+  // the store, so the aggregator stops; a restart replays from the checkpoint.
+  if (!w.ok()) return FromRocks(w, "aggregator: write in " + db_->dir());
+
+  checkpoint_.store(last);
+  events_aggregated_.fetch_add(*read);
+  batches_.fetch_add(1);
+  open_sessions_.store(rollup_.open_sessions());
+  sessions_closed_.store(rollup_.sessions_closed());
+  watermark_ms_.store(rollup_.watermark_ms());
+  std::lock_guard<std::mutex> lock(mu_);
+  const auto& ev = rollup_.conversion_events();
+  const auto& se = rollup_.conversion_sessions();
+  for (size_t i = 0; i < conv_events_.size(); ++i) {
+    conv_events_[i] += ev[i] - last_events_[i];
+    conv_sessions_[i] += se[i] - last_sessions_[i];
+  }
+  last_events_ = ev;
+  last_sessions_ = se;
+  return Status::Ok();
+}
+
+void Aggregator::EnableTicks(TickFn tick) {
+  std::lock_guard<std::mutex> lock(mu_);
+  tick_ = std::move(tick);
+}
+
+void Aggregator::Stop() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+bool Aggregator::WaitFor(uint64_t next_seq, int64_t timeout_ms) {
+  std::unique_lock<std::mutex> lock(mu_);
+  return cv_.wait_for(lock, std::chrono::milliseconds(timeout_ms), [&] {
+    return failed_.load() || checkpoint_.load() + 1 >= next_seq;
+  }) && !failed_.load();
+}
+
+AggregatorStats Aggregator::stats() const {
+  AggregatorStats s;
+  s.checkpoint_seq = checkpoint_.load();
+  const uint64_t committed = committed_next_seq_->load(std::memory_order_relaxed);
+  s.pending_events = committed > s.checkpoint_seq + 1 ? committed - s.checkpoint_seq - 1 : 0;
+  s.lag_ms = s.pending_events == 0 ? 0 : std::max<int64_t>(0, SteadyMs() - caught_up_at_ms_.load());
+  s.watermark_ms = watermark_ms_.load();
+  s.events_aggregated = events_aggregated_.load();
+  s.batches = batches_.load();
+  s.busy_seconds = static_cast<double>(busy_us_.load()) / 1e6;
+  s.open_sessions = open_sessions_.load();
+  s.sessions_closed = sessions_closed_.load();
+  s.failed = failed_.load();
+  const std::vector<std::string>& names = rollup_.conversion_names();  // immutable after construction
+  std::lock_guard<std::mutex> lock(mu_);
+  s.failure = failure_;
+  for (size_t i = 0; i < names.size(); ++i) {
+    s.conversions.push_back(
+        {names[i], i >= rollup_.micro_count(), conv_events_[i], conv_sessions_[i]});
+  }
+  return s;
+}
+
+}  // namespace foothold::storage

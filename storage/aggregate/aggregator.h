@@ -1,0 +1,113 @@
+// Private to storage/: the aggregator thread (DESIGN.md §2, §7). It tails the
+// `log` column family from its checkpoint, feeds each record to a Rollup, and
+// commits the counter deltas, the touched session states and the new
+// checkpoint in ONE WriteBatch. A crash anywhere loses at most the batch in
+// progress, which the next start replays from the checkpoint: counters always
+// equal a recount of the log up to the checkpoint.
+//
+// Thread safety: Start, Stop, WaitFor, stats and checkpoint are safe from any
+// thread; everything else runs on the aggregator thread.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "proto/status.h"
+#include "storage/log/db.h"
+#include "storage/event_store.h"
+#include "storage/aggregate/rollup.h"
+
+namespace foothold::storage {
+
+inline constexpr char kMetaAggCheckpoint[] = "agg_checkpoint";  // be64: last aggregated seq
+inline constexpr char kMetaAggWatermark[] = "agg_watermark";    // be64(ob(ms))
+inline constexpr char kMetaAggNames[] = "agg_names";            // conversion names, '\n'-joined
+
+// Reads the aggregator's checkpoint (0 when nothing was aggregated yet).
+Status ReadAggregatorCheckpoint(Database* db, uint64_t* seq, int64_t* watermark_ms,
+                                std::vector<std::string>* names);
+
+class Aggregator {
+ public:
+  // Records read per WriteBatch: bounds the batch's memory and how much a
+  // crash makes the next start replay.
+  static constexpr size_t kMaxBatchEvents = 20000;
+
+  // `db` and `committed_next_seq` (the writer's next seq: every seq below it
+  // is committed) must outlive the Aggregator.
+  Aggregator(const StoreOptions& options, Database* db,
+             const std::atomic<uint64_t>* committed_next_seq);
+  ~Aggregator();  // Stop()s
+  Aggregator(const Aggregator&) = delete;
+  Aggregator& operator=(const Aggregator&) = delete;
+
+  // Loads the checkpoint and the open sessions, then starts the thread.
+  Status Start();
+
+  // Catches up with what is committed (for at most options.aggregator_stop_ms),
+  // commits, and joins. Call after the writer stopped. Idempotent.
+  void Stop();
+
+  // Writes one clock tick (a record with kFlagClockTick and received_at =
+  // now_ms) into the journey log. See EnableTicks.
+  using TickFn = std::function<void(int64_t now_ms)>;
+  // From now on, when the aggregator is caught up and the wall clock has
+  // passed the time that would close the oldest open session, it calls `tick`
+  // (at most once a second): the tick's received_at moves the watermark, so
+  // sessions close on an idle server too, and a recount replays the same
+  // ticks from the log.
+  void EnableTicks(TickFn tick);
+
+  // Waits until everything below `next_seq` is aggregated; false on timeout
+  // or when the aggregator failed.
+  bool WaitFor(uint64_t next_seq, int64_t timeout_ms);
+
+  // The last aggregated seq: retention never deletes past it.
+  const std::atomic<uint64_t>* checkpoint() const { return &checkpoint_; }
+
+  AggregatorStats stats() const;
+
+ private:
+  void Run();
+  // Aggregates up to kMaxBatchEvents records and commits them. *read gets
+  // how many records were read.
+  Status Pass(size_t* read);
+  Status LoadTotals();
+
+  const StoreOptions options_;
+  Database* const db_;
+  const std::atomic<uint64_t>* const committed_next_seq_;
+  Rollup rollup_;  // aggregator-thread state after Start
+  const std::string names_joined_;  // the meta record of conversion names, written with every batch
+
+  std::atomic<uint64_t> checkpoint_{0};
+  std::atomic<uint64_t> events_aggregated_{0};
+  std::atomic<uint64_t> batches_{0};
+  std::atomic<uint64_t> busy_us_{0};  // time in passes that read records
+  std::atomic<uint64_t> open_sessions_{0};
+  std::atomic<uint64_t> sessions_closed_{0};
+  std::atomic<int64_t> watermark_ms_{0};
+  std::atomic<int64_t> caught_up_at_ms_{0};  // steady clock: the last pass that read everything
+  std::atomic<bool> failed_{false};
+
+  mutable std::mutex mu_;
+  std::condition_variable cv_;        // wakes the thread (stop) and WaitFor callers (progress)
+  bool stopping_ = false;             // guarded by mu_
+  std::vector<uint64_t> conv_events_;    // guarded by mu_: per conversion id, all time
+  std::vector<uint64_t> conv_sessions_;  // guarded by mu_
+  std::vector<uint64_t> last_events_;    // aggregator thread: the rollup's counts at the last batch
+  std::vector<uint64_t> last_sessions_;
+  std::string failure_;                  // guarded by mu_
+  TickFn tick_;                          // guarded by mu_
+  int64_t last_tick_ms_ = 0;             // aggregator thread
+  std::thread thread_;
+};
+
+}  // namespace foothold::storage

@@ -1,0 +1,155 @@
+// Private to storage/: the key layout of the `counters` column family, shared
+// by the aggregator that writes it, the stats queries that read it and
+// `foothold verify` that recounts it. Every value is a uint64 (8 bytes,
+// little-endian) maintained with the "uint64add" merge operator; a negative
+// delta is merged as its two's complement, so counts can move between
+// buckets (an out-of-order event moving a session's first occurrence).
+//
+//   series      'T' name 0 field gran be64(ob(bucket_start_ms))
+//                 field 'e' events | 's' sessions with a first occurrence in the bucket
+//                 gran  'm' minute | 'h' hour | 'd' day   (UTC)
+//                 name "$all": every non-bot event ('e') and sessions by start ('s')
+//                 name "$closed": closed sessions by day of start ('s', 'd' only)
+//   lift        'L' target 0 be64(ob(day)) micro 0 cell          cell a|b|c|d
+//   funnel      'F' funnel 0 be64(ob(day)) 'r' u8(step)          sessions reaching the step
+//               'F' funnel 0 be64(ob(day)) 't' u8(step) u8(bin)  time from step 1, histogram
+//   experiment  'X' experiment 0 be64(ob(day)) variant 0 field   field n exposed | c converted
+//
+// Names never contain 0 (they match [A-Za-z0-9_.:-]+, variants are checked at
+// config load), so a name followed by 0 is an unambiguous prefix. Days,
+// buckets and "day of session start" are all UTC bucket starts in ms.
+//
+// Thread safety: pure functions and constants.
+#pragma once
+
+#include <cmath>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "storage/log/keys.h"
+
+namespace foothold::storage {
+
+inline constexpr int64_t kMinuteMs = 60 * 1000;
+inline constexpr int64_t kHourMs = 60 * kMinuteMs;
+inline constexpr int64_t kDayBucketMs = 24 * kHourMs;
+
+inline constexpr char kSeriesAll[] = "$all";
+inline constexpr char kSeriesClosed[] = "$closed";
+
+enum class Gran : char { kMinute = 'm', kHour = 'h', kDay = 'd' };
+inline constexpr Gran kGrans[] = {Gran::kMinute, Gran::kHour, Gran::kDay};
+
+inline int64_t GranMs(Gran g) {
+  switch (g) {
+    case Gran::kMinute: return kMinuteMs;
+    case Gran::kHour: return kHourMs;
+    case Gran::kDay: return kDayBucketMs;
+  }
+  return kDayBucketMs;
+}
+
+// The start of the bucket holding t (floor division: correct for t < 0 too).
+inline int64_t BucketStart(int64_t t_ms, int64_t width_ms) {
+  int64_t q = t_ms / width_ms;
+  if (t_ms % width_ms != 0 && t_ms < 0) --q;
+  return q * width_ms;
+}
+
+inline std::string SeriesPrefix(std::string_view name, char field, Gran g) {
+  std::string k;
+  k.reserve(name.size() + 12);
+  k.push_back('T');
+  k.append(name);
+  k.push_back('\0');
+  k.push_back(field);
+  k.push_back(static_cast<char>(g));
+  return k;
+}
+
+inline std::string SeriesKey(std::string_view name, char field, Gran g, int64_t bucket_ms) {
+  std::string k = SeriesPrefix(name, field, g);
+  PutBe64(OffsetBinary(bucket_ms), &k);
+  return k;
+}
+
+inline std::string DayPrefix(char kind, std::string_view name) {
+  std::string k;
+  k.push_back(kind);
+  k.append(name);
+  k.push_back('\0');
+  return k;
+}
+
+inline std::string DayKey(char kind, std::string_view name, int64_t day_ms) {
+  std::string k = DayPrefix(kind, name);
+  PutBe64(OffsetBinary(day_ms), &k);
+  return k;
+}
+
+inline std::string LiftKey(std::string_view target, int64_t day_ms, std::string_view micro, char cell) {
+  std::string k = DayKey('L', target, day_ms);
+  k.append(micro);
+  k.push_back('\0');
+  k.push_back(cell);
+  return k;
+}
+
+inline std::string FunnelReachedKey(std::string_view funnel, int64_t day_ms, size_t step) {
+  std::string k = DayKey('F', funnel, day_ms);
+  k.push_back('r');
+  k.push_back(static_cast<char>(step));
+  return k;
+}
+
+inline std::string FunnelTimeKey(std::string_view funnel, int64_t day_ms, size_t step, int bin) {
+  std::string k = DayKey('F', funnel, day_ms);
+  k.push_back('t');
+  k.push_back(static_cast<char>(step));
+  k.push_back(static_cast<char>(bin));
+  return k;
+}
+
+inline std::string ExperimentKey(std::string_view experiment, int64_t day_ms, std::string_view variant,
+                                 char field) {
+  std::string k = DayKey('X', experiment, day_ms);
+  k.append(variant);
+  k.push_back('\0');
+  k.push_back(field);
+  return k;
+}
+
+// Time-to-convert histogram bins: bin 0 holds [0, 1 s); bin b >= 1 holds
+// [2^((b-1)/4), 2^(b/4)) seconds: four bins per doubling, so a median read
+// back from the bins is within ~9% of the true value. Bin 127 is the cap
+// (2^31.5 s, beyond any funnel window).
+inline constexpr int kTimeBins = 128;
+
+inline int TimeBin(int64_t ms) {
+  if (ms < 1000) return 0;
+  double b = std::floor(std::log2(static_cast<double>(ms) / 1000.0) * 4.0) + 1.0;
+  if (b >= kTimeBins - 1) return kTimeBins - 1;
+  return static_cast<int>(b);
+}
+
+// [lo, hi) of a bin in ms.
+inline double TimeBinLowMs(int bin) { return bin == 0 ? 0.0 : 1000.0 * std::exp2((bin - 1) / 4.0); }
+inline double TimeBinHighMs(int bin) { return 1000.0 * std::exp2(bin / 4.0); }
+
+// A counter value as stored by uint64add (8 bytes little-endian); anything
+// else reads as 0 (never written by foothold).
+inline uint64_t DecodeCounter(std::string_view v) {
+  if (v.size() != 8) return 0;
+  uint64_t x = 0;
+  for (int i = 7; i >= 0; --i) x = (x << 8) | static_cast<uint8_t>(v[static_cast<size_t>(i)]);
+  return x;
+}
+
+inline std::string EncodeCounter(uint64_t x) {
+  std::string v(8, '\0');
+  for (size_t i = 0; i < 8; ++i) v[i] = static_cast<char>((x >> (8 * i)) & 0xff);
+  return v;
+}
+
+}  // namespace foothold::storage

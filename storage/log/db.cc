@@ -1,0 +1,274 @@
+#include "storage/log/db.h"
+
+#include <algorithm>
+#include <filesystem>
+#include <random>
+#include <system_error>
+
+#include <rocksdb/filter_policy.h>
+#include <rocksdb/convenience.h>
+#include <rocksdb/iterator.h>
+#include <rocksdb/merge_operator.h>
+#include <rocksdb/options.h>
+#include <rocksdb/table.h>
+
+#include "storage/log/filters.h"
+#include "storage/log/keys.h"
+
+namespace foothold::storage {
+namespace {
+
+constexpr int64_t kDayMs = 24LL * 3600 * 1000;
+
+// Memtable budget. The big stream (log + session_index) gets room to batch
+// into sequential SSTs; the point-lookup families are small. The DB-wide cap
+// keeps RSS bounded (DESIGN.md §11: <= 256 MiB under load).
+constexpr size_t kLogWriteBuffer = 32 << 20;
+constexpr size_t kSmallWriteBuffer = 8 << 20;
+constexpr size_t kDbWriteBuffer = 96 << 20;
+// Small families are written in every group, so their data pins WAL files;
+// a cap on the total WAL forces them to flush rather than keep old WALs.
+constexpr uint64_t kMaxTotalWal = 256ULL << 20;
+
+std::string RandomHex(size_t bytes) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::random_device rd;  // getrandom(2) / /dev/urandom on Linux
+  std::string out;
+  out.reserve(bytes * 2);
+  for (size_t i = 0; i < bytes; ++i) {
+    auto b = static_cast<uint8_t>(rd() & 0xff);
+    out.push_back(kHex[b >> 4]);
+    out.push_back(kHex[b & 0x0f]);
+  }
+  return out;
+}
+
+rocksdb::BlockBasedTableOptions TableOptions(const std::shared_ptr<rocksdb::Cache>& cache,
+                                             bool bloom) {
+  rocksdb::BlockBasedTableOptions t;
+  t.block_cache = cache;
+  // Point lookups on absent keys (fresh event ids, new visitors) are the
+  // common case for dedupe and visitors: a bloom filter answers them without
+  // touching data blocks.
+  if (bloom) t.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+  // Debian's librocksdb is built without SSE4.2, so crc32c runs in software
+  // (5% of the writer's profile); XXH3 is fast everywhere. The WAL keeps crc32c.
+  t.checksum = rocksdb::kXXH3;
+  if (bloom) {
+    // Point-lookup column families (dedupe, visitors, ...) are asked about
+    // every event: their filters and indexes stay with the table readers,
+    // outside the block cache. Charged to the cache, the log and index data
+    // blocks evicted them, and the writer re-read and re-checksummed filter
+    // blocks from the files for every group (75% of its time in a
+    // 13 M-event load). They are small: 10 bits a key, and dedupe keeps one
+    // key per event of the last dedupe.window.
+    t.cache_index_and_filter_blocks = false;
+  } else {
+    t.cache_index_and_filter_blocks = true;  // charge them to the bounded cache
+    t.pin_l0_filter_and_index_blocks_in_cache = true;
+  }
+  return t;
+}
+
+rocksdb::ColumnFamilyOptions CfOptions(const std::shared_ptr<rocksdb::Cache>& cache, bool bloom,
+                                       size_t write_buffer) {
+  rocksdb::ColumnFamilyOptions o;
+  o.table_factory.reset(rocksdb::NewBlockBasedTableFactory(TableOptions(cache, bloom)));
+  o.write_buffer_size = write_buffer;
+  // A key-order self-check per flush/compaction output: costly (profiled) and
+  // redundant with the ordered skiplist it reads from.
+  o.check_flush_compaction_key_order = false;
+  return o;
+}
+
+}  // namespace
+
+Status FromRocks(const rocksdb::Status& s, std::string_view context) {
+  std::string msg = std::string(context) + ": " + s.ToString();
+  if (s.ok()) return Status::Ok();
+  if (s.IsNotFound()) return Status::NotFound(std::move(msg));
+  if (s.IsCorruption()) return Status::Corruption(std::move(msg));
+  if (s.IsInvalidArgument() || s.IsNotSupported()) return Status::InvalidArgument(std::move(msg));
+  if (s.IsBusy() || s.IsTryAgain() || s.IsIncomplete()) return Status::Busy(std::move(msg));
+  return Status::IoError(std::move(msg));
+}
+
+Status Database::Open(const StoreOptions& options, std::unique_ptr<Database>* out) {
+  std::unique_ptr<Database> d(new Database());
+  d->dir_ = options.data_dir;
+  std::error_code ec;
+  std::filesystem::create_directories(d->dir_, ec);
+  if (ec) return Status::IoError("create data dir " + d->dir_ + ": " + ec.message());
+
+  rocksdb::DBOptions dbo;
+  dbo.create_if_missing = true;
+  dbo.create_missing_column_families = true;
+  // Each group is one write; the WAL must reach the OS in that write so a
+  // process crash after the ack loses nothing (DESIGN.md §2).
+  dbo.manual_wal_flush = false;
+  // Readers must never see a later group without an earlier one.
+  dbo.unordered_write = false;
+  dbo.max_background_jobs = 2;  // the machine has 2 cores
+  dbo.db_write_buffer_size = kDbWriteBuffer;
+  dbo.max_total_wal_size = kMaxTotalWal;
+  dbo.keep_log_file_num = 5;
+
+  d->block_cache_ = rocksdb::NewLRUCache(options.block_cache_bytes);
+  d->dedupe_filter_ = std::make_unique<DedupeExpiryFilter>(options.dedupe_window_ms, WallClockMs);
+  const auto& cache = d->block_cache_;
+
+  rocksdb::ColumnFamilyOptions log_opts = CfOptions(cache, /*bloom=*/false, kLogWriteBuffer);
+  // The log keeps RocksDB's default (snappy) compression: measured with the
+  // batch benchmark, uncompressed L0/L1 wrote more and ingested ~10% less.
+  // session_index is only prefix-scanned; a whole-key bloom filter never helps.
+  // Its keys are hashes and times with empty values: compression buys little.
+  rocksdb::ColumnFamilyOptions index_opts = CfOptions(cache, /*bloom=*/false, kLogWriteBuffer);
+  index_opts.compression = rocksdb::kNoCompression;
+  rocksdb::ColumnFamilyOptions dedupe_opts = CfOptions(cache, /*bloom=*/true, kSmallWriteBuffer);
+  dedupe_opts.compaction_filter = d->dedupe_filter_.get();
+  rocksdb::ColumnFamilyOptions visitors_opts = CfOptions(cache, true, kSmallWriteBuffer);
+  // Most lookups in these two miss (a fresh event id, a new visitor); a
+  // memtable bloom filter answers a miss without searching the skiplist.
+  for (rocksdb::ColumnFamilyOptions* o : {&dedupe_opts, &visitors_opts}) {
+    o->memtable_whole_key_filtering = true;
+    o->memtable_prefix_bloom_size_ratio = 0.05;
+  }
+  if (options.retention_days > 0) {
+    d->visitors_filter_ =
+        std::make_unique<VisitorExpiryFilter>(options.retention_days * kDayMs, WallClockMs);
+    visitors_opts.compaction_filter = d->visitors_filter_.get();
+  }
+  rocksdb::ColumnFamilyOptions point_opts = CfOptions(cache, true, kSmallWriteBuffer);
+  rocksdb::ColumnFamilyOptions counters_opts = point_opts;
+  // The aggregator rewrites every touched session state per batch: with two
+  // memtables it hit "Stopping writes ... waiting for flush" under load.
+  rocksdb::ColumnFamilyOptions sessions_opts = point_opts;
+  sessions_opts.max_write_buffer_number = 4;
+  // A merge operator must be configured at open for as long as merge
+  // operands may exist, so it is set now, before the aggregator writes any.
+  rocksdb::Status m = rocksdb::MergeOperator::CreateFromString(
+      rocksdb::ConfigOptions(), "uint64add", &counters_opts.merge_operator);
+  if (!m.ok()) return FromRocks(m, "create uint64add merge operator");
+
+  std::vector<rocksdb::ColumnFamilyDescriptor> cfs = {
+      {rocksdb::kDefaultColumnFamilyName, point_opts},
+      {kCfLog, log_opts},
+      {kCfSessionIndex, index_opts},
+      {kCfDedupe, dedupe_opts},
+      {kCfVisitors, visitors_opts},
+      {kCfSessions, sessions_opts},
+      {kCfCounters, counters_opts},
+      {kCfMeta, point_opts},
+  };
+  // RocksDB refuses to open a database without naming every column family
+  // it has; a newer version may have added some, so open those as well.
+  std::vector<std::string> existing;
+  rocksdb::Status ls = rocksdb::DB::ListColumnFamilies(dbo, d->dir_, &existing);
+  if (ls.ok()) {
+    for (const std::string& name : existing) {
+      bool known = std::any_of(cfs.begin(), cfs.end(), [&](const auto& c) { return c.name == name; });
+      if (!known) cfs.push_back({name, point_opts});
+    }
+  }  // else: a fresh directory (nothing to list); Open creates everything.
+
+  rocksdb::Status s = rocksdb::DB::Open(dbo, d->dir_, cfs, &d->handles_, &d->db_);
+  if (!s.ok()) return FromRocks(s, "open store in " + d->dir_);
+  d->log_ = d->handles_[1];
+  d->session_index_ = d->handles_[2];
+  d->dedupe_ = d->handles_[3];
+  d->visitors_ = d->handles_[4];
+  d->sessions_ = d->handles_[5];
+  d->counters_ = d->handles_[6];
+  d->meta_ = d->handles_[7];
+  *out = std::move(d);
+  return Status::Ok();
+}
+
+// No flush here: only a failed Open gets here, and its failure may have been a
+// write (see Close). Whatever was written is in the WAL.
+Database::~Database() { (void)Close(/*flush=*/false); }
+
+Status Database::LoadMeta(StoreMeta* out) {
+  rocksdb::WriteBatch init;
+  std::string value;
+
+  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), meta_, kMetaSchemaVersion, &value);
+  if (s.IsNotFound()) {
+    std::string v;
+    PutBe64(kSchemaVersion, &v);
+    rocksdb::Status p = init.Put(meta_, kMetaSchemaVersion, v);
+    if (!p.ok()) return FromRocks(p, "init schema version");
+  } else if (!s.ok()) {
+    return FromRocks(s, "read schema version in " + dir_);
+  } else if (value.size() != 8) {
+    return Status::Corruption("schema version in " + dir_ + " is malformed");
+  } else if (GetBe64(value) != kSchemaVersion) {
+    // No migrations exist yet: an older layout would be misread as surely as a newer one.
+    return Status::InvalidArgument("store in " + dir_ + " has schema version " +
+                                   std::to_string(GetBe64(value)) + ", this build reads only " +
+                                   std::to_string(kSchemaVersion));
+  }
+
+  out->next_seq = kFirstSeq;
+  s = db_->Get(rocksdb::ReadOptions(), meta_, kMetaNextSeq, &value);
+  if (s.ok()) {
+    if (value.size() != 8) return Status::Corruption("next_seq in " + dir_ + " is malformed");
+    out->next_seq = std::max(out->next_seq, GetBe64(value));
+  } else if (!s.IsNotFound()) {
+    return FromRocks(s, "read next_seq in " + dir_);
+  }
+  {
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), log_));
+    it->SeekToLast();
+    if (it->Valid()) {
+      auto seq = ParseLogKey(std::string_view(it->key().data(), it->key().size()));
+      if (!seq) return Status::Corruption("log key in " + dir_ + " is malformed");
+      out->next_seq = std::max(out->next_seq, *seq + 1);
+    }
+    if (!it->status().ok()) return FromRocks(it->status(), "read last log key in " + dir_);
+  }
+
+  s = db_->Get(rocksdb::ReadOptions(), meta_, kMetaInstanceSecret, &out->instance_secret);
+  if (s.IsNotFound()) {
+    out->instance_secret = RandomHex(32);
+    rocksdb::Status p = init.Put(meta_, kMetaInstanceSecret, out->instance_secret);
+    if (!p.ok()) return FromRocks(p, "init instance secret");
+  } else if (!s.ok()) {
+    return FromRocks(s, "read instance secret in " + dir_);
+  }
+
+  if (init.Count() > 0) {
+    // Synced: the secret keys stored IP hashes, it must not change after a crash.
+    rocksdb::WriteOptions wo;
+    wo.sync = true;
+    s = db_->Write(wo, &init);
+    if (!s.ok()) return FromRocks(s, "initialise meta in " + dir_);
+  }
+  return Status::Ok();
+}
+
+Status Database::Close(bool flush) {
+  if (db_ == nullptr) return Status::Ok();
+  Status result;
+  // Keep going after a failure: a half-closed DB would leak its handles.
+  auto keep_first = [&](const rocksdb::Status& s, const char* what) {
+    if (!s.ok() && result.ok()) result = FromRocks(s, std::string(what) + " in " + dir_);
+  };
+  if (flush) {
+    keep_first(db_->FlushWAL(/*sync=*/true), "sync WAL");
+    rocksdb::FlushOptions fo;
+    fo.wait = true;
+    keep_first(db_->Flush(fo, handles_), "flush memtables");
+  }
+  for (rocksdb::ColumnFamilyHandle* h : handles_) {
+    keep_first(db_->DestroyColumnFamilyHandle(h), "release column family");
+  }
+  handles_.clear();
+  log_ = session_index_ = dedupe_ = visitors_ = meta_ = sessions_ = counters_ = nullptr;
+  keep_first(db_->Close(), "close");
+  delete db_;
+  db_ = nullptr;
+  return result;
+}
+
+}  // namespace foothold::storage

@@ -1,0 +1,78 @@
+#include "storage/log/retention.h"
+
+#include <memory>
+#include <string>
+
+#include <rocksdb/iterator.h>
+#include <rocksdb/write_batch.h>
+
+#include "proto/record.h"
+#include "storage/log/keys.h"
+
+namespace foothold::storage {
+
+Status Retention::Step(int64_t cutoff_ms, bool sync, uint64_t* deleted, bool* done) {
+  *deleted = 0;
+  *done = false;
+  rocksdb::WriteBatch batch;
+  uint64_t first = 0;
+  uint64_t last = 0;
+  proto::Event e;
+  const uint64_t aggregated = aggregated_through_->load();
+  {
+    rocksdb::ReadOptions ro;
+    ro.fill_cache = false;  // old records are read once, to be deleted: keep the cache for readers
+    std::unique_ptr<rocksdb::Iterator> it(db_->db()->NewIterator(ro, db_->log()));
+    for (it->Seek(LogKey(floor_seq_)); it->Valid(); it->Next()) {
+      if (*deleted == kBatchRecords) break;
+      auto seq = ParseLogKey(std::string_view(it->key().data(), it->key().size()));
+      if (!seq) return Status::Corruption("retention: malformed log key in " + db_->dir());
+      Status s = proto::DecodeRecord(std::string_view(it->value().data(), it->value().size()), &e);
+      if (!s.ok()) {
+        return Status::Corruption("retention: log record " + std::to_string(*seq) + " in " +
+                                  db_->dir() + ": " + s.message());
+      }
+      if (e.received_at_ms >= cutoff_ms || *seq > aggregated) {
+        *done = true;
+        break;
+      }
+      if (*deleted == 0) first = *seq;
+      last = *seq;
+      rocksdb::Status d =
+          batch.Delete(db_->session_index(), SessionIndexKey(e.session_id, e.event_time_ms, *seq));
+      if (!d.ok()) return FromRocks(d, "retention: batch delete");
+      ++*deleted;
+    }
+    if (!it->status().ok()) return FromRocks(it->status(), "retention: scan log in " + db_->dir());
+    if (!it->Valid()) *done = true;  // ran off the end: nothing older remains
+  }
+  if (*deleted == 0) return Status::Ok();
+
+  // seqs in [first, last] are exactly the records visited: the log has no
+  // other keys between them.
+  rocksdb::Status r = batch.DeleteRange(db_->log(), LogKey(first), LogKey(last + 1));
+  if (!r.ok()) return FromRocks(r, "retention: batch delete range");
+  rocksdb::WriteOptions wo;
+  wo.sync = sync;
+  rocksdb::Status w = db_->db()->Write(wo, &batch);
+  if (!w.ok()) {
+    *deleted = 0;
+    *done = true;
+    return FromRocks(w, "retention: write in " + db_->dir());
+  }
+  floor_seq_ = last + 1;
+  return Status::Ok();
+}
+
+Status Retention::Run(int64_t cutoff_ms, bool sync, uint64_t* deleted) {
+  *deleted = 0;
+  for (;;) {
+    uint64_t n = 0;
+    bool done = false;
+    Status s = Step(cutoff_ms, sync, &n, &done);
+    *deleted += n;
+    if (!s.ok() || done) return s;
+  }
+}
+
+}  // namespace foothold::storage

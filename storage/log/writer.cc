@@ -1,0 +1,440 @@
+#include "storage/log/writer.h"
+
+#include <algorithm>
+#include <future>
+#include <string_view>
+#include <unordered_map>
+#include <utility>
+
+#include <rocksdb/slice.h>
+#include <rocksdb/write_batch.h>
+
+#include "proto/record.h"
+#include "storage/log/filters.h"
+#include "storage/log/keys.h"
+
+namespace foothold::storage {
+namespace {
+
+constexpr int64_t kDayMs = 24LL * 3600 * 1000;
+
+// Only ids the client chose can repeat: a retried beacon carries the same id.
+// Server-assigned UUIDv7s are unique by construction, so looking them up
+// would cost a read per event for nothing.
+bool HasClientEventId(const proto::Event& e) {
+  return (e.flags & proto::kFlagEventIdAssigned) == 0 && !e.event_id.empty();
+}
+
+std::string_view View(const rocksdb::Slice& s) { return std::string_view(s.data(), s.size()); }
+
+// Collects the first error of a series of WriteBatch operations, so each
+// rocksdb::Status is checked without a branch after every Put.
+class BatchBuilder {
+ public:
+  void Put(rocksdb::ColumnFamilyHandle* cf, std::string_view key, std::string_view value) {
+    Keep(batch_.Put(cf, rocksdb::Slice(key.data(), key.size()),
+                    rocksdb::Slice(value.data(), value.size())));
+  }
+  rocksdb::WriteBatch* batch() { return &batch_; }
+  const rocksdb::Status& status() const { return status_; }
+
+ private:
+  void Keep(const rocksdb::Status& s) {
+    if (!s.ok() && status_.ok()) status_ = s;
+  }
+  rocksdb::WriteBatch batch_;
+  rocksdb::Status status_;
+};
+
+// Per group: what is known about each distinct client event id.
+struct Seen {
+  std::optional<DedupeEntry> stored;  // from the dedupe column family
+  bool in_group = false;              // stored by an earlier event of this group
+};
+// Keys are views into the group's events, which outlive the map.
+using SeenMap = std::unordered_map<std::string_view, Seen>;
+
+// Per group: the state of each visitor to sessionize, as it evolves.
+struct Visitor {
+  std::optional<VisitorState> state;
+  bool dirty = false;  // changed by this group: persist it
+};
+using VisitorMap = std::unordered_map<std::string, Visitor>;
+
+// Fills *seen with the stored entry of every distinct client event id.
+Status LookupDedupe(const Database& db, const std::vector<const proto::Event*>& events,
+                    SeenMap* seen) {
+  std::vector<rocksdb::Slice> keys;
+  for (const proto::Event* e : events) {
+    if (HasClientEventId(*e) && seen->try_emplace(e->event_id).second) keys.emplace_back(e->event_id);
+  }
+  if (keys.empty()) return Status::Ok();
+  std::vector<rocksdb::PinnableSlice> values(keys.size());
+  std::vector<rocksdb::Status> statuses(keys.size());
+  db.db()->MultiGet(rocksdb::ReadOptions(), db.dedupe(), keys.size(), keys.data(), values.data(),
+                    statuses.data());
+  for (size_t i = 0; i < keys.size(); ++i) {
+    if (statuses[i].ok()) {
+      (*seen)[View(keys[i])].stored = DecodeDedupe(View(values[i]));
+    } else if (!statuses[i].IsNotFound()) {
+      return FromRocks(statuses[i], "read dedupe entries in " + db.dir());
+    }
+  }
+  return Status::Ok();
+}
+
+// Fills *visitors with the state of every visitor to sessionize: from the
+// cache, else from the visitors column family.
+Status LookupVisitors(const Database& db, const std::vector<const proto::Event*>& events,
+                      VisitorCache* cache, VisitorMap* visitors) {
+  std::vector<std::string> missing;
+  for (const proto::Event* e : events) {
+    if (!e->session_id.empty()) continue;
+    std::string key = VisitorKey(*e);
+    if (key.empty() || visitors->contains(key)) continue;
+    if (const VisitorState* cached = cache->Find(key)) {
+      (*visitors)[key].state = *cached;
+    } else {
+      (*visitors)[key];
+      missing.push_back(std::move(key));
+    }
+  }
+  if (missing.empty()) return Status::Ok();
+  std::vector<rocksdb::Slice> keys(missing.begin(), missing.end());
+  std::vector<rocksdb::PinnableSlice> values(keys.size());
+  std::vector<rocksdb::Status> statuses(keys.size());
+  db.db()->MultiGet(rocksdb::ReadOptions(), db.visitors(), keys.size(), keys.data(), values.data(),
+                    statuses.data());
+  for (size_t i = 0; i < keys.size(); ++i) {
+    if (statuses[i].ok()) {
+      // Unreadable state counts as none: the visitor starts a new session.
+      (*visitors)[missing[i]].state = DecodeVisitor(View(values[i]));
+    } else if (!statuses[i].IsNotFound()) {
+      return FromRocks(statuses[i], "read visitor states in " + db.dir());
+    }
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Writer::Writer(const StoreOptions& options, Database* db, uint64_t next_seq,
+               StoreCounters* counters, const std::atomic<uint64_t>* aggregated_through)
+    : options_(options),
+      db_(db),
+      counters_(counters),
+      next_seq_(next_seq),
+      retention_(db, aggregated_through),
+      next_retention_(std::chrono::steady_clock::now()) {  // first pass right after open
+  counters_->next_seq.store(next_seq_, std::memory_order_relaxed);
+  thread_ = std::thread([this] { Run(); });
+}
+
+Writer::~Writer() { Stop(); }
+
+Status Writer::Append(std::vector<proto::Event> events, AppendCallback done, bool defer_commit) {
+  if (events.empty()) return Status::InvalidArgument("append: no events");
+  const size_t n = events.size();
+  bool wake = false;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (stopping_) return Status::Unavailable("store is closed");
+    if (failed_) return Status::Unavailable("store failed: " + failure_.message());
+    if (queued_events_ + n > options_.queue_capacity_events) {
+      return Status::Busy("writer queue full: " + std::to_string(queued_events_) + " of " +
+                          std::to_string(options_.queue_capacity_events) + " events queued");
+    }
+    queue_.push_back(Request{std::move(events), std::move(done), {}});
+    queued_events_ += n;
+    counters_->queue_depth_events.store(queued_events_, std::memory_order_relaxed);
+    wake = (idle_ && !defer_commit) || (lingering_ && queued_events_ >= options_.max_group_events);
+  }
+  if (wake) cv_.notify_one();
+  return Status::Ok();
+}
+
+void Writer::CommitNow() {
+  bool wake;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (queue_.empty()) return;  // nothing to commit: keep the writer asleep
+    kicked_ = true;
+    wake = idle_ || lingering_;
+  }
+  if (wake) cv_.notify_one();
+}
+
+uint64_t Writer::RunRetention(int64_t now_ms) {
+  if (options_.retention_days <= 0) return 0;
+  const int64_t cutoff = now_ms - options_.retention_days * kDayMs;
+  std::promise<uint64_t> result;
+  std::future<uint64_t> deleted = result.get_future();
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (stopping_ || failed_) return 0;
+    queue_.push_back(Request{{}, {}, [this, cutoff, &result] {
+                               uint64_t n = 0;
+                               if (!failed()) {
+                                 Status s = retention_.Run(
+                                     cutoff, options_.durability == config::Durability::kSync, &n);
+                                 counters_->retention_deleted.fetch_add(n, std::memory_order_relaxed);
+                                 if (!s.ok() && s.code() != Status::Code::kCorruption) MarkFailed(s);
+                               }
+                               result.set_value(n);
+                             }});
+  }
+  cv_.notify_one();
+  return deleted.get();
+}
+
+void Writer::Stop() {
+  std::lock_guard<std::mutex> stop_lock(stop_mu_);
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+bool Writer::RetentionDue() const {
+  if (options_.retention_days <= 0 || options_.retention_interval_ms <= 0 || failed_) return false;
+  return retention_cutoff_.has_value() || std::chrono::steady_clock::now() >= next_retention_;
+}
+
+void Writer::Run() {
+  std::vector<Request> group;
+  for (;;) {
+    group.clear();
+    bool stopping = false;
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      while (queue_.empty() && !stopping_ && !RetentionDue()) {
+        idle_ = true;
+        if (options_.retention_days > 0 && options_.retention_interval_ms > 0 && !failed_) {
+          cv_.wait_until(lock, next_retention_);
+        } else {
+          cv_.wait(lock);
+        }
+        idle_ = false;
+      }
+      // Group commit: linger briefly for more appends unless the group is
+      // already full (or a task or Close is waiting). On a shared core this
+      // lets the I/O threads finish their ready requests before we commit.
+      if (!queue_.empty() && !stopping_ && !kicked_ && options_.group_commit_us > 0 && !queue_.front().task &&
+          queued_events_ < options_.max_group_events) {
+        lingering_ = true;
+        cv_.wait_for(lock, std::chrono::microseconds(options_.group_commit_us), [this] {
+          return stopping_ || kicked_ || queued_events_ >= options_.max_group_events;
+        });
+        lingering_ = false;
+      }
+      kicked_ = false;
+      stopping = stopping_;
+      if (queue_.empty() && stopping) break;
+      // Whole requests only, so a callback sees all its events in one commit.
+      // A request bigger than max_group_events still goes, alone.
+      size_t taken = 0;
+      while (!queue_.empty()) {
+        Request& next = queue_.front();
+        if (next.task) {
+          if (group.empty()) {
+            group.push_back(std::move(next));
+            queue_.pop_front();
+          }
+          break;
+        }
+        if (!group.empty() && taken + next.events.size() > options_.max_group_events) break;
+        taken += next.events.size();
+        group.push_back(std::move(next));
+        queue_.pop_front();
+      }
+      queued_events_ -= taken;
+      counters_->queue_depth_events.store(queued_events_, std::memory_order_relaxed);
+    }
+    if (!group.empty()) {
+      if (group.front().task) {
+        group.front().task();
+      } else {
+        CommitGroup(&group);
+      }
+    }
+    // Closing drains appends; a retention batch would only delay it.
+    if (!stopping) RetentionTick();
+  }
+}
+
+void Writer::RetentionTick() {
+  if (options_.retention_days <= 0 || options_.retention_interval_ms <= 0 || failed()) return;
+  const auto now = std::chrono::steady_clock::now();
+  if (!retention_cutoff_) {
+    if (now < next_retention_) return;
+    retention_cutoff_ = WallClockMs() - options_.retention_days * kDayMs;
+  }
+  uint64_t n = 0;
+  bool done = false;
+  Status s = retention_.Step(*retention_cutoff_, options_.durability == config::Durability::kSync,
+                             &n, &done);
+  counters_->retention_deleted.fetch_add(n, std::memory_order_relaxed);
+  if (!s.ok()) {
+    // A record that does not decode stops this pass but is no reason to stop
+    // accepting events; an I/O error on the store is.
+    if (s.code() != Status::Code::kCorruption) MarkFailed(s);
+    done = true;
+  }
+  if (done) {
+    retention_cutoff_.reset();
+    next_retention_ = now + std::chrono::milliseconds(options_.retention_interval_ms);
+  }
+}
+
+void Writer::MarkFailed(const Status& status) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!failed_) {
+      failed_ = true;
+      failure_ = status;
+    }
+  }
+  failed_flag_.store(true, std::memory_order_release);
+  counters_->write_failures.fetch_add(1, std::memory_order_relaxed);
+}
+
+void Writer::FailGroup(std::vector<Request>* group, const Status& status) {
+  for (Request& r : *group) {
+    if (r.done) r.done(AppendResult{status, {}, {}});
+  }
+}
+
+void Writer::CommitGroup(std::vector<Request>* group) {
+  if (failed()) {
+    Status failure;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      failure = failure_;
+    }
+    // Accepted before the failure; nothing of it was written.
+    FailGroup(group, Status::Unavailable("store failed: " + failure.message()));
+    return;
+  }
+  rocksdb::DB* db = db_->db();
+
+  std::vector<const proto::Event*> events;
+  for (const Request& r : *group) {
+    for (const proto::Event& e : r.events) events.push_back(&e);
+  }
+  // 1-2. Read what the decisions depend on, one MultiGet per family.
+  SeenMap seen;
+  VisitorMap visitors;
+  Status read = LookupDedupe(*db_, events, &seen);
+  if (read.ok()) read = LookupVisitors(*db_, events, &visitors_, &visitors);
+  if (!read.ok()) {
+    MarkFailed(read);
+    FailGroup(group, read);
+    return;
+  }
+
+  // 3. Decide every event in order and build the one WriteBatch.
+  BatchBuilder batch;
+  uint64_t seq = next_seq_;
+  uint64_t stored = 0;
+  uint64_t duplicates = 0;
+  uint64_t group_events = 0;
+  std::vector<std::string> dirty;
+  // Random-key families are put after the log, each sorted by key: the
+  // memtable skiplist inserts a sorted run near its previous insert instead
+  // of searching from the top for every key (the log is sequential already).
+  // Order inside a batch has no meaning here: no key is written twice.
+  std::vector<std::string> index_keys;
+  std::vector<std::pair<std::string_view, DedupeEntry>> dedupe_puts;
+  std::string buf;
+  std::vector<AppendResult> results(group->size());
+  for (size_t i = 0; i < group->size(); ++i) {
+    AppendResult& result = results[i];
+    std::vector<proto::Event>& request_events = (*group)[i].events;
+    result.outcomes.reserve(request_events.size());
+    result.seqs.reserve(request_events.size());
+    group_events += request_events.size();
+    for (proto::Event& e : request_events) {
+      if (HasClientEventId(e)) {
+        Seen& s = seen[e.event_id];
+        if (s.in_group || (s.stored && DedupeLive(s.stored->received_at_ms, e.received_at_ms,
+                                                  options_.dedupe_window_ms))) {
+          result.outcomes.push_back(AppendOutcome::kDuplicate);
+          result.seqs.push_back(0);
+          ++duplicates;
+          continue;
+        }
+        s.in_group = true;
+        dedupe_puts.emplace_back(e.event_id, DedupeEntry{seq, e.received_at_ms});
+      }
+      e.seq = seq++;
+      if (e.session_id.empty()) {
+        std::string key = VisitorKey(e);
+        if (key.empty()) {
+          // No identity to follow (the decoder requires one, so only a
+          // direct caller gets here): the event is a session of its own.
+          e.session_id = DeriveSessionId("q:" + std::to_string(e.seq), e.event_time_ms);
+        } else {
+          Visitor& v = visitors[key];
+          e.session_id = AdvanceSession(key, e.event_time_ms, options_.session_timeout_ms, &v.state);
+          if (!v.dirty) {
+            v.dirty = true;
+            dirty.push_back(std::move(key));
+          }
+        }
+        e.flags |= proto::kFlagSessionDerived;
+      }
+      buf.clear();
+      proto::EncodeRecord(e, &buf);
+      batch.Put(db_->log(), LogKey(e.seq), buf);
+      index_keys.push_back(SessionIndexKey(e.session_id, e.event_time_ms, e.seq));
+      result.outcomes.push_back(AppendOutcome::kStored);
+      result.seqs.push_back(e.seq);
+      ++stored;
+    }
+  }
+  std::sort(index_keys.begin(), index_keys.end());
+  for (const std::string& key : index_keys) batch.Put(db_->session_index(), key, {});
+  std::sort(dedupe_puts.begin(), dedupe_puts.end(),
+            [](const auto& a, const auto& b) { return a.first < b.first; });
+  for (const auto& [id, entry] : dedupe_puts) batch.Put(db_->dedupe(), id, EncodeDedupe(entry));
+  std::sort(dirty.begin(), dirty.end());
+  for (const std::string& key : dirty) {
+    batch.Put(db_->visitors(), key, EncodeVisitor(*visitors[key].state));
+  }
+  if (seq != next_seq_) {
+    std::string v;
+    PutBe64(seq, &v);
+    batch.Put(db_->meta(), kMetaNextSeq, v);
+  }
+
+  // 4. One write for the whole group, then the callbacks.
+  rocksdb::Status w = batch.status();
+  if (w.ok() && batch.batch()->Count() > 0) {
+    rocksdb::WriteOptions wo;
+    wo.sync = options_.durability == config::Durability::kSync;
+    w = db->Write(wo, batch.batch());
+  }
+  if (!w.ok()) {
+    Status s = FromRocks(w, "write group in " + db_->dir());
+    MarkFailed(s);
+    FailGroup(group, s);
+    return;
+  }
+  next_seq_ = seq;
+  for (const std::string& key : dirty) visitors_.Put(key, *visitors[key].state);
+  counters_->groups_committed.fetch_add(1, std::memory_order_relaxed);
+  counters_->events_committed.fetch_add(stored, std::memory_order_relaxed);
+  counters_->duplicates.fetch_add(duplicates, std::memory_order_relaxed);
+  counters_->last_group_events.store(group_events, std::memory_order_relaxed);
+  const size_t slot = static_cast<size_t>(
+      std::lower_bound(kGroupSizeBounds.begin(), kGroupSizeBounds.end(), group_events) - kGroupSizeBounds.begin());
+  counters_->group_sizes[slot].fetch_add(1, std::memory_order_relaxed);
+  counters_->next_seq.store(next_seq_, std::memory_order_relaxed);
+  for (size_t i = 0; i < group->size(); ++i) {
+    if ((*group)[i].done) (*group)[i].done(std::move(results[i]));
+  }
+}
+
+}  // namespace foothold::storage

@@ -1,0 +1,123 @@
+// Private to storage/: the single writer thread of an EventStore. Append
+// pushes onto a bounded queue under a short mutex and returns; the writer
+// takes everything queued (up to max_group_events, whole requests), dedupes,
+// assigns seqs, sessionizes, and commits the group as ONE WriteBatch, then
+// invokes the callbacks. Between groups it runs the periodic retention pass
+// in bounded batches.
+//
+// Thread safety: Append, RunRetention, Stop and failed are safe from any
+// thread (Stop must not be called from a callback: it joins the writer).
+// Everything else is writer-thread state.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "proto/event.h"
+#include "proto/status.h"
+#include "storage/log/db.h"
+#include "storage/event_store.h"
+#include "storage/log/retention.h"
+#include "storage/log/sessionizer.h"
+
+namespace foothold::storage {
+
+// The live counters behind StoreStats. Written by the writer (queue depth
+// also by Append, under the queue mutex), read by anyone.
+struct StoreCounters {
+  std::atomic<uint64_t> queue_depth_events{0};
+  std::atomic<uint64_t> groups_committed{0};
+  std::atomic<uint64_t> events_committed{0};
+  std::atomic<uint64_t> duplicates{0};
+  std::atomic<uint64_t> last_group_events{0};
+  std::array<std::atomic<uint64_t>, kGroupSizeBounds.size() + 1> group_sizes{};
+  std::atomic<uint64_t> write_failures{0};
+  std::atomic<uint64_t> next_seq{0};
+  std::atomic<uint64_t> retention_deleted{0};
+};
+
+class Writer {
+ public:
+  // Visitor states kept in memory; beyond it they are read back from the
+  // visitors column family (one MultiGet per group for the misses).
+  static constexpr size_t kVisitorCacheEntries = 1 << 16;
+
+  // `db`, `counters` and `aggregated_through` (the aggregator's checkpoint:
+  // retention never deletes past it) must outlive the Writer. Starts the thread.
+  Writer(const StoreOptions& options, Database* db, uint64_t next_seq, StoreCounters* counters,
+         const std::atomic<uint64_t>* aggregated_through);
+  ~Writer();  // Stop()s
+  Writer(const Writer&) = delete;
+  Writer& operator=(const Writer&) = delete;
+
+  // See EventStore::Append and EventStore::CommitNow.
+  Status Append(std::vector<proto::Event> events, AppendCallback done, bool defer_commit);
+  void CommitNow();
+
+  // One full retention pass with cutoff now_ms - retention_days, executed on
+  // the writer thread; waits for it. 0 when stopped, failed or disabled.
+  uint64_t RunRetention(int64_t now_ms);
+
+  // Stops accepting, drains the queue (committing it), joins. Idempotent.
+  void Stop();
+
+  // True after a write (or write-path read) failure.
+  bool failed() const { return failed_flag_.load(std::memory_order_acquire); }
+
+ private:
+  // An Append, or a task (retention on demand) to run on the writer thread.
+  struct Request {
+    std::vector<proto::Event> events;
+    AppendCallback done;
+    std::function<void()> task;
+  };
+
+  void Run();
+  // REQUIRES: mu_ held. Whether the writer has retention work to do now.
+  bool RetentionDue() const;
+  void CommitGroup(std::vector<Request>* group);
+  void FailGroup(std::vector<Request>* group, const Status& status);
+  void MarkFailed(const Status& status);
+  void RetentionTick();
+
+  const StoreOptions options_;
+  Database* const db_;
+  StoreCounters* const counters_;
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<Request> queue_;    // guarded by mu_
+  size_t queued_events_ = 0;     // guarded by mu_
+  bool stopping_ = false;        // guarded by mu_
+  // The writer sleeps on cv_ for an empty queue (idle) or for a fuller group
+  // (lingering); Append wakes it only when that wait should end, so a burst
+  // of small appends costs one wake-up, not one per request.
+  bool idle_ = false;            // guarded by mu_
+  bool lingering_ = false;       // guarded by mu_
+  bool kicked_ = false;          // guarded by mu_; CommitNow since the last group
+  bool failed_ = false;          // guarded by mu_
+  Status failure_;               // guarded by mu_
+  std::atomic<bool> failed_flag_{false};
+
+  // Writer-thread state.
+  uint64_t next_seq_;
+  VisitorCache visitors_{kVisitorCacheEntries};
+  Retention retention_;
+  std::optional<int64_t> retention_cutoff_;  // a periodic pass in progress
+  std::chrono::steady_clock::time_point next_retention_;
+
+  std::mutex stop_mu_;  // serializes Stop callers
+  std::thread thread_;  // last: started after everything above is ready
+};
+
+}  // namespace foothold::storage
