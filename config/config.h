@@ -98,6 +98,9 @@ struct Config {
     size_t max_group_events = 10000;           // [storage.max_group_events] events per WriteBatch
     size_t group_commit_us = 200;              // [storage.group_commit_us] linger for more events (µs); 0 = none
     size_t block_cache_mb = 64;                // [storage.block_cache_mb]
+    // [storage.min_free_bytes] free space the data dir's filesystem keeps: below it collect
+    // answers 503 storage_full and /readyz 503, before RocksDB ever meets a full disk (256 MiB)
+    size_t min_free_bytes = size_t{256} << 20;
   } storage;
 
   struct Session {

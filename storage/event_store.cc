@@ -34,6 +34,7 @@ StoreOptions StoreOptionsFromConfig(const config::Config& config) {
   o.dedupe_window_ms = config.dedupe.window_ms;
   o.retention_days = config.storage.retention_days;
   o.block_cache_bytes = config.storage.block_cache_mb << 20;
+  o.min_free_bytes = config.storage.min_free_bytes;
   o.analytics = AnalyticsDefs{config.micro_conversions, config.macro_conversions, config.funnels,
                               config.experiments};
   // retention_interval_ms has no config key: the default (hourly) stands.
@@ -185,12 +186,17 @@ Status EventStore::Close() {
   impl_->aggregator->Stop();
   std::unique_lock<std::shared_mutex> lock(impl_->db_mu);
   impl_->closed.store(true);
-  impl_->close_status = impl_->db->Close(/*flush=*/!impl_->writer->failed());
+  // No WAL sync after any failed write, even a recovered one: see Database::Close.
+  impl_->close_status = impl_->db->Close(/*flush=*/!impl_->writer->ever_failed());
   return impl_->close_status;
 }
 
 bool EventStore::healthy() const {
-  return !impl_->closing.load() && !impl_->writer->failed();
+  return !impl_->closing.load() && !impl_->writer->failed() && !impl_->writer->low_space();
+}
+
+bool EventStore::low_space() const {
+  return impl_->writer->low_space() || impl_->writer->failed_no_space();
 }
 
 StoreStats EventStore::stats() const {
@@ -204,6 +210,9 @@ StoreStats EventStore::stats() const {
   s.write_failures = c.write_failures.load(std::memory_order_relaxed);
   s.next_seq = c.next_seq.load(std::memory_order_relaxed);
   s.retention_deleted = c.retention_deleted.load(std::memory_order_relaxed);
+  s.free_bytes = c.free_bytes.load(std::memory_order_relaxed);
+  s.low_space = c.low_space.load(std::memory_order_relaxed);
+  s.recoveries = c.recoveries.load(std::memory_order_relaxed);
   for (size_t i = 0; i < s.group_sizes.size(); ++i) {
     s.group_sizes[i] = c.group_sizes[i].load(std::memory_order_relaxed);
   }

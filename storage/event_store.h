@@ -51,6 +51,16 @@ struct StoreOptions {
   int retention_days = 90;                      // log + index entries older than this are removed
   int64_t retention_interval_ms = 3600 * 1000;  // how often the retention pass runs (and at open)
   size_t block_cache_bytes = 64 << 20;
+  // Below this many free bytes on data_dir's filesystem the writer refuses
+  // appends (NoSpace) and healthy() is false; 0 = never. Checked with one
+  // statvfs at most every space_check_ms.
+  uint64_t min_free_bytes = uint64_t{256} << 20;
+  int64_t space_check_ms = 100;
+  // After a write failure (or while below min_free_bytes) the writer retries
+  // RocksDB's Resume this often; appends are refused until it succeeds.
+  int64_t recovery_interval_ms = 1000;
+  // SST files RocksDB keeps open (its table cache); -1 = all of them.
+  int max_open_files = 1000;
   AnalyticsDefs analytics;                      // what the aggregator counts
   // When idle, write a clock tick into the log once the wall clock would
   // close an open session, so sessions close without traffic (DESIGN.md §7's
@@ -92,6 +102,9 @@ struct StoreStats {
   uint64_t write_failures = 0;
   uint64_t next_seq = 0;
   uint64_t retention_deleted = 0;     // log records removed by retention, since open
+  uint64_t free_bytes = 0;            // on data_dir's filesystem at the last check (0: not checked)
+  bool low_space = false;             // free_bytes < min_free_bytes: appends refused
+  uint64_t recoveries = 0;            // write failures recovered from without a restart
   // Groups committed by size: [i] counts groups of <= kGroupSizeBounds[i]
   // events (and > the bound before); the last slot is everything bigger.
   std::array<uint64_t, kGroupSizeBounds.size() + 1> group_sizes{};
@@ -117,8 +130,9 @@ class EventStore {
   // and enrichment already set; seq is assigned here; session_id is derived
   // here when empty). Returns at once:
   //  - ok: `done` will be called exactly once, after the write (or its failure);
-  //  - Busy: the queue is full; Unavailable: closed or failed. `done` is
-  //    never called then and nothing was written.
+  //  - Busy: the queue is full; NoSpace: free space is below min_free_bytes
+  //    (or the last write met a full disk); Unavailable: closed or failed.
+  //    `done` is never called then and nothing was written.
   // Group commit: unless defer_commit, an idle writer is woken now; it then
   // lingers up to group_commit_us for more appends (or a CommitNow). With
   // defer_commit the caller promises a CommitNow() soon (the HTTP server
@@ -138,8 +152,12 @@ class EventStore {
   // stops the writer, flushes and closes the database. Idempotent.
   Status Close();
 
-  // False after a write failure or Close; readiness follows it.
+  // False while writes are failing (until recovered), while free space is
+  // below min_free_bytes, and after Close; readiness follows it.
   bool healthy() const;
+  // True while free space on data_dir's filesystem is below min_free_bytes,
+  // or while writes are stopped by a full disk (ENOSPC that raced the check).
+  bool low_space() const;
   StoreStats stats() const;
 
   // A random per-data-dir secret, created at first open and persisted

@@ -126,16 +126,19 @@ void Enrich(const config::Config& config, const std::string& ip_secret, const Re
 }
 
 // The 503 for a store that refused or failed an append (counted): queue_full
-// (retry in 1 s) or store_unavailable (5 s); a GIF for the pixel.
+// (retry in 1 s), storage_full (the data disk is below storage.min_free_bytes
+// or full; 30 s) or store_unavailable (5 s); a GIF for the pixel.
 Response StoreRefusal(const Status& s, bool pixel, Metrics* metrics) {
   const bool busy = s.code() == Status::Code::kBusy;
-  const char* code = busy ? codes::kQueueFull : codes::kStoreUnavailable;
+  const bool full = s.code() == Status::Code::kNoSpace;
+  const char* code = busy ? codes::kQueueFull : full ? codes::kStorageFull : codes::kStoreUnavailable;
   metrics->AddRejected(code);
   Response r = pixel ? PixelResponse(503, code)
                      : ErrorResponse(503, code,
-                                     busy ? "the writer queue is full; retry later"
-                                          : "the event store is unavailable: " + s.message());
-  r.headers.emplace_back("Retry-After", busy ? "1" : "5");
+                                     busy   ? std::string("the writer queue is full; retry later")
+                                     : full ? "the collector's disk is full; retry later: " + s.message()
+                                            : "the event store is unavailable: " + s.message());
+  r.headers.emplace_back("Retry-After", busy ? "1" : full ? "30" : "5");
   return r;
 }
 

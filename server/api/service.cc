@@ -133,6 +133,8 @@ void Service::Handle(Request&& req, proto::Decoder* decoder, Respond respond) {
     case Route::kReadyz:
       if (draining()) {
         done(JsonResponse(503, "{\"status\":\"draining\"}"));
+      } else if (store_->low_space()) {
+        done(JsonResponse(503, "{\"status\":\"storage_full\"}"));
       } else if (!store_->healthy()) {
         done(JsonResponse(503, "{\"status\":\"store_unavailable\"}"));
       } else {

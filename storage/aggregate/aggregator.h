@@ -80,6 +80,8 @@ class Aggregator {
   // how many records were read.
   Status Pass(size_t* read);
   Status LoadTotals();
+  // Writes pending_ and, once written, moves the checkpoint and the totals.
+  Status CommitPending();
 
   const StoreOptions options_;
   Database* const db_;
@@ -107,6 +109,9 @@ class Aggregator {
   std::string failure_;                  // guarded by mu_
   TickFn tick_;                          // guarded by mu_
   int64_t last_tick_ms_ = 0;             // aggregator thread
+  struct PendingBatch;
+  std::unique_ptr<PendingBatch> pending_;  // aggregator thread: built, not yet written
+  bool retrying_ = false;                  // aggregator thread: pending_ failed at least once
   std::thread thread_;
 };
 

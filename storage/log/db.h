@@ -47,6 +47,15 @@ class Database {
   // what is missing on a fresh store.
   Status LoadMeta(StoreMeta* out);
 
+  // Free bytes for an unprivileged writer on the data dir's filesystem (one
+  // statvfs: cheap enough to call per group).
+  Status FreeBytes(uint64_t* out) const;
+
+  // Clears a RocksDB background error (a full disk, no descriptors left) so
+  // writes go on: flushes the memtables and starts a fresh WAL. Ok when
+  // there was no error; Busy while RocksDB's own recovery is running.
+  Status Resume();
+
   // Syncs the WAL, flushes every memtable (unless !flush) and closes.
   // Idempotent. After a failed write, pass flush = false: the WAL writer is
   // in an error state, and Debian's librocksdb is built with assertions on,

@@ -6,6 +6,8 @@
 #include <unordered_map>
 #include <utility>
 
+#include <spdlog/spdlog.h>
+
 #include <rocksdb/slice.h>
 #include <rocksdb/write_batch.h>
 
@@ -17,6 +19,11 @@ namespace foothold::storage {
 namespace {
 
 constexpr int64_t kDayMs = 24LL * 3600 * 1000;
+// An idle, healthy writer still wakes this often to look at the free space,
+// so readiness follows a disk that fills up from elsewhere.
+constexpr std::chrono::milliseconds kIdleCheck{1000};
+
+std::string Mib(uint64_t bytes) { return std::to_string(bytes >> 20) + " MiB"; }
 
 // Only ids the client chose can repeat: a retried beacon carries the same id.
 // Server-assigned UUIDv7s are unique by construction, so looking them up
@@ -139,7 +146,8 @@ Status Writer::Append(std::vector<proto::Event> events, AppendCallback done, boo
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (stopping_) return Status::Unavailable("store is closed");
-    if (failed_) return Status::Unavailable("store failed: " + failure_.message());
+    if (failed_) return Refusal(failure_);
+    if (low_space()) return Refusal(Status::Ok());
     if (queued_events_ + n > options_.queue_capacity_events) {
       return Status::Busy("writer queue full: " + std::to_string(queued_events_) + " of " +
                           std::to_string(options_.queue_capacity_events) + " events queued");
@@ -206,17 +214,16 @@ void Writer::Run() {
   std::vector<Request> group;
   for (;;) {
     group.clear();
+    Maintain();
     bool stopping = false;
     {
       std::unique_lock<std::mutex> lock(mu_);
-      while (queue_.empty() && !stopping_ && !RetentionDue()) {
+      if (queue_.empty() && !stopping_ && !RetentionDue()) {
         idle_ = true;
-        if (options_.retention_days > 0 && options_.retention_interval_ms > 0 && !failed_) {
-          cv_.wait_until(lock, next_retention_);
-        } else {
-          cv_.wait(lock);
-        }
+        cv_.wait_until(lock, IdleDeadline());
         idle_ = false;
+        // Woken by the clock only: look at the disk (Maintain) and sleep again.
+        if (queue_.empty() && !stopping_ && !RetentionDue()) continue;
       }
       // Group commit: linger briefly for more appends unless the group is
       // already full (or a task or Close is waiting). On a shared core this
@@ -289,15 +296,97 @@ void Writer::RetentionTick() {
 }
 
 void Writer::MarkFailed(const Status& status) {
+  bool first = false;
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (!failed_) {
       failed_ = true;
       failure_ = status;
+      first = true;
     }
   }
+  if (first) failed_no_space_.store(status.code() == Status::Code::kNoSpace, std::memory_order_release);
   failed_flag_.store(true, std::memory_order_release);
+  ever_failed_.store(true, std::memory_order_release);
   counters_->write_failures.fetch_add(1, std::memory_order_relaxed);
+  if (first) {
+    spdlog::error("store: writes stopped: {}; collect answers 503 and the store retries every {} ms",
+                  status.ToString(), options_.recovery_interval_ms);
+    recovery_attempts_ = 0;
+    next_recovery_ = std::chrono::steady_clock::now() + std::chrono::milliseconds(options_.recovery_interval_ms);
+  }
+}
+
+Status Writer::Refusal(const Status& failure) const {
+  if (!failure.ok()) {
+    if (failure.code() == Status::Code::kNoSpace) return Status::NoSpace("store failed: " + failure.message());
+    return Status::Unavailable("store failed: " + failure.message());
+  }
+  return Status::NoSpace("free space in " + db_->dir() + " is " +
+                         Mib(counters_->free_bytes.load(std::memory_order_relaxed)) +
+                         ", below storage.min_free_bytes (" + Mib(options_.min_free_bytes) + ")");
+}
+
+std::chrono::steady_clock::time_point Writer::IdleDeadline() const {
+  auto deadline = std::chrono::steady_clock::now() +
+                  (failed_ || low_space() ? std::chrono::milliseconds(options_.space_check_ms) : kIdleCheck);
+  if (options_.retention_days > 0 && options_.retention_interval_ms > 0 && !failed_) {
+    deadline = std::min(deadline, next_retention_);
+  }
+  return deadline;
+}
+
+void Writer::Maintain() {
+  const auto now = std::chrono::steady_clock::now();
+  if (options_.min_free_bytes > 0 && now >= next_space_check_) {
+    next_space_check_ = now + std::chrono::milliseconds(options_.space_check_ms);
+    CheckSpace();
+  }
+  if (failed() && now >= next_recovery_) {
+    next_recovery_ = now + std::chrono::milliseconds(options_.recovery_interval_ms);
+    TryRecover();
+  }
+}
+
+void Writer::CheckSpace() {
+  uint64_t free = 0;
+  Status s = db_->FreeBytes(&free);
+  if (!s.ok()) return;  // no figure: keep the last verdict (RocksDB's own errors still count)
+  counters_->free_bytes.store(free, std::memory_order_relaxed);
+  const bool low = free < options_.min_free_bytes;
+  if (low == low_space()) return;
+  counters_->low_space.store(low, std::memory_order_relaxed);
+  if (low) {
+    spdlog::warn("store: {} free in {}, below storage.min_free_bytes ({}): collect answers 503 storage_full",
+                 Mib(free), db_->dir(), Mib(options_.min_free_bytes));
+  } else {
+    spdlog::info("store: {} free in {} again: accepting events", Mib(free), db_->dir());
+  }
+}
+
+void Writer::TryRecover() {
+  // Resume flushes the memtables: pointless (and failing) without room.
+  if (low_space()) return;
+  ++recovery_attempts_;
+  Status s = db_->Resume();
+  if (!s.ok()) {
+    if (recovery_attempts_ == 1 || recovery_attempts_ % 30 == 0) {
+      spdlog::warn("store: recovery attempt {} failed: {}", recovery_attempts_, s.ToString());
+    }
+    return;
+  }
+  Status was;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    failed_ = false;
+    was = failure_;
+    failure_ = Status::Ok();
+  }
+  failed_flag_.store(false, std::memory_order_release);
+  failed_no_space_.store(false, std::memory_order_release);
+  counters_->recoveries.fetch_add(1, std::memory_order_relaxed);
+  spdlog::info("store: writes resumed after {} attempt(s); the failure was: {}", recovery_attempts_,
+               was.ToString());
 }
 
 void Writer::FailGroup(std::vector<Request>* group, const Status& status) {
@@ -314,7 +403,11 @@ void Writer::CommitGroup(std::vector<Request>* group) {
       failure = failure_;
     }
     // Accepted before the failure; nothing of it was written.
-    FailGroup(group, Status::Unavailable("store failed: " + failure.message()));
+    FailGroup(group, Refusal(failure));
+    return;
+  }
+  if (low_space()) {
+    FailGroup(group, Refusal(Status::Ok()));  // queued before the watermark was crossed
     return;
   }
   rocksdb::DB* db = db_->db();
@@ -418,6 +511,9 @@ void Writer::CommitGroup(std::vector<Request>* group) {
   }
   if (!w.ok()) {
     Status s = FromRocks(w, "write group in " + db_->dir());
+    // The failed group's seqs are never reused: its WAL record may be whole
+    // on disk and replayed at the next open, and must not shadow a later event.
+    next_seq_ = seq;
     MarkFailed(s);
     FailGroup(group, s);
     return;
