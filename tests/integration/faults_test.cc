@@ -4,8 +4,12 @@
 // restart, and a kill -9 plus restart shows that nothing acknowledged was lost.
 #include <catch2/catch.hpp>
 
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <sys/mount.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
 
@@ -17,6 +21,7 @@
 #include <map>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "tests/integration/harness.h"
 #include "tests/integration/util.h"
@@ -240,4 +245,82 @@ TEST_CASE("disk: an ENOSPC inside RocksDB (no watermark) is a 503, never a crash
     server.Kill9();
   }
   CheckNothingLost(data, acked);
+}
+
+namespace {
+
+// Sets this process's RLIMIT_NOFILE for the child about to be spawned and
+// puts the old limit back on destruction (root may raise a hard limit again).
+class NofileLimit {
+ public:
+  NofileLimit(rlim_t soft, rlim_t hard) {
+    REQUIRE(::getrlimit(RLIMIT_NOFILE, &saved_) == 0);
+    struct rlimit rl {soft, hard};
+    REQUIRE(::setrlimit(RLIMIT_NOFILE, &rl) == 0);
+  }
+  void Restore() {
+    if (!restored_) ::setrlimit(RLIMIT_NOFILE, &saved_);
+    restored_ = true;
+  }
+  ~NofileLimit() { Restore(); }
+
+ private:
+  struct rlimit saved_ {};
+  bool restored_ = false;
+};
+
+int Connect(uint16_t port) {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) return -1;
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(port);
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
+    ::close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+}  // namespace
+
+TEST_CASE("descriptors: a low RLIMIT_NOFILE is raised to the hard limit and connections are capped below it, "
+          "so a connection flood leaves RocksDB its descriptors",
+          "[integration][faults]") {
+  TempDir dir;
+  // 200 soft, 400 hard: foothold raises to 400 and keeps 100 (SSTs) + 128
+  // for itself: 172 connections (server/http/descriptors.h).
+  NofileLimit limit(200, 400);
+  ServerProcess server(dir.path() + "/data");
+  limit.Restore();
+  REQUIRE(server.started());
+  CHECK(server.Log().find("descriptors: limit 400 (was 200); http.max_connections 172 (configured 20000") !=
+        std::string::npos);
+
+  HttpClient client(server.port());
+  REQUIRE(client.Get("/readyz").status == 200);
+  // Fill every other connection slot and then some: the extra ones are closed
+  // by the server, and the process keeps its reserve.
+  std::vector<int> fds;
+  for (int i = 0; i < 171 + 60; ++i) {
+    int fd = Connect(server.port());
+    if (fd >= 0) fds.push_back(fd);
+  }
+  CHECK(WaitUntil([&] { return client.Get("/metrics").body.find("foothold_connections_active 172") != std::string::npos; },
+                  10000));
+  // The store keeps writing while the connection table is full: flushes and
+  // WAL switches need descriptors of their own.
+  int request = 0;
+  for (int i = 0; i < 20; ++i) {
+    HttpResult r = client.Post("/v1/collect", Batch("fd-" + std::to_string(i % 4), request++), "application/json",
+                               kBrowser);
+    REQUIRE(r.status == 200);
+  }
+  for (int fd : fds) ::close(fd);
+  CHECK(client.Get("/readyz").status == 200);
+  HttpResult metrics = client.Get("/metrics");
+  CHECK(metrics.body.find("foothold_writer_failures_total 0") != std::string::npos);
+  CHECK(metrics.body.find("foothold_connections_refused_total 0") == std::string::npos);
+  CHECK(CountSession(client, "fd-0") == 500);
 }
