@@ -208,11 +208,22 @@ bool Service::CheckAdmin(const Request& req, const Respond& respond) {
     return false;
   }
   std::string_view given = req.authorization;
-  bool ok = given.size() == kBearer.size() + token.size() && given.substr(0, kBearer.size()) == kBearer;
+  // The scheme is case-insensitive (RFC 9110 §11.1: "bearer", "BEARER"), and
+  // one or more spaces may separate it from the token.
+  bool ok = given.size() > kBearer.size();
+  for (size_t i = 0; ok && i + 1 < kBearer.size(); ++i) {
+    ok = std::tolower(static_cast<unsigned char>(given[i])) == std::tolower(static_cast<unsigned char>(kBearer[i]));
+  }
+  if (ok) ok = given[kBearer.size() - 1] == ' ';
+  if (ok) {
+    given.remove_prefix(kBearer.size());
+    while (!given.empty() && given.front() == ' ') given.remove_prefix(1);
+    ok = given.size() == token.size();
+  }
   // Compare in constant time so the token cannot be guessed byte by byte.
   unsigned diff = ok ? 0 : 1;
   if (ok) {
-    for (size_t i = 0; i < token.size(); ++i) diff |= static_cast<unsigned char>(given[kBearer.size() + i]) ^
+    for (size_t i = 0; i < token.size(); ++i) diff |= static_cast<unsigned char>(given[i]) ^
                                                       static_cast<unsigned char>(token[i]);
   }
   if (diff != 0) {

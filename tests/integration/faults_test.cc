@@ -324,3 +324,34 @@ TEST_CASE("descriptors: a low RLIMIT_NOFILE is raised to the hard limit and conn
   CHECK(metrics.body.find("foothold_connections_refused_total 0") == std::string::npos);
   CHECK(CountSession(client, "fd-0") == 500);
 }
+
+TEST_CASE("admin bearer scheme is case-insensitive", "[integration][faults]") {
+  TempDir dir;
+  ServerProcess server(dir.path() + "/data", {}, {"FOOTHOLD_ADMIN__TOKEN=s3cret"});
+  REQUIRE(server.started());
+  HttpClient c(server.port());
+  for (const char* scheme : {"Bearer", "bearer", "BEARER", "bEaReR"}) {
+    INFO(scheme);
+    CHECK(c.Get("/metrics", {{"Authorization", std::string(scheme) + " s3cret"}}).status == 200);
+    CHECK(c.Get("/metrics", {{"Authorization", std::string(scheme) + " s3cre"}}).status == 403);
+  }
+  CHECK(c.Get("/metrics", {{"Authorization", "bearer  s3cret"}}).status == 200);  // 1*SP
+  CHECK(c.Get("/metrics", {{"Authorization", "Basic s3cret"}}).status == 403);
+  CHECK(c.Get("/metrics", {{"Authorization", "Bearers3cret"}}).status == 403);
+}
+
+TEST_CASE("storage.queue_capacity below limits.max_events is a start-up error; equal works on an idle server",
+          "[integration][faults]") {
+  TempDir dir;
+  std::string out;
+  CHECK(RunBinary({"--data-dir", dir.path() + "/data"}, &out,
+                  {"FOOTHOLD_STORAGE__QUEUE_CAPACITY=100", "FOOTHOLD_LIMITS__MAX_EVENTS=500"}) == 2);
+  CHECK(out.find("storage.queue_capacity (100) is smaller than limits.max_events (500)") != std::string::npos);
+
+  ServerProcess server(dir.path() + "/data", {},
+                       {"FOOTHOLD_STORAGE__QUEUE_CAPACITY=100", "FOOTHOLD_LIMITS__MAX_EVENTS=100"});
+  REQUIRE(server.started());
+  HttpClient c(server.port());
+  HttpResult r = c.Post("/v1/collect", Batch("qc", 0), "application/json", kBrowser);  // 100 events
+  CHECK(r.status == 200);
+}
