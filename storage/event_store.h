@@ -76,6 +76,11 @@ StoreOptions StoreOptionsFromConfig(const config::Config& config);
 
 enum class AppendOutcome : uint8_t { kStored, kDuplicate };
 
+struct SessionPage {
+  std::vector<proto::Event> events;
+  std::string next_cursor;  // "" on the last page
+};
+
 struct AppendResult {
   // Not ok: the group's WriteBatch failed; none of these events were written.
   Status status;
@@ -145,8 +150,19 @@ class EventStore {
   void CommitNow();
 
   // The stored events of a session ordered by (event_time, seq). NotFound when
-  // the session has no stored events.
+  // the session has no stored events. Holds the whole session in memory: for
+  // tests and small sessions; the HTTP readback pages with ReadSessionPage.
   Status ReadSession(std::string_view session_id, std::vector<proto::Event>* out) const;
+
+  // One page of a session's events in (event_time, seq) order, starting after
+  // `cursor` ("" = the first event): at most `limit` events and, past the
+  // first event, at most about `max_bytes` of stored records, so a page's
+  // memory is bounded whatever the session's length. out->next_cursor is ""
+  // on the last page, else the opaque cursor (32 hex chars: event_time and
+  // seq of the page's last event) to pass next. NotFound when `cursor` is ""
+  // and the session has no events; InvalidArgument for a malformed cursor.
+  Status ReadSessionPage(std::string_view session_id, std::string_view cursor, size_t limit,
+                         size_t max_bytes, SessionPage* out) const;
 
   // Stops accepting, commits everything already queued (calling callbacks),
   // stops the writer, flushes and closes the database. Idempotent.

@@ -152,7 +152,7 @@ void Service::Handle(Request&& req, proto::Decoder* decoder, Respond respond) {
     case Route::kSessions: {
       if (!CheckAdmin(req, done)) return;
       std::string_view raw_id = path.substr(std::string_view("/v1/sessions/").size());
-      HandleSession(std::move(req), raw_id, std::move(done));
+      HandleSession(std::move(req), raw_id, query, std::move(done));
       return;
     }
     case Route::kStats: {
@@ -247,7 +247,7 @@ void Service::HandleStats(std::string_view rest, std::string_view query, Respond
   });
 }
 
-void Service::HandleSession(Request&& req, std::string_view raw_id, Respond respond) {
+void Service::HandleSession(Request&& req, std::string_view raw_id, std::string_view query, Respond respond) {
   (void)req;
   std::string id;
   if (!proto::PercentDecode(raw_id, /*plus_is_space=*/false, &id) || id.empty() || id.size() > 128) {
@@ -260,12 +260,41 @@ void Service::HandleSession(Request&& req, std::string_view raw_id, Respond resp
       return;
     }
   }
+  // Paging (README "Journey readback"): ?limit=1..kMaxSessionPageEvents
+  // (default kDefaultSessionPageEvents) and ?cursor=<next_cursor of the
+  // previous page>. A page also stops after about kSessionPageBytes of
+  // records, so one request holds a bounded amount whatever the session's length.
+  size_t limit = kDefaultSessionPageEvents;
+  std::string cursor;
+  std::string_view rest = query, key, value;
+  while (proto::NextQueryPair(&rest, &key, &value)) {
+    if (key == "limit") {
+      size_t n = 0;
+      bool digits = !value.empty() && value.size() <= 6;
+      for (char c : value) {
+        digits = digits && c >= '0' && c <= '9';
+        if (digits) n = n * 10 + static_cast<size_t>(c - '0');
+      }
+      if (!digits || n < 1 || n > kMaxSessionPageEvents) {
+        respond(ErrorResponse(400, proto::codes::kLimitInvalid,
+                              "limit must be an integer 1.." + std::to_string(kMaxSessionPageEvents)));
+        return;
+      }
+      limit = n;
+    } else if (key == "cursor") {
+      cursor = std::string(value);
+    }
+  }
   storage::EventStore* store = store_;
-  readers_->Submit([store, id = std::move(id), respond = std::move(respond)] {
-    std::vector<proto::Event> events;
-    Status s = store->ReadSession(id, &events);
+  readers_->Submit([store, id = std::move(id), limit, cursor = std::move(cursor), respond = std::move(respond)] {
+    storage::SessionPage page;
+    Status s = store->ReadSessionPage(id, cursor, limit, kSessionPageBytes, &page);
     if (s.code() == Status::Code::kNotFound) {
       respond(ErrorResponse(404, proto::codes::kNotFound, "unknown session"));
+      return;
+    }
+    if (s.code() == Status::Code::kInvalidArgument) {
+      respond(ErrorResponse(400, proto::codes::kCursorInvalid, "cursor must be a next_cursor from a previous page"));
       return;
     }
     if (!s.ok()) {
@@ -277,11 +306,17 @@ void Service::HandleSession(Request&& req, std::string_view raw_id, Respond resp
     std::string body = "{\"session_id\":";
     proto::AppendJsonString(id, &body);
     body += ",\"events\":[";
-    for (size_t i = 0; i < events.size(); ++i) {
+    for (size_t i = 0; i < page.events.size(); ++i) {
       if (i) body += ',';
-      proto::AppendEventJson(events[i], &body);
+      proto::AppendEventJson(page.events[i], &body);
     }
-    body += "]}";
+    body += "],\"next_cursor\":";
+    if (page.next_cursor.empty()) {
+      body += "null";
+    } else {
+      proto::AppendJsonString(page.next_cursor, &body);
+    }
+    body += '}';
     respond(JsonResponse(200, std::move(body)));
   });
 }

@@ -26,6 +26,11 @@ class Metrics;
 class BlockingPool;
 class RateLimiter;
 
+// Journey readback pages (GET /v1/sessions/{id}?limit=&cursor=).
+inline constexpr size_t kDefaultSessionPageEvents = 1000;
+inline constexpr size_t kMaxSessionPageEvents = 10000;
+inline constexpr size_t kSessionPageBytes = size_t{4} << 20;  // stored record bytes a page stops after
+
 class Service {
  public:
   // `store` and `metrics` must outlive the Service.
@@ -46,7 +51,7 @@ class Service {
  private:
   void HandleCollectPost(Request&& req, proto::Decoder* decoder, Respond respond);
   void HandlePixel(Request&& req, std::string_view query, proto::Decoder* decoder, Respond respond);
-  void HandleSession(Request&& req, std::string_view id, Respond respond);
+  void HandleSession(Request&& req, std::string_view id, std::string_view query, Respond respond);
   // /v1/stats/<rest>: reports from the aggregator's counters, on the reader pool.
   void HandleStats(std::string_view rest, std::string_view query, Respond respond);
   // Returns false (and responds) when the request's Origin is not allowed.
