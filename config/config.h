@@ -105,6 +105,9 @@ struct Config {
 
   struct Session {
     int64_t timeout_ms = 30 * 60 * 1000;  // [session.timeout] duration ("30m"); inactivity timeout
+    // [session.max_events] events of one session indexed for readback; later ones are stored,
+    // aggregated and counted (foothold_session_overflow_events_total), not indexed; 0 = no cap
+    size_t max_events = 100000;
   } session;
 
   struct Dedupe {

@@ -31,6 +31,7 @@ StoreOptions StoreOptionsFromConfig(const config::Config& config) {
   o.max_group_events = config.storage.max_group_events;
   o.group_commit_us = static_cast<int64_t>(config.storage.group_commit_us);
   o.session_timeout_ms = config.session.timeout_ms;
+  o.session_max_events = config.session.max_events;
   o.dedupe_window_ms = config.dedupe.window_ms;
   o.retention_days = config.storage.retention_days;
   o.block_cache_bytes = config.storage.block_cache_mb << 20;
@@ -297,6 +298,7 @@ StoreStats EventStore::stats() const {
   s.free_bytes = c.free_bytes.load(std::memory_order_relaxed);
   s.low_space = c.low_space.load(std::memory_order_relaxed);
   s.recoveries = c.recoveries.load(std::memory_order_relaxed);
+  s.session_overflow_events = c.session_overflow_events.load(std::memory_order_relaxed);
   for (size_t i = 0; i < s.group_sizes.size(); ++i) {
     s.group_sizes[i] = c.group_sizes[i].load(std::memory_order_relaxed);
   }

@@ -47,6 +47,10 @@ struct StoreOptions {
   // thread switches, for at most this much added latency. 0 = commit at once.
   int64_t group_commit_us = 200;
   int64_t session_timeout_ms = 30 * 60 * 1000;  // inactivity timeout for server sessionization
+  // Events of one session indexed for readback; later ones get
+  // kFlagSessionOverflow: stored and aggregated, not indexed. Counted per
+  // session since open (a restart re-arms the cap); 0 = no cap.
+  uint64_t session_max_events = 100000;
   int64_t dedupe_window_ms = 24LL * 3600 * 1000; // an event_id seen this recently is a duplicate
   int retention_days = 90;                      // log + index entries older than this are removed
   int64_t retention_interval_ms = 3600 * 1000;  // how often the retention pass runs (and at open)
@@ -110,6 +114,7 @@ struct StoreStats {
   uint64_t free_bytes = 0;            // on data_dir's filesystem at the last check (0: not checked)
   bool low_space = false;             // free_bytes < min_free_bytes: appends refused
   uint64_t recoveries = 0;            // write failures recovered from without a restart
+  uint64_t session_overflow_events = 0;  // stored past session_max_events (not indexed)
   // Groups committed by size: [i] counts groups of <= kGroupSizeBounds[i]
   // events (and > the bound before); the last slot is everything bigger.
   std::array<uint64_t, kGroupSizeBounds.size() + 1> group_sizes{};

@@ -211,6 +211,9 @@ std::string Metrics::Render(const storage::EventStore* store, bool draining) con
     Single(&out, "foothold_store_low_space", "gauge",
            "1 while free space is below storage.min_free_bytes (collect answers 503 storage_full).",
            s.low_space ? 1 : 0);
+    Single(&out, "foothold_session_overflow_events_total", "counter",
+           "Events stored and aggregated past session.max_events of their session, not indexed for readback.",
+           ll(s.session_overflow_events));
     Single(&out, "foothold_store_recoveries_total", "counter",
            "Write failures the store recovered from without a restart.", ll(s.recoveries));
 

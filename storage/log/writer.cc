@@ -125,6 +125,21 @@ Status LookupVisitors(const Database& db, const std::vector<const proto::Event*>
 
 }  // namespace
 
+uint64_t SessionCounts::Add(const std::string& session_id, uint64_t n) {
+  auto it = index_.find(session_id);
+  if (it != index_.end()) {
+    lru_.splice(lru_.begin(), lru_, it->second);
+    return it->second->second += n;
+  }
+  lru_.emplace_front(session_id, n);
+  index_.emplace(lru_.front().first, lru_.begin());
+  if (lru_.size() > kCapacity) {
+    index_.erase(lru_.back().first);
+    lru_.pop_back();
+  }
+  return n;
+}
+
 Writer::Writer(const StoreOptions& options, Database* db, uint64_t next_seq,
                StoreCounters* counters, const std::atomic<uint64_t>* aggregated_through)
     : options_(options),
@@ -433,6 +448,7 @@ void Writer::CommitGroup(std::vector<Request>* group) {
   uint64_t stored = 0;
   uint64_t duplicates = 0;
   uint64_t group_events = 0;
+  uint64_t overflowed = 0;
   std::vector<std::string> dirty;
   // Random-key families are put after the log, each sorted by key: the
   // memtable skiplist inserts a sorted run near its previous insert instead
@@ -478,10 +494,19 @@ void Writer::CommitGroup(std::vector<Request>* group) {
         }
         e.flags |= proto::kFlagSessionDerived;
       }
+      // One session past session_max_events: the rest is stored and
+      // aggregated, but no longer indexed, so its readback and its index
+      // stop growing (ticks are not counted: they are not beacons).
+      const bool overflow = options_.session_max_events > 0 && (e.flags & proto::kFlagClockTick) == 0 &&
+                            session_counts_.Add(e.session_id, 1) > options_.session_max_events;
+      if (overflow) {
+        e.flags |= proto::kFlagSessionOverflow;
+        ++overflowed;
+      }
       buf.clear();
       proto::EncodeRecord(e, &buf);
       batch.Put(db_->log(), LogKey(e.seq), buf);
-      index_keys.push_back(SessionIndexKey(e.session_id, e.event_time_ms, e.seq));
+      if (!overflow) index_keys.push_back(SessionIndexKey(e.session_id, e.event_time_ms, e.seq));
       result.outcomes.push_back(AppendOutcome::kStored);
       result.seqs.push_back(e.seq);
       ++stored;
@@ -523,6 +548,7 @@ void Writer::CommitGroup(std::vector<Request>* group) {
   counters_->groups_committed.fetch_add(1, std::memory_order_relaxed);
   counters_->events_committed.fetch_add(stored, std::memory_order_relaxed);
   counters_->duplicates.fetch_add(duplicates, std::memory_order_relaxed);
+  counters_->session_overflow_events.fetch_add(overflowed, std::memory_order_relaxed);
   counters_->last_group_events.store(group_events, std::memory_order_relaxed);
   const size_t slot = static_cast<size_t>(
       std::lower_bound(kGroupSizeBounds.begin(), kGroupSizeBounds.end(), group_events) - kGroupSizeBounds.begin());

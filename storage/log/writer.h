@@ -17,6 +17,9 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <list>
+#include <unordered_map>
+#include <utility>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -47,6 +50,21 @@ struct StoreCounters {
   std::atomic<uint64_t> free_bytes{0};      // on the data dir's filesystem, at the last check
   std::atomic<bool> low_space{false};       // free_bytes < min_free_bytes
   std::atomic<uint64_t> recoveries{0};      // write failures recovered from without a restart
+  std::atomic<uint64_t> session_overflow_events{0};  // stored past session_max_events
+};
+
+// Events per session seen by this writer, for session_max_events: the most
+// recently used kCapacity sessions (a long session stays hot).
+class SessionCounts {
+ public:
+  static constexpr size_t kCapacity = 1 << 16;
+  // The count after adding `n` events to `session_id`.
+  uint64_t Add(const std::string& session_id, uint64_t n);
+
+ private:
+  using Entry = std::pair<std::string, uint64_t>;
+  std::list<Entry> lru_;  // front = most recently used
+  std::unordered_map<std::string_view, std::list<Entry>::iterator> index_;  // views into lru_
 };
 
 class Writer {
@@ -131,6 +149,7 @@ class Writer {
   // Writer-thread state.
   uint64_t next_seq_;
   VisitorCache visitors_{kVisitorCacheEntries};
+  SessionCounts session_counts_;
   Retention retention_;
   std::optional<int64_t> retention_cutoff_;  // a periodic pass in progress
   std::chrono::steady_clock::time_point next_retention_;

@@ -133,3 +133,25 @@ TEST_CASE("readback pages stop after about 4 MiB of records whatever the limit",
   CHECK(std::set<std::string>(ids.begin(), ids.end()).size() == 3000);
   CHECK(std::is_sorted(order.begin(), order.end()));
 }
+
+TEST_CASE("session.max_events: a session's events past the cap are stored and counted, not indexed; "
+          "other sessions are unaffected",
+          "[integration]") {
+  TempDir dir;
+  ServerProcess server(dir.path() + "/data", {}, {"FOOTHOLD_SESSION__MAX_EVENTS=50"});
+  REQUIRE(server.started());
+  HttpClient c(server.port());
+  PostSession(c, "abusive", 80, 10);  // every event acknowledged (200)
+  PostSession(c, "normal", 20, 10);
+
+  std::vector<std::string> ids;
+  std::vector<std::pair<int64_t, int64_t>> order;
+  ReadAll(c, "abusive", "", &ids, &order);
+  CHECK(ids.size() == 50);
+  ids.clear();
+  ReadAll(c, "normal", "", &ids, &order);
+  CHECK(ids.size() == 20);
+  HttpResult m = c.Get("/metrics");
+  CHECK(m.body.find("foothold_session_overflow_events_total 30") != std::string::npos);
+  CHECK(m.body.find("foothold_writer_events_total 100") != std::string::npos);  // all stored
+}
