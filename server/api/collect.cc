@@ -87,15 +87,6 @@ void AddHeaders(const Response& from, Response* to) {
   to->headers.insert(to->headers.end(), from.headers.begin(), from.headers.end());
 }
 
-Response PixelResponse(int status, std::string_view rejected_code) {
-  Response r;
-  r.status = status;
-  r.content_type = "image/gif";
-  r.body.assign(reinterpret_cast<const char*>(kPixelGif), sizeof(kPixelGif));
-  r.headers.emplace_back("Cache-Control", "no-store");
-  if (!rejected_code.empty()) r.headers.emplace_back("X-Foothold-Rejected", std::string(rejected_code));
-  return r;
-}
 
 // Server-side fields of every event of `batch` (DESIGN.md §5).
 void Enrich(const config::Config& config, const std::string& ip_secret, const Request& req,
@@ -131,7 +122,7 @@ Response StoreRefusal(const Status& s, bool pixel, Metrics* metrics) {
   const bool busy = s.code() == Status::Code::kBusy;
   const char* code = busy ? codes::kQueueFull : codes::kStoreUnavailable;
   metrics->AddRejected(code);
-  Response r = pixel ? PixelResponse(503, code)
+  Response r = pixel ? PixelGif(503, code)
                      : ErrorResponse(503, code,
                                      busy ? "the writer queue is full; retry later"
                                           : "the event store is unavailable: " + s.message());
@@ -141,12 +132,22 @@ Response StoreRefusal(const Status& s, bool pixel, Metrics* metrics) {
 
 }  // namespace
 
+Response PixelGif(int status, std::string_view rejected_code) {
+  Response r;
+  r.status = status;
+  r.content_type = "image/gif";
+  r.body.assign(reinterpret_cast<const char*>(kPixelGif), sizeof(kPixelGif));
+  r.headers.emplace_back("Cache-Control", "no-store");
+  if (!rejected_code.empty()) r.headers.emplace_back("X-Foothold-Rejected", std::string(rejected_code));
+  return r;
+}
+
 bool Service::CheckRate(const Request& req, const proto::IpAddress& client, const Response& cors, bool pixel,
                         const Respond& respond) {
   int retry_after = 1;
   if (limiter_->Allow(client, req.start_ns, &retry_after)) return true;
   metrics_->AddRejected(codes::kRateLimited);
-  Response r = pixel ? PixelResponse(429, codes::kRateLimited)
+  Response r = pixel ? PixelGif(429, codes::kRateLimited)
                      : ErrorResponse(429, codes::kRateLimited, "too many requests from this client; slow down");
   AddHeaders(cors, &r);
   r.headers.emplace_back("Retry-After", std::to_string(retry_after));
@@ -156,7 +157,7 @@ bool Service::CheckRate(const Request& req, const proto::IpAddress& client, cons
 
 void Service::HandleCollectPost(Request&& req, proto::Decoder* decoder, Respond respond) {
   Response cors;
-  if (!CheckOrigin(req, &cors, respond)) return;
+  if (!CheckOrigin(req, &cors, /*pixel=*/false, respond)) return;
   auto fail = [&](int status, const char* code, std::string message) {
     metrics_->AddRejected(code);
     Response r = ErrorResponse(status, code, message);
@@ -260,10 +261,10 @@ void Service::HandleCollectPost(Request&& req, proto::Decoder* decoder, Respond 
 
 void Service::HandlePixel(Request&& req, std::string_view query, proto::Decoder* decoder, Respond respond) {
   Response cors;
-  if (!CheckOrigin(req, &cors, respond)) return;
+  if (!CheckOrigin(req, &cors, /*pixel=*/true, respond)) return;
   if (closing()) {
     metrics_->AddRejected(codes::kDraining);
-    Response r = PixelResponse(503, codes::kDraining);
+    Response r = PixelGif(503, codes::kDraining);
     r.headers.emplace_back("Retry-After", "1");
     r.close = true;
     respond(std::move(r));
@@ -272,7 +273,7 @@ void Service::HandlePixel(Request&& req, std::string_view query, proto::Decoder*
   if (req.method == Method::kHead) {
     // HEAD must not have side effects (link checkers, prefetchers): the same
     // headers as a GET, nothing stored.
-    respond(PixelResponse(200, ""));
+    respond(PixelGif(200, ""));
     return;
   }
   const proto::IpAddress client = proto::ResolveClientIp(req.peer, req.x_forwarded_for, config_.trusted_proxies);
@@ -283,7 +284,7 @@ void Service::HandlePixel(Request&& req, std::string_view query, proto::Decoder*
     const std::string code = batch.error ? batch.error->code : batch.rejected.empty() ? codes::kBadRequest
                                                                                       : batch.rejected[0].code;
     metrics_->AddRejected(code);
-    respond(PixelResponse(400, code));
+    respond(PixelGif(400, code));
     return;
   }
   Enrich(config_, ip_secret_, req, client, &batch, metrics_);
@@ -298,7 +299,7 @@ void Service::HandlePixel(Request&& req, std::string_view query, proto::Decoder*
     }
     const bool dup = result.outcomes[0] == storage::AppendOutcome::kDuplicate;
     metrics->AddEvents(dup ? 0 : 1, dup ? 1 : 0);
-    respond(PixelResponse(200, ""));
+    respond(PixelGif(200, ""));
       },
       /*defer_commit=*/true);
   if (!s.ok()) respond(StoreRefusal(s, /*pixel=*/true, metrics_));
