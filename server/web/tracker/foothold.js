@@ -108,7 +108,7 @@
     act = acc0 = now(); was = engaged();
     ['pushState', 'replaceState'].forEach(function(k) {
       var o = history[k];
-      history[k] = function() { var r = o.apply(this, arguments); S(page)(); return r };
+      history[k] = function() { var r = o.apply(this, arguments); setTimeout(S(page)); return r };  // after the app sets the title
     });
     on(w, 'popstate', function() { page() });
     ['mousemove', 'mousedown', 'keydown', 'scroll', 'touchstart', 'focus'].forEach(function(k) {
