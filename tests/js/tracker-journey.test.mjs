@@ -41,13 +41,15 @@ async function shopper() {
 
 const sessionOf = (page) => page.evaluate(() => JSON.parse(localStorage.getItem('fh_s')).i);
 
-async function journey(sid, names, what) {
+// Waits until the session holds every name of `names` (`views` page views at least).
+async function journey(sid, names, what, views = 0) {
   return waitUntil(
     async () => {
       const s = await readSession(server, sid);
       if (!s) return null;
       const have = s.events.map((e) => e.event);
-      return names.every((n) => have.includes(n)) ? s : null;
+      const enough = have.filter((n) => n === 'page_view').length >= views;
+      return enough && names.every((n) => have.includes(n)) ? s : null;
     },
     { timeoutMs: 15000, what },
   );
@@ -94,7 +96,7 @@ test('a walk through the demo shop stores every automatic and declarative captur
   const wanted = ['page_view', 'newsletter_signup', 'account_created', 'site_search', 'experiment_exposure',
     'video_play', 'wishlist_add', 'social_share', 'pdf_download', 'outbound_click', 'add_to_cart',
     'begin_checkout', 'purchase'];
-  const s = await journey(sid, wanted, 'the whole walk to be stored');
+  const s = await journey(sid, wanted, 'the whole walk to be stored', 7);
   const byName = (n) => s.events.filter((e) => e.event === n);
   const views = byName('page_view').map((e) => new URL(e.url).pathname + new URL(e.url).search);
   assert.deepEqual(views, ['/demo/?utm_source=newsletter&utm_campaign=spring', '/demo/search?q=lamp', '/p/desk-lamp',

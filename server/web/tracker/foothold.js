@@ -1,4 +1,4 @@
-/*! foothold.js: first-party tracker. Contract: README.md "Browser tracker" in the foothold repository. */
+/*! foothold.js, the first-party tracker of foothold (README.md "Browser tracker") */
 !function(w, d) {
   var n = navigator, L = location, sc = d.currentScript || {}, mem = {}, no = function() {},
     now = function() { return Date.now() },
@@ -23,7 +23,7 @@
     uid = get('fh_u'); X = J('fh_x') || {}; Q = J('fh_q') || [];
   } catch (e) { return }
 
-  // Sessions: rotated after 30 minutes without events, the server's rule (shared by tabs).
+  // Sessions rotate after 30 min without events, the server's rule; tabs share them.
   function sess() {
     var t = now(), s = J('fh_s') || {};
     if (!s.i || t - s.t > T) s = { i: id() };
@@ -33,7 +33,7 @@
   function track(name, props, extra) {
     var e = { event: '' + name, event_id: id(), ts: now(), session_id: sess(), anonymous_id: aid, url: L.href, title: d.title }, k;
     if (uid) e.user_id = uid;
-    for (k in props) { e.props = props; break }
+    for (k in props) { e.props = JSON.parse(JSON.stringify(props)); break }  // a copy; throws here, not later
     for (k in X) { e.experiments = X; break }
     for (k in extra) if (extra[k] != null && extra[k] !== '') e[k] = extra[k];
     Q.push(e);
@@ -65,7 +65,7 @@
     body = JSON.stringify({ sent_at: now(), batch: b });
     if (u || !w.fetch) {
       if (!(n.sendBeacon && n.sendBeacon(url, body))) b.forEach(pix);
-      // After a failure the events stay queued for the next page too; event_id makes the resend a duplicate.
+      // After failures they stay queued for the next page too (event_id dedupes).
       fails || drop(b);
       return;
     }
@@ -116,7 +116,7 @@
     });
     on(w, 'blur', accrue);
     on(d, 'visibilitychange', function() {
-      if (engaged() || d.visibilityState == 'visible') { accrue(); act = now() } else { beat(); flush(1) }
+      if (d.visibilityState == 'visible') { accrue(); act = now() } else { beat(); flush(1) }
     });
     on(w, 'pagehide', function() { beat(); flush(1) });
     on(w, 'online', function() { fails = until = 0; flush() });
