@@ -223,6 +223,28 @@ bool IsToken(std::string_view text) {
   return true;
 }
 
+// ClickHouse names go into SQL unquoted: keep them to plain identifiers.
+bool IsIdentifier(std::string_view text) {
+  if (text.empty() || text.size() > 64) return false;
+  for (char c : text) {
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_') return false;
+  }
+  return true;
+}
+
+// http://HOST[:PORT][/]: the exporter speaks plain HTTP/1.1 (no TLS); a
+// TLS-terminating sidecar or ClickHouse's own http_port serves it.
+bool IsClickHouseUrl(std::string_view text) {
+  constexpr std::string_view kScheme = "http://";
+  if (!text.starts_with(kScheme)) return false;
+  text.remove_prefix(kScheme.size());
+  if (text.ends_with('/')) text.remove_suffix(1);
+  if (text.empty() || text.find('/') != std::string_view::npos) return false;
+  HostPort hp;
+  if (text.find(':') == std::string_view::npos || text.back() == ']') return IsToken(text);
+  return ParseHostPort(text, &hp) && hp.port != 0;
+}
+
 const Setting* FindSetting(const std::vector<Setting>& settings, std::string_view key) {
   for (const Setting& s : settings) {
     if (s.key == key) return &s;
@@ -384,6 +406,33 @@ std::vector<Setting> Settings() {
       Number("http.rate_limit", 0, 1e9, [](Config* c) { return &c->http.rate_limit_per_ip; }));
   s.push_back(
       Number("http.rate_limit_burst", 0, 1e9, [](Config* c) { return &c->http.rate_limit_burst; }));
+
+  // [export.clickhouse] (storage/export/README.md).
+  s.push_back(Text(
+      "export.clickhouse.url", "\"\" (export off) or http://HOST:PORT[/] of ClickHouse's HTTP interface",
+      [](std::string_view t) { return t.empty() || IsClickHouseUrl(t); },
+      [](Config* c) { return &c->export_clickhouse.url; }));
+  s.push_back(Text("export.clickhouse.database", "an identifier [A-Za-z0-9_]{1,64}", IsIdentifier,
+                   [](Config* c) { return &c->export_clickhouse.database; }));
+  s.push_back(Text("export.clickhouse.table", "an identifier [A-Za-z0-9_]{1,64}", IsIdentifier,
+                   [](Config* c) { return &c->export_clickhouse.table; }));
+  s.push_back(Text("export.clickhouse.user", "printable ASCII without spaces, 1..64 bytes",
+                   [](std::string_view t) { return !t.empty() && t.size() <= 64 && IsToken(t); },
+                   [](Config* c) { return &c->export_clickhouse.user; }));
+  s.push_back(Text(
+      "export.clickhouse.password", "printable ASCII without spaces; \"\" = none", IsToken,
+      [](Config* c) { return &c->export_clickhouse.password; }, /*secret=*/true));
+  s.push_back(Text(
+      "export.clickhouse.node", "\"\" (the hostname) or 1..64 printable ASCII without spaces",
+      [](std::string_view t) { return t.size() <= 64 && IsToken(t); },
+      [](Config* c) { return &c->export_clickhouse.node; }));
+  s.push_back(Integer("export.clickhouse.batch_rows", 1, 1000000,
+                      [](Config* c) { return &c->export_clickhouse.batch_rows; }));
+  s.push_back(Duration("export.clickhouse.linger", 0, [](Config* c) { return &c->export_clickhouse.linger_ms; }));
+  s.push_back(
+      Duration("export.clickhouse.max_lag", 0, [](Config* c) { return &c->export_clickhouse.max_lag_ms; }));
+  s.push_back(
+      Duration("export.clickhouse.timeout", 100, [](Config* c) { return &c->export_clickhouse.timeout_ms; }));
   return s;
 }
 

@@ -78,11 +78,12 @@ class Service {
   std::atomic<bool> closing_{false};
 };
 
-// A JSON error body {"error": {"code": ..., "message": ...}} with `status`.
-Response ErrorResponse(int status, std::string_view code, std::string_view message);
+// A JSON error body {"error": {"code": ..., "message": ...}}; its status is
+// proto::codes::HttpStatusFor(code), the one code -> status mapping.
+Response ErrorResponse(std::string_view code, std::string_view message);
 
 // The pixel endpoint's answer: the 43-byte GIF with `status`, Cache-Control: no-store, and
 // X-Foothold-Rejected: <code> when `rejected_code` is not empty.
-Response PixelGif(int status, std::string_view rejected_code);
+Response PixelResponse(std::string_view rejected_code);
 
 }  // namespace foothold::server
