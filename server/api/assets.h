@@ -3,7 +3,7 @@
 // encoding, a Cache-Control policy — and answered with conditional GET
 // (If-None-Match → 304) and content negotiation (Accept-Encoding: gzip).
 // The tracker, the demo shop and the dashboard are all served through it;
-// server/README.md ("Browser assets") is the contract.
+// server/web/README.md ("Serving") is the contract.
 //
 // Thread safety: immutable after construction; Serve may be called from any
 // thread concurrently.

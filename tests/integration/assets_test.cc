@@ -1,6 +1,6 @@
 // Integration tests of the browser assets the binary serves (the tracker at /foothold.js and
 // tracker.script_path, the demo shop), of tracker.collect_path aliases, and of CORS as browsers
-// need it (server/README.md "Browser assets", README "CORS"). The browser half of these
+// need it (server/web/README.md "Serving", README "Browser tracker"). The browser half of these
 // contracts is in tests/js/tracker*.test.mjs.
 #include <catch2/catch.hpp>
 
