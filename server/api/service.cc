@@ -66,8 +66,11 @@ Service::Service(const config::Config& config, storage::EventStore* store, Metri
       limiter_(std::make_unique<RateLimiter>(config.http.rate_limit_per_ip, config.http.rate_limit_burst)),
       readers_(std::make_unique<BlockingPool>(2)) {
   if (const web::Asset* tracker = web::FindEmbeddedAsset("tracker/foothold.js")) {
-    assets_.emplace("/foothold.js", ServedAsset(*tracker, kCacheTracker));
-    for (const std::string& path : config.tracker.script_paths) assets_.emplace(path, ServedAsset(*tracker, kCacheTracker));
+    // Any site may embed the tracker, with `crossorigin` and `integrity` too.
+    assets_.emplace("/foothold.js", ServedAsset(*tracker, kCacheTracker, /*any_origin=*/true));
+    for (const std::string& path : config.tracker.script_paths) {
+      assets_.emplace(path, ServedAsset(*tracker, kCacheTracker, /*any_origin=*/true));
+    }
   }
   if (config.demo.enabled) {
     // The demo shop: every file under server/web/demo/ at /demo/<file>, its index at /demo/.

@@ -5,7 +5,10 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
-import { startServer, launchChromium, readSession, waitUntil, DESKTOP_UA } from './harness.mjs';
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { startServer, launchChromium, readSession, waitUntil, DESKTOP_UA, repoRoot } from './harness.mjs';
 
 let browser;
 const cleanup = [];
@@ -29,12 +32,15 @@ async function server(env = {}) {
   return s;
 }
 
-// A page on its own origin (a static server on another port) that loads the tracker from `collector`.
+// A page on its own origin (a static server on another port) that loads the tracker from
+// `collector` the strict way: crossorigin with Subresource Integrity of the script in the repository.
+const integrity = 'sha384-' + createHash('sha384')
+  .update(readFileSync(join(repoRoot, 'server', 'web', 'tracker', 'foothold.js'))).digest('base64');
 async function sitePort(collector) {
   return listen((req, res) => {
     res.writeHead(200, { 'Content-Type': 'text/html' });
     res.end(`<!doctype html><title>Other site</title>
-<script defer src="${collector}/foothold.js"></script>
+<script defer src="${collector}/foothold.js" crossorigin="anonymous" integrity="${integrity}"></script>
 <button id="wish" data-foothold="wishlist_add">wishlist</button>`);
   });
 }
@@ -92,7 +98,7 @@ test('a 503 with Retry-After is retried with backoff: nothing lost, nothing stor
   await waitUntil(() => page.evaluate(() => JSON.parse(localStorage.getItem('fh_q')).length === 0), { what: 'an empty queue' });
 });
 
-test('a page on another origin posts to the collector with the tracker', async () => {
+test('a page on another origin (script with crossorigin + integrity) posts to the collector', async () => {
   const s = await server();
   const site = await sitePort(s.url);
   const { page, sid } = await openPage(`http://127.0.0.1:${site}/shop`);

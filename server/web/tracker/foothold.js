@@ -135,7 +135,7 @@
     on(d, 'play', function(e) { if (e.target.tagName == 'VIDEO') track('video_play', props(e.target)) });
     setInterval(S(beat), 15e3);
     var pre = w.foothold && w.foothold.q || [], F = w.foothold = {
-      track: S(function(name, p) { track(name, p) }),
+      track: S(function(name, p) { name && track(name, p) }),
       page: S(function() { page(1) }),
       identify: S(function(u) { uid = u ? '' + u : ''; set('fh_u', uid) }),
       expose: S(function(x, v) { X[x] = '' + v; P('fh_x', X); track('experiment_exposure', { experiment: x, variant: '' + v }) })
