@@ -150,6 +150,10 @@ test('a walk through the demo shop stores every automatic and declarative captur
   }, { timeoutMs: 30000, what: 'the checkout funnel to show the closed session' });
   assert.deepEqual(funnel.steps.map((x) => [x.name, x.sessions]),
     [['add_to_cart', 1], ['begin_checkout', 1], ['purchase', 1]]);
+  // The A/B report: the session saw `variant` first and converted.
+  const ab = await (await fetch(`${server.adminUrl}/v1/stats/experiments/video_autoplay`)).json();
+  const row = ab.variants.find((v) => v.variant === variant);
+  assert.deepEqual([row.exposed, row.converted], [1, 1]);
   await context.close();
 });
 
