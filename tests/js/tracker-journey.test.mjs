@@ -14,7 +14,7 @@ before(async () => {
     args: ['--config', join(repoRoot, 'config', 'foothold.toml')],
     // A short session timeout closes the walked session soon after its last event, so the
     // funnel report (closed sessions only) shows it within the test.
-    env: { FOOTHOLD_DEMO__ENABLED: 'true', FOOTHOLD_SESSION__TIMEOUT: '8s' },
+    env: { FOOTHOLD_DEMO__ENABLED: 'true', FOOTHOLD_SESSION__TIMEOUT: '15s' },
   });
   browser = await launchChromium();
 });
@@ -147,7 +147,7 @@ test('a walk through the demo shop stores every automatic and declarative captur
   const funnel = await waitUntil(async () => {
     const r = await (await fetch(`${server.adminUrl}/v1/stats/funnels/checkout`)).json();
     return r.steps?.[2]?.sessions >= 1 ? r : null;
-  }, { timeoutMs: 30000, what: 'the checkout funnel to show the closed session' });
+  }, { timeoutMs: 60000, what: 'the checkout funnel to show the closed session' });
   assert.deepEqual(funnel.steps.map((x) => [x.name, x.sessions]),
     [['add_to_cart', 1], ['begin_checkout', 1], ['purchase', 1]]);
   // The A/B report: the session saw `variant` first and converted.
