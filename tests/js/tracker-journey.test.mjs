@@ -133,6 +133,8 @@ test('a walk through the demo shop stores every automatic and declarative captur
     for (const e of body.batch) assert.match(e.event_id, /^[0-9a-z]{12,}$/);
   }
   assert.deepEqual(errors, []);
+  // The shopper leaves (so engagement heartbeats stop and the session can close).
+  await page.close({ runBeforeUnload: true });
 
   // The reports show the walk: the summary at once, the checkout funnel once the session closed.
   const summary = await waitUntil(async () => {
