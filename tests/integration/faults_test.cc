@@ -159,8 +159,8 @@ void CheckNothingLost(const std::string& data_dir, const std::map<std::string, i
 
 }  // namespace
 
-TEST_CASE("disk: below storage.min_free_bytes collect answers 503 storage_full and readiness follows; "
-          "free space resumes writes; nothing acknowledged is lost",
+TEST_CASE("disk: below storage.min_free_bytes collect answers 503 storage_full and readiness follows, "
+          "free space resumes writes, nothing acknowledged is lost",
           "[integration][faults]") {
   SmallFs fs(128);
   if (!RequireMount(fs)) return;
@@ -203,7 +203,7 @@ TEST_CASE("disk: below storage.min_free_bytes collect answers 503 storage_full a
 }
 
 TEST_CASE("disk: an ENOSPC inside RocksDB (no watermark) is a 503, never a crash, and is recovered from "
-          "without a restart; nothing acknowledged is lost",
+          "without a restart, nothing acknowledged is lost",
           "[integration][faults]") {
   SmallFs fs(128);
   if (!RequireMount(fs)) return;
@@ -340,7 +340,7 @@ TEST_CASE("admin bearer scheme is case-insensitive", "[integration][faults]") {
   CHECK(c.Get("/metrics", {{"Authorization", "Bearers3cret"}}).status == 403);
 }
 
-TEST_CASE("storage.queue_capacity below limits.max_events is a start-up error; equal works on an idle server",
+TEST_CASE("storage.queue_capacity below limits.max_events is a start-up error, equal works on an idle server",
           "[integration][faults]") {
   TempDir dir;
   std::string out;

@@ -134,7 +134,7 @@ TEST_CASE("readback pages stop after about 4 MiB of records whatever the limit",
   CHECK(std::is_sorted(order.begin(), order.end()));
 }
 
-TEST_CASE("session.max_events: a session's events past the cap are stored and counted, not indexed; "
+TEST_CASE("session.max_events: a session's events past the cap are stored and counted, not indexed, "
           "other sessions are unaffected",
           "[integration]") {
   TempDir dir;
