@@ -121,7 +121,7 @@ Status Database::Open(const StoreOptions& options, std::unique_ptr<Database>* ou
   // dir: its file logger aborts the process on the line after a failed write
   // (storage/log/rocks_events.h); background errors and recoveries are logged.
   dbo.info_log = std::make_shared<RocksLogger>();
-  dbo.listeners.push_back(std::make_shared<ErrorListener>());
+  dbo.listeners.push_back(std::make_shared<ErrorListener>(&d->had_background_error_));
   // -1 would keep every SST open: descriptors grow with the store and, with
   // many connections, RocksDB can no longer open its next WAL.
   dbo.max_open_files = options.max_open_files;
@@ -278,7 +278,9 @@ Status Database::Close(bool flush) {
   auto keep_first = [&](const rocksdb::Status& s, const char* what) {
     if (!s.ok() && result.ok()) result = FromRocks(s, std::string(what) + " in " + dir_);
   };
-  if (flush) {
+  // Any background error since open (a WAL or flush write that failed, even
+  // if recovered since): the WAL writer may be in an error state, see above.
+  if (flush && !had_background_error_.load()) {
     keep_first(db_->FlushWAL(/*sync=*/true), "sync WAL");
     rocksdb::FlushOptions fo;
     fo.wait = true;

@@ -7,6 +7,7 @@
 // run concurrently with any other use (EventStore guarantees that).
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -60,7 +61,9 @@ class Database {
   // Idempotent. After a failed write, pass flush = false: the WAL writer is
   // in an error state, and Debian's librocksdb is built with assertions on,
   // so syncing it then aborts the process. Nothing is lost by skipping: every
-  // acked group is already in the WAL and is replayed at the next open.
+  // acked group is already in the WAL and is replayed at the next open. Close
+  // also skips it by itself after any RocksDB background error since open
+  // (a failed write of the aggregator or of a flush, recovered or not).
   Status Close(bool flush = true);
 
   rocksdb::DB* db() const { return db_; }
@@ -93,6 +96,7 @@ class Database {
   std::unique_ptr<rocksdb::CompactionFilter> dedupe_filter_;
   std::unique_ptr<rocksdb::CompactionFilter> visitors_filter_;
   std::shared_ptr<rocksdb::Cache> block_cache_;
+  std::atomic<bool> had_background_error_{false};  // set by the ErrorListener
 };
 
 }  // namespace foothold::storage

@@ -47,6 +47,7 @@ void RocksLogger::Logv(rocksdb::InfoLogLevel level, const char* format, va_list 
 }
 
 void ErrorListener::OnBackgroundError(rocksdb::BackgroundErrorReason reason, rocksdb::Status* error) {
+  had_error_->store(true);
   spdlog::error("store: RocksDB background error during {}: {} (writes stop until it is recovered)",
                 ReasonName(reason), error->ToString());
 }

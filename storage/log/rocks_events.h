@@ -14,6 +14,7 @@
 // hold no state of their own and spdlog is thread-safe.
 #pragma once
 
+#include <atomic>
 #include <cstdarg>
 #include <memory>
 
@@ -32,11 +33,17 @@ class RocksLogger : public rocksdb::Logger {
 
 class ErrorListener : public rocksdb::EventListener {
  public:
+  // `had_error` (owned by the Database, which outlives RocksDB's use of the
+  // listener) is set on the first background error.
+  explicit ErrorListener(std::atomic<bool>* had_error) : had_error_(had_error) {}
   const char* Name() const override { return "FootholdErrorListener"; }
   void OnBackgroundError(rocksdb::BackgroundErrorReason reason, rocksdb::Status* error) override;
   void OnErrorRecoveryBegin(rocksdb::BackgroundErrorReason reason, rocksdb::Status error,
                             bool* auto_recovery) override;
   void OnErrorRecoveryEnd(const rocksdb::BackgroundErrorRecoveryInfo& info) override;
+
+ private:
+  std::atomic<bool>* had_error_;
 };
 
 }  // namespace foothold::storage
