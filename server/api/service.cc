@@ -12,6 +12,7 @@
 #include "server/http/clock.h"
 #include "server/api/metrics.h"
 #include "server/http/rate_limiter.h"
+#include "server/web/assets.h"
 #include "server/api/reports.h"
 #include "proto/percent.h"
 #include "storage/event_store.h"
@@ -26,8 +27,25 @@ Response JsonResponse(int status, std::string body) {
   return r;
 }
 
+bool IsDashboardPath(std::string_view path) { return path == "/dashboard" || path.starts_with("/dashboard/"); }
+
 bool IsAdminPath(std::string_view path) {
-  return path == "/metrics" || path.starts_with("/v1/sessions/") || path.starts_with("/v1/stats/");
+  return path == "/metrics" || path.starts_with("/v1/sessions/") || path.starts_with("/v1/stats/") ||
+         IsDashboardPath(path);
+}
+
+// The dashboard page and its assets, embedded at build time (server/web/README.md). The page itself
+// needs no token: it asks for one and sends it with the API calls it makes.
+Response DashboardAsset(std::string_view path, bool head) {
+  std::string rel = path == "/dashboard" || path == "/dashboard/" ? "dashboard/index.html"
+                                                                  : "dashboard/" + std::string(path.substr(11));
+  const web::Asset* asset = web::FindEmbeddedAsset(rel);
+  if (asset == nullptr) return ErrorResponse(404, proto::codes::kNotFound, "no such dashboard file");
+  Response r;
+  r.content_type = std::string(asset->content_type);
+  r.headers.emplace_back("Cache-Control", "no-cache");
+  if (!head) r.body = std::string(asset->body);
+  return r;
 }
 
 }  // namespace
@@ -124,6 +142,17 @@ void Service::Handle(Request&& req, proto::Decoder* decoder, Respond respond) {
       done(std::move(r));
       return;
     }
+  }
+
+  if (IsDashboardPath(path)) {
+    if (!get_like) {
+      Response r = ErrorResponse(405, proto::codes::kMethodNotAllowed, "use GET");
+      r.headers.emplace_back("Allow", "GET, HEAD");
+      done(std::move(r));
+      return;
+    }
+    done(DashboardAsset(path, req.method == Method::kHead));
+    return;
   }
 
   switch (route) {
