@@ -97,6 +97,9 @@ async function render() {
   custom.hidden = !(state.from || state.to);
   rangeSel.value = state.from || state.to ? 'custom' : state.range;
   document.getElementById('bucket').value = state.bucket;
+  // Live and Journey ignore the range; only the overview's chart has buckets.
+  document.querySelector('.pickers').hidden = state.view === 'live' || state.view === 'journey';
+  document.getElementById('bucket').parentElement.hidden = state.view !== 'overview';
 
   const root = h('div', { class: `view view-${state.view}` });
   document.getElementById('view').replaceChildren(root);

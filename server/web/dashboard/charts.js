@@ -36,6 +36,7 @@ const fmtTick = (v) => (v >= 10 ? v.toFixed(0) : v >= 1 ? String(+v.toFixed(2)) 
 // Funnel: one bar per step, width ∝ sessions, the drop between steps written under each bar and the
 // biggest leak (largest drop-off rate) drawn in vermillion and labelled.
 export function funnelBars(steps, leak, width) {
+  const narrow = width < 560;
   const left = 8, right = 12, rowH = 64, top = 8, axisH = 40;
   const plotW = width - left - right;
   const max = Math.max(1, steps[0]?.sessions || 0, ...steps.map((x) => x.sessions));
@@ -58,7 +59,8 @@ export function funnelBars(steps, leak, width) {
     const inside = w > label.length * 7 + 12;
     svg.append(s('text', { x: inside ? left + 6 : left + w + 6, y: y + 33, fill: inside ? '#fff' : '#1b1f24' }, label));
     if (i > 0) {
-      const drop = `▼ ${st.drop_off.toLocaleString('en-US')} dropped (${(100 * (st.drop_off_rate ?? 0)).toFixed(1)}% of the previous step)${isLeak ? ' — biggest leak' : ''}`;
+      const pct = `${(100 * (st.drop_off_rate ?? 0)).toFixed(1)}%${narrow ? '' : ' of the previous step'}`;
+      const drop = `▼ ${st.drop_off.toLocaleString('en-US')} dropped (${pct})${isLeak ? ' — biggest leak' : ''}`;
       svg.append(s('text', { x: left, y: y + 53, fill: isLeak ? '#a8420a' : '#5c6670', 'font-weight': isLeak ? 700 : 400 }, drop));
     }
   });
@@ -97,14 +99,17 @@ export function forestPlot(rows, width) {
     svg.append(s('line', { class: t === 1 ? 'ref' : 'grid', x1: x(t), x2: x(t), y1: top, y2: plotBottom }));
     svg.append(s('text', { x: x(t), y: plotBottom + 16, 'text-anchor': 'middle', fill: '#5c6670' }, fmtTick(t)));
   }
-  svg.append(s('text', { x: labelW + plotW / 2, y: height - 6, 'text-anchor': 'middle', fill: '#5c6670' },
-    'relative risk, log scale (1 = no association)'));
+  svg.append(s('text', { x: narrow ? width / 2 : labelW + plotW / 2, y: height - 6, 'text-anchor': 'middle', fill: '#5c6670' },
+    narrow ? 'relative risk (log scale; 1 = none)' : 'relative risk, log scale (1 = no association)'));
   rows.forEach((r, i) => {
     const cy = top + i * rowH + rowH / 2;
     const name = narrow && r.name.length > 16 ? `${r.name.slice(0, 15)}…` : r.name;
     svg.append(s('text', { x: 4, y: cy + 4 }, name));
     if (!Number.isFinite(r.rr) || !Array.isArray(r.rr_ci95)) {
-      svg.append(s('text', { x: labelW + 4, y: cy + 4, fill: '#5c6670' }, 'no estimate (see the table)'));
+      const why = r.a > 0 && r.c === 0 ? 'unbounded: every converter did this first'
+        : r.a + r.b === 0 ? 'nobody did this in the range'
+          : r.a === 0 ? 'rr 0: nobody who did this converted' : 'no estimate';
+      svg.append(s('text', { x: labelW + 4, y: cy + 4, fill: '#5c6670' }, why));
       return;
     }
     const sig = Number.isFinite(r.q_value) && r.q_value < 0.05;
@@ -160,7 +165,8 @@ function niceStep(raw) {
 }
 
 // A uPlot time series. series: [{label, values, color, dash}], xs in ms. Axes in UTC.
-export function timeChart(ctx, { xs, series, yLabel, height = 260 }) {
+// xWindowMs: show the last xWindowMs before the newest point (a live chart) instead of the data's span.
+export function timeChart(ctx, { xs, series, yLabel, height = 260, xWindowMs = 0 }) {
   const box = h('div', { class: 'chart' });
   let plot = null;
   const make = (w) => {
@@ -168,12 +174,14 @@ export function timeChart(ctx, { xs, series, yLabel, height = 260 }) {
     const opts = {
       width: w, height,
       tzDate: (ts) => uPlot.tzDate(new Date(ts * 1e3), 'Etc/UTC'),
-      scales: { x: { time: true }, y: { range: (u, min, max) => [0, max > 0 ? max * 1.1 : 1] } },
+      scales: {
+        x: xWindowMs ? { time: true, range: (u, min, max) => [max - xWindowMs / 1e3, max] } : { time: true },
+        y: { range: (u, min, max) => [0, max > 0 ? max * 1.1 : 1] } },
       axes: [
         { label: 'time (UTC)', labelSize: 20, stroke: '#5c6670', grid: { stroke: '#e6e9ec' } },
         { label: yLabel, labelSize: 20, stroke: '#5c6670', grid: { stroke: '#e6e9ec' }, size: 56 },
       ],
-      series: [{ label: 'time' }, ...series.map((x) => ({ label: x.label, stroke: x.color, width: 2, dash: x.dash, points: { show: false } }))],
+      series: [{ label: 'time' }, ...series.map((x) => ({ label: x.label, stroke: x.color, width: 2, dash: x.dash, points: { show: !!xWindowMs, size: 5 } }))],
       legend: { live: false },
     };
     plot = new uPlot(opts, [xs.map((v) => v / 1e3), ...series.map((x) => x.values)], box);

@@ -82,15 +82,15 @@ export const fmtCi = (ci, f) => (Array.isArray(ci) ? `[${f(ci[0])}, ${f(ci[1])}]
 
 // Relative change of `cur` against `prev` as a small ▲/▼ element ("no previous data" when prev is 0).
 export function delta(cur, prev, { points = false } = {}) {
-  if (prev === null || prev === undefined || cur === null || cur === undefined) return h('span', { class: 'delta muted' }, 'no previous data');
+  if (prev === null || prev === undefined || cur === null || cur === undefined) return h('span', { class: 'delta muted' }, 'no previous');
   if (points) {
     const d = (cur - prev) * 100;
     return h('span', { class: `delta ${d > 0 ? 'up' : d < 0 ? 'down' : ''}`, title: 'percentage points against the previous period' },
-      `${d >= 0 ? '+' : ''}${d.toFixed(2)} pp vs previous`);
+      `${d >= 0 ? '+' : ''}${d.toFixed(2)} pp`);
   }
-  if (prev === 0) return h('span', { class: 'delta muted' }, cur === 0 ? 'no change' : 'new (previous period 0)');
+  if (prev === 0) return h('span', { class: 'delta muted' }, cur === 0 ? 'no change' : 'new');
   const d = (cur - prev) / prev;
-  return h('span', { class: `delta ${d > 0 ? 'up' : d < 0 ? 'down' : ''}` }, `${d >= 0 ? '+' : ''}${(d * 100).toFixed(1)}% vs previous`);
+  return h('span', { class: `delta ${d > 0 ? 'up' : d < 0 ? 'down' : ''}`, title: 'against the previous period' }, `${d >= 0 ? '+' : ''}${(d * 100).toFixed(1)}%`);
 }
 
 // h('div', {class: 'x', onclick: f}, 'text', child, [more]) → an HTMLElement.

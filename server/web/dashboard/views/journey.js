@@ -33,9 +33,9 @@ export async function render(root, ctx) {
     h('div', { class: 'row' }, h('strong', {}, j.session_id), h('span', {}, figInt('events', ev.length), ' events'),
       h('span', {}, 'lasted ', fmtDuration(last - t0)), first.bot ? h('span', { class: 'tag warn' }, 'bot: not counted') : null),
     first.user_agent ? h('p', { class: 'note' }, first.user_agent) : null,
-    table(['+time', 'event', ['page', 'text'], 'engaged', ['details', 'text']], ev.map((e, i) => [
+    table(['+time', ['event', 'left'], ['page', 'text'], 'engaged', ['details', 'text']], ev.map((e, i) => [
       h('span', { title: `${iso(e.event_time)} UTC` }, `+${fmtDuration(e.event_time - t0)}`),
-      h('span', { 'data-k': `event.${i}`, 'data-value': e.event }, e.event),
+      h('td', { class: 'left' }, h('span', { 'data-k': `event.${i}`, 'data-value': e.event }, e.event)),
       h('td', { class: 'text' }, pathOf(e.url)),
       e.engaged_ms ? fmtDuration(e.engaged_ms) : '',
       h('td', { class: 'text note' }, [

@@ -1,6 +1,6 @@
 // Live: ingest rate, rejections by code and aggregator lag, read from /metrics (Prometheus text)
 // every two seconds while the view is open. Rates are differences of counters between scrapes.
-import { getText, h, table, message, fig, figInt, fmtInt, fmtNum } from '../lib.js';
+import { getText, h, table, message, fig, figInt, fmtNum } from '../lib.js';
 import { timeChart, COLORS } from '../charts.js';
 
 const EVERY_MS = 2000;
@@ -29,12 +29,13 @@ export async function render(root, ctx) {
   const kpis = h('div', { class: 'kpis' });
   const rejections = h('div', { class: 'card' });
   const xs = [], accepted = [], rejected = [];
-  const chart = timeChart(ctx, { xs, yLabel: 'events per second', series: [
+  const chart = timeChart(ctx, { xs, yLabel: 'events per second', xWindowMs: KEEP * EVERY_MS, series: [
     { label: 'accepted events/s', values: accepted, color: COLORS.blue },
     { label: 'rejected events/s', values: rejected, color: COLORS.vermillion, dash: [6, 4] },
   ] });
   const status = h('div');
-  root.append(status, kpis, h('div', { class: 'card' }, h('h3', {}, 'Ingest rate'), chart), rejections);
+  root.append(status, kpis, h('div', { class: 'card' }, h('h3', {}, 'Ingest rate'), chart,
+    h('p', { class: 'note' }, 'One point per scrape from the second on: the difference of foothold_events_total over the interval.')), rejections);
   let prev = null;
   const sample = async () => {
     const ms = parseMetrics(await getText('/metrics'));
@@ -47,14 +48,16 @@ export async function render(root, ctx) {
       xs.push(t); accepted.push(rate); rejected.push(rejRate);
       if (xs.length > KEEP) { xs.shift(); accepted.shift(); rejected.shift(); }
       chart.update(xs, [accepted, rejected]);
+      root.dataset.samples = xs.length;
     }
     prev = { t, acc, rej };
     const lag = one(ms, 'foothold_aggregator_lag_seconds');
     const failed = one(ms, 'foothold_aggregator_failed') === 1;
     const healthy = one(ms, 'foothold_store_healthy');
-    status.replaceChildren(
+    status.replaceChildren(...[
       failed ? message('error', 'The aggregator has failed', h('p', {}, 'It stopped counting: reports are frozen at its last checkpoint while events are still stored. See the server log.')) : null,
-      healthy === 0 ? message('error', 'The store is not accepting writes', h('p', {}, 'Collect answers 503 until the server is restarted; see the server log.')) : null);
+      healthy === 0 ? message('error', 'The store is not accepting writes', h('p', {}, 'Collect answers 503 until the server is restarted; see the server log.')) : null,
+    ].filter(Boolean));
     if (failed) document.body.dataset.aggregatorFailed = '1';
     kpis.replaceChildren(
       h('div', { class: 'kpi' }, h('div', { class: 'label' }, 'Ingest'), h('div', { class: 'value' },
@@ -63,7 +66,7 @@ export async function render(root, ctx) {
       h('div', { class: 'kpi' }, h('div', { class: 'label' }, 'Rejected (since start)'), h('div', { class: 'value' }, figInt('rejected', rej))),
       h('div', { class: 'kpi' }, h('div', { class: 'label' }, 'Aggregator lag'), h('div', { class: 'value' },
         failed ? h('span', { class: 'tag bad' }, 'failed') : fig('lag', lag, `${fmtNum(lag, 2)} s`, 'num')),
-        h('span', { class: 'note' }, fig('pending', one(ms, 'foothold_aggregator_pending_events'), `${fmtInt(one(ms, 'foothold_aggregator_pending_events'))} events pending`, 'int'))),
+        h('span', { class: 'note' }, figInt('pending', one(ms, 'foothold_aggregator_pending_events')), ' events pending')),
       h('div', { class: 'kpi' }, h('div', { class: 'label' }, 'Open sessions'), h('div', { class: 'value' }, figInt('open_sessions', one(ms, 'foothold_aggregator_open_sessions')))));
     const byCode = ms.filter((m) => m.name === 'foothold_rejections_total').sort((a, b) => b.value - a.value);
     rejections.replaceChildren(h('h3', {}, 'Rejections by code (since start)'),

@@ -34,7 +34,7 @@ export async function render(root, ctx) {
     const p = prevBy.get(c.name);
     return [
       h('td', {}, h('a', { href: '#', onclick: (ev) => { ev.preventDefault(); ctx.setState({ conv: c.name }); } }, c.name), ' ',
-        h('span', { class: 'tag' }, c.kind)),
+        h('span', { class: 'tag kind' }, c.kind)),
       h('td', {}, figInt(`${c.name}.events`, c.events), h('br'), delta(c.events, p?.events)),
       h('td', {}, figInt(`${c.name}.sessions`, c.sessions), h('br'), delta(c.sessions, p?.sessions)),
       h('td', {}, figPct(`${c.name}.rate`, c.rate), h('br'), delta(c.rate, p?.rate ?? null, { points: true })),
@@ -42,7 +42,7 @@ export async function render(root, ctx) {
   });
   root.append(h('div', { class: 'card' }, h('h3', {}, 'Conversions'),
     table(['conversion', 'events', 'sessions with it', 'rate (of sessions)'], rows),
-    h('p', { class: 'note' }, 'Rate = sessions with the conversion / sessions started in the range. Deltas compare with the previous period of the same length.')));
+    h('p', { class: 'note' }, 'Under each figure: its change against the previous period of the same length (▲ up, ▼ down; pp = percentage points). Rate = sessions with the conversion / sessions started in the range.')));
 
   if (conv) {
     const bucket = BUCKET_MS[state.bucket];
