@@ -40,7 +40,7 @@ Response DashboardAsset(std::string_view path, bool head) {
   std::string rel = path == "/dashboard" || path == "/dashboard/" ? "dashboard/index.html"
                                                                   : "dashboard/" + std::string(path.substr(11));
   const web::Asset* asset = web::FindEmbeddedAsset(rel);
-  if (asset == nullptr) return ErrorResponse(404, proto::codes::kNotFound, "no such dashboard file");
+  if (asset == nullptr) return ErrorResponse(proto::codes::kNotFound, "no such dashboard file");
   Response r;
   r.content_type = std::string(asset->content_type);
   r.headers.emplace_back("Cache-Control", "no-cache");
@@ -50,13 +50,13 @@ Response DashboardAsset(std::string_view path, bool head) {
 
 }  // namespace
 
-Response ErrorResponse(int status, std::string_view code, std::string_view message) {
+Response ErrorResponse(std::string_view code, std::string_view message) {
   std::string body = "{\"error\":{\"code\":";
   proto::AppendJsonString(code, &body);
   body += ",\"message\":";
   proto::AppendJsonString(message, &body);
   body += "}}";
-  return JsonResponse(status, std::move(body));
+  return JsonResponse(proto::codes::HttpStatusFor(code), std::move(body));
 }
 
 Service::Service(const config::Config& config, storage::EventStore* store, Metrics* metrics)
@@ -107,7 +107,7 @@ void Service::Handle(Request&& req, proto::Decoder* decoder, Respond respond) {
 
   if (admin_split && ((admin_path && req.listener == Listener::kPublic) ||
                       (is_collect && req.listener == Listener::kAdmin))) {
-    done(ErrorResponse(404, proto::codes::kNotFound, "no such endpoint on this listener"));
+    done(ErrorResponse(proto::codes::kNotFound, "no such endpoint on this listener"));
     return;
   }
   const bool get_like = req.method == Method::kGet || req.method == Method::kHead;
@@ -127,7 +127,7 @@ void Service::Handle(Request&& req, proto::Decoder* decoder, Respond respond) {
       r.headers.emplace_back("Access-Control-Max-Age", "86400");
       done(std::move(r));
     } else {
-      Response r = ErrorResponse(405, proto::codes::kMethodNotAllowed, "use POST, GET or OPTIONS on /v1/collect");
+      Response r = ErrorResponse(proto::codes::kMethodNotAllowed, "use POST, GET or OPTIONS on /v1/collect");
       r.headers.emplace_back("Allow", "GET, POST, OPTIONS");
       done(std::move(r));
     }
@@ -137,7 +137,7 @@ void Service::Handle(Request&& req, proto::Decoder* decoder, Respond respond) {
   if (route == Route::kHealthz || route == Route::kReadyz || route == Route::kMetrics ||
       route == Route::kSessions || route == Route::kStats) {
     if (!get_like) {
-      Response r = ErrorResponse(405, proto::codes::kMethodNotAllowed, "use GET");
+      Response r = ErrorResponse(proto::codes::kMethodNotAllowed, "use GET");
       r.headers.emplace_back("Allow", "GET, HEAD");
       done(std::move(r));
       return;
@@ -146,7 +146,7 @@ void Service::Handle(Request&& req, proto::Decoder* decoder, Respond respond) {
 
   if (IsDashboardPath(path)) {
     if (!get_like) {
-      Response r = ErrorResponse(405, proto::codes::kMethodNotAllowed, "use GET");
+      Response r = ErrorResponse(proto::codes::kMethodNotAllowed, "use GET");
       r.headers.emplace_back("Allow", "GET, HEAD");
       done(std::move(r));
       return;
@@ -188,7 +188,7 @@ void Service::Handle(Request&& req, proto::Decoder* decoder, Respond respond) {
       return;
     }
     default:
-      done(ErrorResponse(404, proto::codes::kNotFound, "no such endpoint"));
+      done(ErrorResponse(proto::codes::kNotFound, "no such endpoint"));
       return;
   }
 }
@@ -217,7 +217,7 @@ bool Service::CheckOrigin(const Request& req, Response* into, const Respond& res
     }
   }
   metrics_->AddRejected(proto::codes::kOriginForbidden);
-  Response r = ErrorResponse(403, proto::codes::kOriginForbidden,
+  Response r = ErrorResponse(proto::codes::kOriginForbidden,
                              "origin '" + req.origin + "' is not in cors.allowed_origins");
   r.headers.emplace_back("Vary", "Origin");
   respond(std::move(r));
@@ -229,7 +229,7 @@ bool Service::CheckAdmin(const Request& req, const Respond& respond) {
   if (token.empty()) return true;
   constexpr std::string_view kBearer = "Bearer ";
   if (req.authorization.empty()) {
-    Response r = ErrorResponse(401, proto::codes::kUnauthorized, "this endpoint requires Authorization: Bearer <admin.token>");
+    Response r = ErrorResponse(proto::codes::kUnauthorized, "this endpoint requires Authorization: Bearer <admin.token>");
     r.headers.emplace_back("WWW-Authenticate", "Bearer");
     respond(std::move(r));
     return false;
@@ -243,7 +243,7 @@ bool Service::CheckAdmin(const Request& req, const Respond& respond) {
                                                       static_cast<unsigned char>(token[i]);
   }
   if (diff != 0) {
-    respond(ErrorResponse(403, proto::codes::kForbidden, "the bearer token is not valid"));
+    respond(ErrorResponse(proto::codes::kForbidden, "the bearer token is not valid"));
     return false;
   }
   return true;
@@ -267,12 +267,12 @@ void Service::HandleSession(Request&& req, std::string_view raw_id, Respond resp
   (void)req;
   std::string id;
   if (!proto::PercentDecode(raw_id, /*plus_is_space=*/false, &id) || id.empty() || id.size() > 128) {
-    respond(ErrorResponse(400, proto::codes::kSessionIdInvalid, "session id must be 1-128 bytes, percent-encoded"));
+    respond(ErrorResponse(proto::codes::kSessionIdInvalid, "session id must be 1-128 bytes, percent-encoded"));
     return;
   }
   for (unsigned char c : id) {
     if (c < 0x20 || c > 0x7e) {
-      respond(ErrorResponse(400, proto::codes::kSessionIdInvalid, "session id must be printable ASCII"));
+      respond(ErrorResponse(proto::codes::kSessionIdInvalid, "session id must be printable ASCII"));
       return;
     }
   }
@@ -281,11 +281,11 @@ void Service::HandleSession(Request&& req, std::string_view raw_id, Respond resp
     std::vector<proto::Event> events;
     Status s = store->ReadSession(id, &events);
     if (s.code() == Status::Code::kNotFound) {
-      respond(ErrorResponse(404, proto::codes::kNotFound, "unknown session"));
+      respond(ErrorResponse(proto::codes::kNotFound, "unknown session"));
       return;
     }
     if (!s.ok()) {
-      Response r = ErrorResponse(503, proto::codes::kStoreUnavailable, s.ToString());
+      Response r = ErrorResponse(proto::codes::kStoreUnavailable, s.ToString());
       r.headers.emplace_back("Retry-After", "5");
       respond(std::move(r));
       return;

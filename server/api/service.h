@@ -66,7 +66,8 @@ class Service {
   std::atomic<bool> closing_{false};
 };
 
-// A JSON error body {"error": {"code": ..., "message": ...}} with `status`.
-Response ErrorResponse(int status, std::string_view code, std::string_view message);
+// A JSON error body {"error": {"code": ..., "message": ...}}; its status is
+// proto::codes::HttpStatusFor(code), the one code -> status mapping.
+Response ErrorResponse(std::string_view code, std::string_view message);
 
 }  // namespace foothold::server

@@ -192,15 +192,15 @@ void Connection::ReplyParseError(beast::error_code ec) {
   }
   Response r;
   if (ec == http::error::header_limit) {
-    r = ErrorResponse(413, proto::codes::kHeadersTooLarge, "the request header block exceeds limits.max_header_bytes (" +
-                                                               std::to_string(ctx_->config->limits.max_header_bytes) + ")");
+    r = ErrorResponse(proto::codes::kHeadersTooLarge, "the request header block exceeds limits.max_header_bytes (" +
+                                                          std::to_string(ctx_->config->limits.max_header_bytes) + ")");
     ctx_->metrics->AddRejected(proto::codes::kHeadersTooLarge);
   } else if (ec == http::error::body_limit) {
-    r = ErrorResponse(413, proto::codes::kBodyTooLarge, "the request body exceeds limits.max_body_bytes (" +
-                                                            std::to_string(ctx_->config->limits.max_body_bytes) + ")");
+    r = ErrorResponse(proto::codes::kBodyTooLarge, "the request body exceeds limits.max_body_bytes (" +
+                                                       std::to_string(ctx_->config->limits.max_body_bytes) + ")");
     ctx_->metrics->AddRejected(proto::codes::kBodyTooLarge);
   } else {
-    r = ErrorResponse(400, proto::codes::kBadRequest, "malformed HTTP request: " + ec.message());
+    r = ErrorResponse(proto::codes::kBadRequest, "malformed HTTP request: " + ec.message());
     ctx_->metrics->AddRejected(proto::codes::kBadRequest);
   }
   // The stream is out of sync with the message boundaries: answer and close.
