@@ -12,7 +12,6 @@
 #include "server/http/clock.h"
 #include "server/api/metrics.h"
 #include "server/http/rate_limiter.h"
-#include "server/web/assets.h"
 #include "server/api/reports.h"
 #include "proto/percent.h"
 #include "server/web/assets.h"
@@ -51,20 +50,6 @@ bool IsAdminPath(std::string_view path) {
          IsDashboardPath(path);
 }
 
-// The dashboard page and its assets, embedded at build time (server/web/README.md). The page itself
-// needs no token: it asks for one and sends it with the API calls it makes.
-Response DashboardAsset(std::string_view path, bool head) {
-  std::string rel = path == "/dashboard" || path == "/dashboard/" ? "dashboard/index.html"
-                                                                  : "dashboard/" + std::string(path.substr(11));
-  const web::Asset* asset = web::FindEmbeddedAsset(rel);
-  if (asset == nullptr) return ErrorResponse(proto::codes::kNotFound, "no such dashboard file");
-  Response r;
-  r.content_type = std::string(asset->content_type);
-  r.headers.emplace_back("Cache-Control", "no-cache");
-  if (!head) r.body = std::string(asset->body);
-  return r;
-}
-
 }  // namespace
 
 Response ErrorResponse(std::string_view code, std::string_view message) {
@@ -86,6 +71,17 @@ Service::Service(const config::Config& config, storage::EventStore* store, Metri
   if (const web::Asset* tracker = web::FindEmbeddedAsset("tracker/foothold.js")) {
     assets_.emplace("/foothold.js", ServedAsset(*tracker, kCacheTracker));
     for (const std::string& path : config.tracker.script_paths) assets_.emplace(path, ServedAsset(*tracker, kCacheTracker));
+  }
+  // The dashboard: every file under server/web/dashboard/ at /dashboard/<file>, its page also at
+  // /dashboard. Served without the admin token (the page asks for it and sends it to the API);
+  // admin listener only when one is configured (IsAdminPath).
+  for (const web::Asset& a : web::EmbeddedAssets()) {
+    if (!a.path.starts_with("dashboard/")) continue;
+    assets_.emplace("/" + std::string(a.path), ServedAsset(a, kCacheRevalidate));
+    if (a.path == "dashboard/index.html") {
+      assets_.emplace("/dashboard", ServedAsset(a, kCacheRevalidate));
+      assets_.emplace("/dashboard/", ServedAsset(a, kCacheRevalidate));
+    }
   }
   if (config.demo.enabled) {
     // The demo shop: every file under server/web/demo/ at /demo/<file>, its index at /demo/.
@@ -187,17 +183,6 @@ void Service::Handle(Request&& req, proto::Decoder* decoder, Respond respond) {
       done(std::move(r));
       return;
     }
-  }
-
-  if (IsDashboardPath(path)) {
-    if (!get_like) {
-      Response r = ErrorResponse(proto::codes::kMethodNotAllowed, "use GET");
-      r.headers.emplace_back("Allow", "GET, HEAD");
-      done(std::move(r));
-      return;
-    }
-    done(DashboardAsset(path, req.method == Method::kHead));
-    return;
   }
 
   switch (route) {

@@ -36,6 +36,12 @@ TEST_CASE("the dashboard is served from the binary on the admin listener", "[int
   auto missing = admin.Get("/dashboard/nope.js");
   CHECK(missing.status == 404);
   CHECK(missing.body.find("\"not_found\"") != std::string::npos);
+  // The shared asset handler: a strong ETag, 304 on revalidation, gzip when accepted.
+  const std::string etag = js.header("etag");
+  CHECK(!etag.empty());
+  CHECK(admin.Get("/dashboard/app.js", {{"If-None-Match", etag}}).status == 304);
+  CHECK(admin.Get("/dashboard/app.js", {{"Accept-Encoding", "gzip"}}).header("content-encoding") == "gzip");
+  CHECK(js.header("cache-control") == "no-cache");
   auto post = admin.Post("/dashboard", "x", "text/plain");
   CHECK(post.status == 405);
   CHECK(post.header("allow") == "GET, HEAD");
