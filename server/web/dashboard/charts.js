@@ -106,9 +106,9 @@ export function forestPlot(rows, width) {
     const name = narrow && r.name.length > 16 ? `${r.name.slice(0, 15)}…` : r.name;
     svg.append(s('text', { x: 4, y: cy + 4 }, name));
     if (!Number.isFinite(r.rr) || !Array.isArray(r.rr_ci95)) {
-      const why = r.a > 0 && r.c === 0 ? 'unbounded: every converter did this first'
-        : r.a + r.b === 0 ? 'nobody did this in the range'
-          : r.a === 0 ? 'rr 0: nobody who did this converted' : 'no estimate';
+      const why = r.a > 0 && r.c === 0 ? (narrow ? '∞ (a prerequisite)' : '∞: every converter did this first (a prerequisite)')
+        : r.a + r.b === 0 ? (narrow ? 'nobody did this' : 'nobody did this in the range')
+          : r.a === 0 ? (narrow ? 'rr 0' : 'rr 0: nobody who did this converted') : 'no estimate';
       svg.append(s('text', { x: labelW + 4, y: cy + 4, fill: '#5c6670' }, why));
       return;
     }
@@ -125,7 +125,7 @@ export function forestPlot(rows, width) {
 }
 
 // Rates with 95% intervals on a linear axis in percent (experiments: one row per variant).
-export function intervalPlot(rows, width, { axisLabel }) {
+export function intervalPlot(rows, width, { axisLabel, axisLabelShort = axisLabel }) {
   const narrow = width < 560;
   const labelW = narrow ? 100 : 140, right = 20, top = 10, rowH = 30, axisH = 44;
   const plotW = width - labelW - right;
@@ -140,7 +140,7 @@ export function intervalPlot(rows, width, { axisLabel }) {
     svg.append(s('line', { class: 'grid', x1: x(t / 100), x2: x(t / 100), y1: top, y2: plotBottom }));
     svg.append(s('text', { x: x(t / 100), y: plotBottom + 16, 'text-anchor': 'middle', fill: '#5c6670' }, `${+t.toFixed(3)}%`));
   }
-  svg.append(s('text', { x: labelW + plotW / 2, y: height - 6, 'text-anchor': 'middle', fill: '#5c6670' }, axisLabel));
+  svg.append(s('text', { x: narrow ? width / 2 : labelW + plotW / 2, y: height - 6, 'text-anchor': 'middle', fill: '#5c6670' }, narrow ? axisLabelShort : axisLabel));
   const markers = [COLORS.blue, COLORS.orange, COLORS.green, COLORS.pink, COLORS.sky];
   rows.forEach((r, i) => {
     const cy = top + i * rowH + rowH / 2;

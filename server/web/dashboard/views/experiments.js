@@ -62,7 +62,7 @@ export async function render(root, ctx) {
   }
   root.append(h('div', { class: 'card' }, h('h3', {}, `Conversion rate of ${x.target} per variant, with 95% intervals`),
     responsive((w) => intervalPlot(x.variants.map((vr) => ({ label: vr.variant, value: vr.rate, ci: vr.rate_ci95 })), w,
-      { axisLabel: `sessions converting to ${x.target} (%), Wilson 95% interval` }), ctx),
+      { axisLabel: `sessions converting to ${x.target} (%), Wilson 95% interval`, axisLabelShort: `${x.target} rate (%), 95% interval` }), ctx),
     h('p', { class: 'note' }, '● control · ▲ variants'),
     table(['variant', 'exposed sessions', 'converted', 'rate', '95% interval'], x.variants.map((vr) => [
       vr.variant, figInt(`${vr.variant}.exposed`, vr.exposed), figInt(`${vr.variant}.converted`, vr.converted),
