@@ -222,7 +222,7 @@ TEST_CASE("export: every accepted event reaches ClickHouse once, with its fields
   CHECK(MetricValue(metrics, "foothold_export_dropped_records_total") == 0);
 }
 
-TEST_CASE("export: kill -9 between ClickHouse's 200 and the checkpoint re-sends the batch; FINAL counts it once",
+TEST_CASE("export: kill -9 between ClickHouse's 200 and the checkpoint re-sends the batch, and FINAL counts it once",
           "[integration][clickhouse]") {
   if (!ClickHouseInstalled()) return;
   TempDir dir;
