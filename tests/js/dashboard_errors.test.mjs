@@ -1,5 +1,5 @@
 // The dashboard on bad input: a wrong token, an unknown funnel or experiment, an empty store, an
-// unknown session and an aggregator that has failed each show a clear message, never a blank chart.
+// unknown session, a range too large for the chart and an aggregator that has failed each show a clear message, never a blank chart.
 // The failed aggregator is real: a corrupt record is written into the stopped store with RocksDB's
 // ldb (Debian rocksdb-tools) and the server is started on it again.
 import { test, before, after } from 'node:test';
@@ -27,7 +27,7 @@ before(async () => {
   page = await browser.newPage({ viewport: { width: 1280, height: 800 }, userAgent: DESKTOP_UA });
   // Failed requests are what this file provokes (chromium logs them as console errors); anything
   // else on the console, or an uncaught exception, is a bug in the page.
-  page.on('console', (m) => { if (m.type() === 'error' && !/^Failed to load resource: the server responded with a status of (401|403|404)/.test(m.text())) errors.push(m.text()); });
+  page.on('console', (m) => { if (m.type() === 'error' && !/^Failed to load resource: the server responded with a status of (400|401|403|404)/.test(m.text())) errors.push(m.text()); });
   page.on('pageerror', (e) => errors.push(`uncaught: ${e.message}`));
 });
 
@@ -130,5 +130,10 @@ test('an aggregator that has failed is shown on every report and in the live vie
   }
   await show('view=live', 'live');
   assert.match(await viewText(), /The aggregator has failed/);
+  // Too many buckets for the chart: the table stays, the chart's place says why.
+  await show('view=overview&range=30d&bucket=minute', 'overview');
+  assert.match(await viewText(), /No chart for purchase: range_too_large.*Pick a larger bucket/s);
+  assert.ok(await page.locator('[data-k="purchase.sessions"]').count() === 1);
+  assert.equal(await page.locator('#view canvas').count(), 0);
   assert.deepEqual(errors, []);
 });

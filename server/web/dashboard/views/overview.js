@@ -1,6 +1,6 @@
 // Overview: per conversion, events, sessions and rate over the picked range, each against the
 // previous period of the same length; one conversion's sessions per bucket over both periods.
-import { getJson, statsPath, h, table, message, figInt, figPct, delta, fmtTime, freshness } from '../lib.js';
+import { getJson, statsPath, h, table, message, figInt, figPct, delta, fmtTime, freshness, ApiError } from '../lib.js';
 import { timeChart, COLORS } from '../charts.js';
 
 const BUCKET_MS = { minute: 60e3, hour: 3600e3, day: 86400e3 };
@@ -46,10 +46,19 @@ export async function render(root, ctx) {
 
   if (conv) {
     const bucket = BUCKET_MS[state.bucket];
-    const [a, b] = await Promise.all([
-      getJson(statsPath('timeseries', { name: conv, bucket: state.bucket, from: range.from, to: range.to })),
-      getJson(statsPath('timeseries', { name: conv, bucket: state.bucket, from: range.prevFrom, to: range.prevTo })),
-    ]);
+    let a, b;
+    try {
+      [a, b] = await Promise.all([
+        getJson(statsPath('timeseries', { name: conv, bucket: state.bucket, from: range.from, to: range.to })),
+        getJson(statsPath('timeseries', { name: conv, bucket: state.bucket, from: range.prevFrom, to: range.prevTo })),
+      ]);
+    } catch (e) {
+      if (!(e instanceof ApiError) || e.auth || e.status === 0) throw e;
+      // Too many buckets (range_too_large) or an unknown name: the table above stays useful.
+      root.append(message('warn', `No chart for ${conv}: ${e.code}`, h('p', {}, `The server says: ${e.message}.`),
+        e.code === 'range_too_large' ? h('p', {}, 'Pick a larger bucket or a shorter range.') : null), freshness(cur.aggregator));
+      return;
+    }
     const xs = a.points.map((p) => p.t_ms);
     const byT = new Map(b.points.map((p) => [p.t_ms + range.span, p.sessions]));
     const prevVals = xs.map((t) => byT.get(t) ?? null);
