@@ -4,7 +4,8 @@
 // to tests/js/screenshots/dashboard-<view>-<width>.png (the README shows them).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
+import { readdirSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
 import { startServer, launchChromium, waitUntil, readSession, repoRoot, DESKTOP_UA } from './harness.mjs';
 import { TOKEN, WIDTHS, api, loadgen, figures, assertShows } from './dashboard_util.mjs';
 
@@ -51,6 +52,10 @@ async function openPage(viewport) {
     errors.push(`${m.text()} (${url})`);
   });
   page.on('pageerror', (e) => errors.push(`uncaught: ${e.message}`));
+  // Everything comes from the server itself (no CDN): the page works with the network cut.
+  page.on('request', (r) => {
+    if (!r.url().startsWith(`${server.adminUrl}/`) && !r.url().startsWith('data:')) errors.push(`request to another origin: ${r.url()}`);
+  });
   page.errors = errors;
   return page;
 }
@@ -61,6 +66,24 @@ async function show(page, hash, view) {
 }
 
 const rangeHash = () => `from=${range.from}&to=${range.to}`;
+
+test('every dashboard file is served, 150 KB gzipped in all at most', async (t) => {
+  const root = join(repoRoot, 'server', 'web');
+  const walk = (d) => readdirSync(d).flatMap((n) => (statSync(join(d, n)).isDirectory() ? walk(join(d, n)) : [join(d, n)]));
+  const files = walk(join(root, 'dashboard')).filter((f) => !f.endsWith('README.md'));
+  let total = 0;
+  for (const f of files) {
+    const r = await fetch(`${server.adminUrl}/${relative(root, f)}`, { headers: { 'Accept-Encoding': 'gzip' } });
+    assert.equal(r.status, 200, f);
+    assert.equal(r.headers.get('content-encoding'), 'gzip', f);
+    // fetch inflates the body: count the bytes on the wire from Content-Length.
+    const wire = Number(r.headers.get('content-length'));
+    await r.arrayBuffer();
+    total += wire;
+  }
+  t.diagnostic(`${files.length} files, ${total} bytes on the wire with gzip`);
+  assert.ok(total > 20000 && total <= 150 * 1024, `${total} bytes`);
+});
 
 for (const { name: width, viewport } of WIDTHS) {
   test(`every view renders the API's figures at ${width} px`, async (t) => {
