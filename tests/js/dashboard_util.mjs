@@ -38,7 +38,7 @@ export function figures(page) {
 export function readShown(text, unit) {
   if (text === '—') return null;
   if (unit === 'int') return Number(text.replace(/,/g, ''));
-  if (unit === 'pct') return Number(text.replace('%', '')) / 100;
+  if (unit === 'pct') return Number(text.replace(/\s*(%|pp)$/, '')) / 100;
   if (unit === 'duration') {
     let m;
     if ((m = /^(\d+) ms$/.exec(text))) return +m[1];
