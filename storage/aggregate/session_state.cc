@@ -1,0 +1,229 @@
+#include "storage/aggregate/session_state.h"
+
+#include "storage/log/keys.h"
+
+namespace foothold::storage {
+namespace {
+
+// ---- Varints (LEB128, zigzag for signed), as in proto/record.h's format. ----
+void PutVar(uint64_t v, std::string* out) {
+  while (v >= 0x80) {
+    out->push_back(static_cast<char>((v & 0x7f) | 0x80));
+    v >>= 7;
+  }
+  out->push_back(static_cast<char>(v));
+}
+void PutSigned(int64_t v, std::string* out) {
+  PutVar((static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63), out);
+}
+void PutStr(std::string_view s, std::string* out) {
+  PutVar(s.size(), out);
+  out->append(s);
+}
+
+struct Reader {
+  std::string_view in;
+  bool ok = true;
+  uint64_t Var() {
+    uint64_t v = 0;
+    for (int shift = 0; shift < 64; shift += 7) {
+      if (in.empty()) break;
+      uint8_t b = static_cast<uint8_t>(in[0]);
+      in.remove_prefix(1);
+      v |= static_cast<uint64_t>(b & 0x7f) << shift;
+      if ((b & 0x80) == 0) return v;
+    }
+    ok = false;
+    return 0;
+  }
+  int64_t Signed() {
+    uint64_t v = Var();
+    return static_cast<int64_t>((v >> 1) ^ (~(v & 1) + 1));
+  }
+  std::string Str() {
+    uint64_t n = Var();
+    if (!ok || n > in.size()) {
+      ok = false;
+      return {};
+    }
+    std::string s(in.substr(0, n));
+    in.remove_prefix(n);
+    return s;
+  }
+  // A count of entries, each at least one byte: bounds allocation on corrupt input.
+  uint64_t Count() {
+    uint64_t n = Var();
+    if (n > in.size()) ok = false;
+    return ok ? n : 0;
+  }
+};
+
+constexpr uint8_t kV1 = 1;
+constexpr uint8_t kV2 = 2;
+
+void PutOccurrences(const std::vector<SessionState::Occurrence>& list, std::string* out) {
+  PutVar(list.size(), out);
+  for (const auto& o : list) {
+    PutVar(o.conv, out);
+    PutSigned(o.time_ms, out);
+    PutVar(o.seq, out);
+  }
+}
+
+void ReadOccurrences(Reader* r, std::vector<SessionState::Occurrence>* out) {
+  for (uint64_t n = r->Count(); n > 0 && r->ok; --n) {
+    auto conv = static_cast<uint16_t>(r->Var());
+    int64_t t = r->Signed();
+    out->push_back({conv, t, r->Var()});
+  }
+}
+
+void ReadExposuresAndPages(Reader* r, SessionState* out) {
+  for (uint64_t n = r->Count(); n > 0 && r->ok; --n) {
+    std::string experiment = r->Str();
+    std::string variant = r->Str();
+    int64_t t = r->Signed();
+    out->exposures.push_back({std::move(experiment), std::move(variant), t, r->Var()});
+  }
+  for (uint64_t n = r->Count(); n > 0 && r->ok; --n) {
+    auto conv = static_cast<uint16_t>(r->Var());
+    bool fired = r->Var() != 0;
+    int64_t engaged = r->Signed();
+    out->pages.push_back({conv, fired, engaged, r->Str()});
+  }
+}
+
+}  // namespace
+
+std::string SessionHeadKey(std::string_view session_id) {
+  std::string key(1, kSessionHeadTag);
+  key.append(session_id);
+  return key;
+}
+
+std::string SessionHitPrefix(std::string_view session_id) {
+  std::string key(1, kSessionHitTag);
+  key.append(session_id);
+  key.push_back('\0');
+  return key;
+}
+
+std::string SessionHitKey(std::string_view session_id, uint64_t seq) {
+  std::string key = SessionHitPrefix(session_id);
+  PutBe64(seq, &key);
+  return key;
+}
+
+SessionRowKind ParseSessionKey(std::string_view key, std::string_view* session_id, uint64_t* seq) {
+  if (key.empty()) return SessionRowKind::kUnknown;
+  if (key[0] == kSessionHeadTag) {
+    *session_id = key.substr(1);
+    return session_id->empty() ? SessionRowKind::kUnknown : SessionRowKind::kHead;
+  }
+  if (key[0] == kSessionHitTag) {
+    if (key.size() < 1 + 1 + 1 + 8 || key[key.size() - 9] != '\0') return SessionRowKind::kUnknown;
+    *session_id = key.substr(1, key.size() - 10);
+    *seq = GetBe64(key.substr(key.size() - 8));
+    return SessionRowKind::kHit;
+  }
+  if (static_cast<unsigned char>(key[0]) >= 0x20) {
+    *session_id = key;
+    return SessionRowKind::kV1;
+  }
+  return SessionRowKind::kUnknown;
+}
+
+std::string EncodeHead(const SessionState& s) {
+  std::string out;
+  out.reserve(64);
+  out.push_back(static_cast<char>(kV2));
+  PutSigned(s.start_ms, &out);
+  PutSigned(s.last_received_ms, &out);
+  PutVar(s.events, &out);
+  PutVar(s.hits, &out);
+  PutVar(s.hits_truncated ? 1 : 0, &out);
+  PutVar(s.hit_rows, &out);
+  PutOccurrences(s.first, &out);
+  PutOccurrences(s.last, &out);
+  PutVar(s.exposures.size(), &out);
+  for (const auto& x : s.exposures) {
+    PutStr(x.experiment, &out);
+    PutStr(x.variant, &out);
+    PutSigned(x.time_ms, &out);
+    PutVar(x.seq, &out);
+  }
+  PutVar(s.pages.size(), &out);
+  for (const auto& p : s.pages) {
+    PutVar(p.conv, &out);
+    PutVar(p.fired ? 1 : 0, &out);
+    PutSigned(p.engaged_ms, &out);
+    PutStr(p.path, &out);
+  }
+  return out;
+}
+
+Status DecodeHead(std::string_view in, SessionState* out) {
+  *out = SessionState{};
+  if (in.empty() || static_cast<uint8_t>(in[0]) != kV2) {
+    return Status::Corruption("session state: unknown version");
+  }
+  Reader r{in.substr(1)};
+  out->start_ms = r.Signed();
+  out->last_received_ms = r.Signed();
+  out->events = r.Var();
+  out->hits = r.Var();
+  out->hits_truncated = r.Var() != 0;
+  out->hit_rows = r.Var();
+  ReadOccurrences(&r, &out->first);
+  ReadOccurrences(&r, &out->last);
+  ReadExposuresAndPages(&r, out);
+  if (!r.ok || !r.in.empty()) return Status::Corruption("session state: truncated or malformed");
+  return Status::Ok();
+}
+
+std::string EncodeHitRow(int64_t time_ms, const std::vector<uint16_t>& convs) {
+  std::string out;
+  PutSigned(time_ms, &out);
+  PutVar(convs.size(), &out);
+  for (uint16_t c : convs) PutVar(c, &out);
+  return out;
+}
+
+Status DecodeHitRow(std::string_view in, uint64_t seq, std::vector<SessionState::Hit>* out) {
+  Reader r{in};
+  const int64_t t = r.Signed();
+  const uint64_t n = r.Count();
+  if (n == 0) r.ok = false;
+  for (uint64_t i = 0; i < n && r.ok; ++i) {
+    uint64_t conv = r.Var();
+    if (conv > SessionState::kOther) r.ok = false;
+    out->push_back({t, seq, static_cast<uint16_t>(conv)});
+  }
+  if (!r.ok || !r.in.empty()) return Status::Corruption("session hit: truncated or malformed");
+  return Status::Ok();
+}
+
+Status DecodeV1(std::string_view in, SessionState* out, std::vector<SessionState::Hit>* hits) {
+  *out = SessionState{};
+  hits->clear();
+  if (in.empty() || static_cast<uint8_t>(in[0]) != kV1) {
+    return Status::Corruption("session state: unknown version");
+  }
+  Reader r{in.substr(1)};
+  out->start_ms = r.Signed();
+  out->last_received_ms = r.Signed();
+  out->events = r.Var();
+  out->hits_truncated = r.Var() != 0;
+  ReadOccurrences(&r, &out->first);
+  for (uint64_t n = r.Count(); n > 0 && r.ok; --n) {
+    auto conv = static_cast<uint16_t>(r.Var());
+    int64_t t = r.Signed();
+    hits->push_back({t, r.Var(), conv});
+  }
+  out->hits = hits->size();
+  ReadExposuresAndPages(&r, out);
+  if (!r.ok || !r.in.empty()) return Status::Corruption("session state: truncated or malformed");
+  return Status::Ok();
+}
+
+}  // namespace foothold::storage

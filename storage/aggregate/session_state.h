@@ -1,0 +1,96 @@
+// Private to storage/: the aggregator's per-session state and its rows in the
+// `sessions` column family (layout and versions in storage/README.md,
+// "Session state").
+//
+// An open session is stored as one small head row plus one row per event
+// that a funnel needs (its "hit" row), so the aggregator's work per batch is
+// O(events in the batch): a busy session's head stays the same size however
+// long the session grows, and its hits are appended, never rewritten.
+//
+//   head  0x01 session_id              -> version 2 head (EncodeHead)
+//   hit   0x02 session_id 0x00 be64(seq) -> zigzag(event_time) count conv...  (EncodeHitRow)
+//   v1    session_id                   -> version 1 state: the whole session in one
+//                                         value (the aggregator converts these at start)
+//
+// Session ids are printable ASCII (0x20-0x7e), so the three kinds never
+// collide and a hit prefix (0x02 id 0x00) is never the prefix of another id.
+//
+// Thread safety: plain data and pure functions.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "proto/status.h"
+
+namespace foothold::storage {
+
+struct SessionState {
+  static constexpr uint16_t kOther = 0xffff;  // a hit of an event matching no funnel step
+  struct Hit {          // an event a funnel looks at
+    int64_t time_ms;
+    uint64_t seq;
+    uint16_t conv;
+  };
+  struct Occurrence {   // the first (or last recorded) occurrence of a conversion, by (time, seq)
+    uint16_t conv;
+    int64_t time_ms;
+    uint64_t seq;
+  };
+  struct Exposure {     // the first exposure to a configured experiment
+    std::string experiment;  // its name (names survive edits of the definitions)
+    std::string variant;
+    int64_t time_ms;
+    uint64_t seq;
+  };
+  struct PageView {     // dwell accumulation on one url path
+    uint16_t conv;
+    bool fired;
+    int64_t engaged_ms;
+    std::string path;
+  };
+  int64_t start_ms = 0;          // earliest event_time
+  int64_t last_received_ms = 0;  // newest received_at
+  uint64_t events = 0;
+  // Hits recorded so far, counting every conversion occurrence (and, with a
+  // strict funnel, every other event too): funnels use the first kMaxHits.
+  uint64_t hits = 0;
+  bool hits_truncated = false;
+  uint64_t hit_rows = 0;          // hit rows of the session, stored or about to be
+
+  std::vector<Occurrence> first;  // per conversion that occurred
+  // Per experiment target that occurred within the recorded hits: its newest
+  // occurrence (a conversion counts when it is at or after the exposure).
+  std::vector<Occurrence> last;
+  std::vector<Exposure> exposures;
+  std::vector<PageView> pages;
+};
+
+inline constexpr char kSessionHeadTag = '\x01';
+inline constexpr char kSessionHitTag = '\x02';
+
+std::string SessionHeadKey(std::string_view session_id);
+// All hit rows of a session start with this.
+std::string SessionHitPrefix(std::string_view session_id);
+std::string SessionHitKey(std::string_view session_id, uint64_t seq);
+
+// What a key in the `sessions` column family is.
+enum class SessionRowKind { kHead, kHit, kV1, kUnknown };
+// *session_id gets the id; *seq the hit's seq (kHit only).
+SessionRowKind ParseSessionKey(std::string_view key, std::string_view* session_id, uint64_t* seq);
+
+std::string EncodeHead(const SessionState& s);
+Status DecodeHead(std::string_view in, SessionState* out);
+
+// One event's hits (same time and seq), in the order they were recorded.
+std::string EncodeHitRow(int64_t time_ms, const std::vector<uint16_t>& convs);
+// Appends the row's hits to *out.
+Status DecodeHitRow(std::string_view in, uint64_t seq, std::vector<SessionState::Hit>* out);
+
+// A version 1 value (one row per session, every recorded hit inside). *hits
+// gets the hits in arrival order; out->hits their count.
+Status DecodeV1(std::string_view in, SessionState* out, std::vector<SessionState::Hit>* hits);
+
+}  // namespace foothold::storage
