@@ -93,7 +93,7 @@ Status StoredSessions::ReadHits(const std::string& session_id, std::vector<Sessi
     if (ParseSessionKey(key, &id, &seq) != SessionRowKind::kHit || id != session_id) {
       return Status::Corruption("session " + session_id + ": malformed hit key");
     }
-    Status st = DecodeHitRow(std::string_view(it->value().data(), it->value().size()), seq, out);
+    Status st = DecodeHits(std::string_view(it->value().data(), it->value().size()), out);
     if (!st.ok()) return Status::Corruption("session " + session_id + ": " + st.message());
     rows->push_back(seq);
   }
@@ -222,11 +222,10 @@ Status Aggregator::Migrate(const std::vector<std::string>& names, bool renamed) 
       }
     } else if (kind == SessionRowKind::kHit && renamed) {
       hits.clear();
-      st = DecodeHitRow(value, seq, &hits);
+      st = DecodeHits(value, &hits);
       if (st.ok()) {
-        std::vector<uint16_t> convs;
-        for (const auto& h : hits) convs.push_back(rollup_.RemapConv(h.conv, names));
-        batch.Put(db_->sessions(), it->key(), EncodeHitRow(hits[0].time_ms, convs));
+        for (auto& h : hits) h.conv = rollup_.RemapConv(h.conv, names);
+        batch.Put(db_->sessions(), it->key(), EncodeHits(hits));
       }
     } else if (kind == SessionRowKind::kUnknown) {
       st = Status::Corruption("malformed session key");

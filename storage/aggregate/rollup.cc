@@ -33,13 +33,6 @@ int64_t Second(int64_t ms) { return BucketStart(ms, 1000) / 1000; }
 
 void Add(CounterDeltas* d, std::string key, int64_t delta) { (*d)[std::move(key)] += delta; }
 
-// Hit rows among hits in arrival order: one per event (seq).
-uint64_t RowsIn(const std::vector<SessionState::Hit>& hits) {
-  uint64_t rows = 0;
-  for (size_t i = 0; i < hits.size(); ++i) rows += i == 0 || hits[i].seq != hits[i - 1].seq;
-  return rows;
-}
-
 // The closing wheel's packed id lists: (varint length, bytes) each.
 void AppendId(std::string_view id, std::string* out) {
   size_t n = id.size();
@@ -205,6 +198,7 @@ void Rollup::Apply(const proto::Event& e, CounterDeltas* d) {
   if (record_all_hits_ && s.hits == hits_before && !s.hits_truncated) {
     RecordHit(en, SessionState::kOther, e.event_time_ms, e.seq);
   }
+  if (s.pending.size() >= kHitChunk) Seal(en);
   MarkDirty(e.session_id, en);
 }
 
@@ -293,9 +287,13 @@ void Rollup::RecordHit(Entry* en, uint16_t conv, int64_t time_ms, uint64_t seq) 
     }
   }
   const uint32_t kept = KeptAs(conv);
-  if (kept == kDrop) return;
-  if (en->new_hits.empty() || en->new_hits.back().seq != seq) ++s.hit_rows;
-  en->new_hits.push_back({time_ms, seq, static_cast<uint16_t>(kept)});
+  if (kept != kDrop) s.pending.push_back({time_ms, seq, static_cast<uint16_t>(kept)});
+}
+
+void Rollup::Seal(Entry* en) const {
+  en->new_chunks.push_back(std::move(en->state.pending));
+  en->state.pending.clear();
+  ++en->state.chunks;
 }
 
 void Rollup::AddSeries(uint16_t name, char field, int64_t t_ms, int64_t delta) {
@@ -400,15 +398,16 @@ void Rollup::Close(const std::string& id, Entry* en, CounterDeltas* d) {
   std::vector<SessionState::Hit> hits;
   if (source_ != nullptr) {
     std::vector<uint64_t> rows;
-    if (s.hit_rows > RowsIn(en->new_hits)) {
-      // Earlier batches stored some of its hit rows (this batch's are in new_hits).
+    if (s.chunks > en->new_chunks.size()) {
+      // Earlier batches stored some of its chunks (this batch's are in new_chunks).
       Status st = source_->ReadHits(id, &hits, &rows);
       if (!st.ok() && status_.ok()) status_ = st;
     }
     closed_.emplace_back(id, std::move(rows));
     closed_now_.insert(id);
   }
-  hits.insert(hits.end(), en->new_hits.begin(), en->new_hits.end());
+  for (const auto& chunk : en->new_chunks) hits.insert(hits.end(), chunk.begin(), chunk.end());
+  hits.insert(hits.end(), s.pending.begin(), s.pending.end());
 
   const int64_t day = BucketStart(s.start_ms, kDayBucketMs);
   series_[{kClosedId, 's', static_cast<char>(Gran::kDay), day}] += 1;
@@ -516,41 +515,44 @@ int64_t Rollup::NextCloseMs() const {
   return by_second_.begin()->first * 1000 + timeout_ms_;
 }
 
-void Rollup::PutRows(const std::string& id, const Entry& en, SessionSink* sink) const {
-  sink->Put(SessionHeadKey(id), EncodeHead(en.state));
-  std::vector<uint16_t> convs;
-  const auto& hits = en.new_hits;
-  for (size_t i = 0; i < hits.size();) {
-    convs.clear();
-    size_t j = i;
-    for (; j < hits.size() && hits[j].seq == hits[i].seq; ++j) convs.push_back(hits[j].conv);
-    sink->Put(SessionHitKey(id, hits[i].seq), EncodeHitRow(hits[i].time_ms, convs));
-    i = j;
+void Rollup::PutRows(const std::string& id, const Entry& en, std::vector<Row>* rows) const {
+  rows->push_back({SessionHeadKey(id), EncodeHead(en.state), false});
+  for (const auto& chunk : en.new_chunks) {
+    rows->push_back({SessionHitKey(id, chunk.front().seq), EncodeHits(chunk), false});
   }
 }
 
 void Rollup::Persist(SessionSink* sink, bool all) {
+  // Sorted by key: RocksDB inserts a sorted batch into its memtable with far
+  // fewer comparisons. Deletes come first for a key (a session closed and
+  // opened again under the same id in one batch).
+  std::vector<Row> rows;
   if (all) {
-    for (const auto& [id, en] : sessions_) PutRows(id, en, sink);
-    return;
+    for (const auto& [id, en] : sessions_) PutRows(id, en, &rows);
+  } else {
+    for (const auto& [id, seqs] : closed_) {
+      rows.push_back({SessionHeadKey(id), {}, true});
+      for (uint64_t seq : seqs) rows.push_back({SessionHitKey(id, seq), {}, true});
+    }
+    closed_.clear();
+    closed_now_.clear();
+    for (const std::string& id : dirty_) {
+      auto it = sessions_.find(id);
+      if (it == sessions_.end() || !it->second.dirty) continue;  // closed since, or done
+      PutRows(id, it->second, &rows);
+      it->second.dirty = false;
+      if (source_ != nullptr) it->second.new_chunks.clear();  // stored now: Close reads them back
+    }
+    dirty_.clear();
   }
-  for (const auto& [id, rows] : closed_) {
-    sink->Delete(SessionHeadKey(id));
-    for (uint64_t seq : rows) sink->Delete(SessionHitKey(id, seq));
-  }
-  closed_.clear();
-  closed_now_.clear();
-  for (const std::string& id : dirty_) {
-    auto it = sessions_.find(id);
-    if (it == sessions_.end() || !it->second.dirty) continue;  // closed since, or done
-    PutRows(id, it->second, sink);
-    it->second.dirty = false;
-    if (source_ != nullptr) {
-      it->second.new_hits.clear();  // stored now: Close reads them back
-      it->second.new_hits.shrink_to_fit();
+  std::stable_sort(rows.begin(), rows.end(), [](const Row& a, const Row& b) { return a.key < b.key; });
+  for (const Row& r : rows) {
+    if (r.erase) {
+      sink->Delete(r.key);
+    } else {
+      sink->Put(r.key, r.value);
     }
   }
-  dirty_.clear();
 }
 
 void Rollup::Evict() {
@@ -575,6 +577,7 @@ void Rollup::RemapHead(SessionState* s, const std::vector<std::string>& stored_n
     std::erase_if(*list, [](const auto& o) { return o.conv == SessionState::kOther; });
   }
   std::erase_if(s->last, [&](const auto& o) { return !experiment_target_[o.conv]; });
+  for (auto& h : s->pending) h.conv = RemapConv(h.conv, stored_names);
   for (auto& p : s->pages) p.conv = RemapConv(p.conv, stored_names);
   std::erase_if(s->pages, [&](const auto& p) {
     return p.conv == SessionState::kOther || dwell_min_ms_[p.conv] == 0;
@@ -583,26 +586,23 @@ void Rollup::RemapHead(SessionState* s, const std::vector<std::string>& stored_n
 
 std::vector<std::pair<uint64_t, std::string>> Rollup::UpgradeV1Hits(
     SessionState* s, const std::vector<SessionState::Hit>& hits) const {
-  // Replays RecordHit over the recorded hits: the same `last`, and the rows
-  // of the hits a funnel needs.
+  // Replays RecordHit (and the sealing at event boundaries) over the recorded
+  // hits: the same `last`, pending hits and chunks as if these events had
+  // been applied by this version.
   Entry en;
   en.state = std::move(*s);
   en.state.hits = 0;
-  en.state.hit_rows = 0;
   en.state.last.clear();
-  for (const SessionState::Hit& h : hits) RecordHit(&en, h.conv, h.time_ms, h.seq);
+  en.state.pending.clear();
+  en.state.chunks = 0;
+  for (size_t i = 0; i < hits.size(); ++i) {
+    RecordHit(&en, hits[i].conv, hits[i].time_ms, hits[i].seq);
+    const bool event_ends = i + 1 == hits.size() || hits[i + 1].seq != hits[i].seq;
+    if (event_ends && en.state.pending.size() >= kHitChunk) Seal(&en);
+  }
   *s = std::move(en.state);
   std::vector<std::pair<uint64_t, std::string>> rows;
-  std::vector<uint16_t> convs;
-  for (size_t i = 0; i < en.new_hits.size();) {
-    convs.clear();
-    size_t j = i;
-    for (; j < en.new_hits.size() && en.new_hits[j].seq == en.new_hits[i].seq; ++j) {
-      convs.push_back(en.new_hits[j].conv);
-    }
-    rows.emplace_back(en.new_hits[i].seq, EncodeHitRow(en.new_hits[i].time_ms, convs));
-    i = j;
-  }
+  for (const auto& chunk : en.new_chunks) rows.emplace_back(chunk.front().seq, EncodeHits(chunk));
   return rows;
 }
 

@@ -68,7 +68,7 @@ class SessionSource {
   virtual ~SessionSource() = default;
   // NotFound when the session has no stored head.
   virtual Status ReadHead(const std::string& session_id, SessionState* out) = 0;
-  // Appends the stored hits in seq order, and each hit row's seq to *rows.
+  // Appends the hits of the stored chunks in seq order, and each chunk's key seq to *rows.
   virtual Status ReadHits(const std::string& session_id, std::vector<SessionState::Hit>* out,
                           std::vector<uint64_t>* rows) = 0;
 };
@@ -111,10 +111,10 @@ class Rollup {
   // wrong and must not be persisted (the aggregator stops; a restart replays).
   const Status& status() const { return status_; }
 
-  // Hands the rows changed since the last Persist to `sink`: deletes of the
-  // sessions closed, then the heads and new hit rows of the sessions touched.
-  // all = true: every open session's head and hit rows instead (verify's
-  // expected rows; REQUIRES no source).
+  // Hands the rows changed since the last Persist to `sink`, sorted by key:
+  // deletes of the sessions closed, the heads and new chunk rows of the
+  // sessions touched. all = true: every open session's head and chunk rows
+  // instead (verify's expected rows; REQUIRES no source).
   void Persist(SessionSink* sink, bool all = false);
   // After the persisted rows are committed: drops least recently used
   // sessions beyond cache_sessions (with a source only).
@@ -167,8 +167,8 @@ class Rollup {
   // An open session in memory.
   struct Entry {
     SessionState state;
-    // Hits not yet persisted (without a source: all of them), arrival order.
-    std::vector<SessionState::Hit> new_hits;
+    // Chunks sealed since the last Persist (without a source: all of them).
+    std::vector<std::vector<SessionState::Hit>> new_chunks;
     bool dirty = false;
     std::list<const std::string*>::iterator lru;  // with a source only
   };
@@ -201,8 +201,15 @@ class Rollup {
   bool Matches(const config::Matcher& m, const proto::Event& e) const;
   // Files `id` in the closing wheel under second `sec`.
   void File(int64_t sec, std::string_view id);
-  // Emits en's head and its new hit rows (grouped by seq).
-  void PutRows(const std::string& id, const Entry& en, SessionSink* sink) const;
+  struct Row {
+    std::string key;
+    std::string value;
+    bool erase;
+  };
+  // en's head row and its new chunk rows.
+  void PutRows(const std::string& id, const Entry& en, std::vector<Row>* rows) const;
+  // Moves the pending hits into a new chunk.
+  void Seal(Entry* en) const;
 
   AnalyticsDefs defs_;
   int64_t timeout_ms_;

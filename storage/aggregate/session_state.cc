@@ -78,6 +78,31 @@ void ReadOccurrences(Reader* r, std::vector<SessionState::Occurrence>* out) {
   }
 }
 
+void PutHits(const std::vector<SessionState::Hit>& hits, std::string* out) {
+  PutVar(hits.size(), out);
+  uint64_t seq = 0;
+  int64_t t = 0;
+  for (const auto& h : hits) {
+    PutVar(h.seq - seq, out);
+    PutSigned(static_cast<int64_t>(static_cast<uint64_t>(h.time_ms) - static_cast<uint64_t>(t)), out);
+    PutVar(h.conv, out);
+    seq = h.seq;
+    t = h.time_ms;
+  }
+}
+
+void ReadHits(Reader* r, std::vector<SessionState::Hit>* out) {
+  uint64_t seq = 0;
+  int64_t t = 0;
+  for (uint64_t n = r->Count(); n > 0 && r->ok; --n) {
+    seq += r->Var();
+    t = static_cast<int64_t>(static_cast<uint64_t>(t) + static_cast<uint64_t>(r->Signed()));
+    const uint64_t conv = r->Var();
+    if (conv > SessionState::kOther) r->ok = false;
+    out->push_back({t, seq, static_cast<uint16_t>(conv)});
+  }
+}
+
 void ReadExposuresAndPages(Reader* r, SessionState* out) {
   for (uint64_t n = r->Count(); n > 0 && r->ok; --n) {
     std::string experiment = r->Str();
@@ -108,9 +133,9 @@ std::string SessionHitPrefix(std::string_view session_id) {
   return key;
 }
 
-std::string SessionHitKey(std::string_view session_id, uint64_t seq) {
+std::string SessionHitKey(std::string_view session_id, uint64_t first_seq) {
   std::string key = SessionHitPrefix(session_id);
-  PutBe64(seq, &key);
+  PutBe64(first_seq, &key);
   return key;
 }
 
@@ -142,7 +167,8 @@ std::string EncodeHead(const SessionState& s) {
   PutVar(s.events, &out);
   PutVar(s.hits, &out);
   PutVar(s.hits_truncated ? 1 : 0, &out);
-  PutVar(s.hit_rows, &out);
+  PutHits(s.pending, &out);
+  PutVar(s.chunks, &out);
   PutOccurrences(s.first, &out);
   PutOccurrences(s.last, &out);
   PutVar(s.exposures.size(), &out);
@@ -173,7 +199,8 @@ Status DecodeHead(std::string_view in, SessionState* out) {
   out->events = r.Var();
   out->hits = r.Var();
   out->hits_truncated = r.Var() != 0;
-  out->hit_rows = r.Var();
+  ReadHits(&r, &out->pending);
+  out->chunks = r.Var();
   ReadOccurrences(&r, &out->first);
   ReadOccurrences(&r, &out->last);
   ReadExposuresAndPages(&r, out);
@@ -181,25 +208,19 @@ Status DecodeHead(std::string_view in, SessionState* out) {
   return Status::Ok();
 }
 
-std::string EncodeHitRow(int64_t time_ms, const std::vector<uint16_t>& convs) {
+std::string EncodeHits(const std::vector<SessionState::Hit>& hits) {
   std::string out;
-  PutSigned(time_ms, &out);
-  PutVar(convs.size(), &out);
-  for (uint16_t c : convs) PutVar(c, &out);
+  PutHits(hits, &out);
   return out;
 }
 
-Status DecodeHitRow(std::string_view in, uint64_t seq, std::vector<SessionState::Hit>* out) {
+Status DecodeHits(std::string_view in, std::vector<SessionState::Hit>* out) {
   Reader r{in};
-  const int64_t t = r.Signed();
-  const uint64_t n = r.Count();
-  if (n == 0) r.ok = false;
-  for (uint64_t i = 0; i < n && r.ok; ++i) {
-    uint64_t conv = r.Var();
-    if (conv > SessionState::kOther) r.ok = false;
-    out->push_back({t, seq, static_cast<uint16_t>(conv)});
+  const size_t before = out->size();
+  ReadHits(&r, out);
+  if (!r.ok || !r.in.empty() || out->size() == before) {
+    return Status::Corruption("session hits: truncated or malformed");
   }
-  if (!r.ok || !r.in.empty()) return Status::Corruption("session hit: truncated or malformed");
   return Status::Ok();
 }
 

@@ -2,15 +2,16 @@
 // `sessions` column family (layout and versions in storage/README.md,
 // "Session state").
 //
-// An open session is stored as one small head row plus one row per event
-// that a funnel needs (its "hit" row), so the aggregator's work per batch is
-// O(events in the batch): a busy session's head stays the same size however
-// long the session grows, and its hits are appended, never rewritten.
+// An open session is stored as one small head row plus its funnel hits in
+// sealed chunks of about kHitChunk hits, one row each, so the aggregator's
+// work per batch is O(events in the batch): a busy session's head stays the
+// same size however long the session grows (it holds only the hits not
+// sealed yet), and chunks are appended, never rewritten.
 //
-//   head  0x01 session_id              -> version 2 head (EncodeHead)
-//   hit   0x02 session_id 0x00 be64(seq) -> zigzag(event_time) count conv...  (EncodeHitRow)
-//   v1    session_id                   -> version 1 state: the whole session in one
-//                                         value (the aggregator converts these at start)
+//   head   0x01 session_id                   -> version 2 head (EncodeHead)
+//   chunk  0x02 session_id 0x00 be64(seq)    -> hits (EncodeHits); seq = its first hit's
+//   v1     session_id                        -> version 1 state: the whole session in one
+//                                               value (the aggregator converts these at start)
 //
 // Session ids are printable ASCII (0x20-0x7e), so the three kinds never
 // collide and a hit prefix (0x02 id 0x00) is never the prefix of another id.
@@ -58,7 +59,10 @@ struct SessionState {
   // strict funnel, every other event too): funnels use the first kMaxHits.
   uint64_t hits = 0;
   bool hits_truncated = false;
-  uint64_t hit_rows = 0;          // hit rows of the session, stored or about to be
+  // Funnel hits not sealed into a chunk yet, arrival order; then the chunks
+  // sealed so far (stored, or about to be).
+  std::vector<Hit> pending;
+  uint64_t chunks = 0;
 
   std::vector<Occurrence> first;  // per conversion that occurred
   // Per experiment target that occurred within the recorded hits: its newest
@@ -68,29 +72,35 @@ struct SessionState {
   std::vector<PageView> pages;
 };
 
+// A session's pending hits are sealed into a chunk row once they reach this
+// many (at an event boundary, so the chunks are the same however the log was
+// split into batches).
+inline constexpr size_t kHitChunk = 16;
+
 inline constexpr char kSessionHeadTag = '\x01';
 inline constexpr char kSessionHitTag = '\x02';
 
 std::string SessionHeadKey(std::string_view session_id);
-// All hit rows of a session start with this.
+// All chunk rows of a session start with this.
 std::string SessionHitPrefix(std::string_view session_id);
-std::string SessionHitKey(std::string_view session_id, uint64_t seq);
+std::string SessionHitKey(std::string_view session_id, uint64_t first_seq);
 
 // What a key in the `sessions` column family is.
 enum class SessionRowKind { kHead, kHit, kV1, kUnknown };
-// *session_id gets the id; *seq the hit's seq (kHit only).
+// *session_id gets the id; *seq the chunk's first seq (kHit only).
 SessionRowKind ParseSessionKey(std::string_view key, std::string_view* session_id, uint64_t* seq);
 
 std::string EncodeHead(const SessionState& s);
 Status DecodeHead(std::string_view in, SessionState* out);
 
-// One event's hits (same time and seq), in the order they were recorded.
-std::string EncodeHitRow(int64_t time_ms, const std::vector<uint16_t>& convs);
+// A chunk row: hits in arrival order (count, then per hit the seq and time
+// as deltas from the previous hit's, and the conversion id).
+std::string EncodeHits(const std::vector<SessionState::Hit>& hits);
 // Appends the row's hits to *out.
-Status DecodeHitRow(std::string_view in, uint64_t seq, std::vector<SessionState::Hit>* out);
+Status DecodeHits(std::string_view in, std::vector<SessionState::Hit>* out);
 
 // A version 1 value (one row per session, every recorded hit inside). *hits
-// gets the hits in arrival order; out->hits their count.
+// gets the hits in arrival order; out->hits their count; no pending hits.
 Status DecodeV1(std::string_view in, SessionState* out, std::vector<SessionState::Hit>* hits);
 
 }  // namespace foothold::storage

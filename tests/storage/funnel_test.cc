@@ -108,14 +108,15 @@ TEST_CASE("funnel: strict mode breaks on any other event, any mode ignores order
         V{1, 1, 0});
 }
 
-TEST_CASE("session head and hit rows survive their encoding byte for byte", "[storage]") {
+TEST_CASE("session head and chunk rows survive their encoding byte for byte", "[storage]") {
   SessionState s;
   s.start_ms = -5;
   s.last_received_ms = kT0;
   s.events = 7;
   s.hits = 4096;
   s.hits_truncated = true;
-  s.hit_rows = 2;
+  s.pending = {{kT0 + 2, 14, 1}, {kT0 - 1, 15, SessionState::kOther}};
+  s.chunks = 2;
   s.first = {{1, kT0, 3}, {2, kT0 + 1, 9}};
   s.last = {{2, kT0 + 5, 12}};
   s.exposures = {{"exp", "b", kT0, 4}};
@@ -126,6 +127,8 @@ TEST_CASE("session head and hit rows survive their encoding byte for byte", "[st
   CHECK(EncodeHead(back) == encoded);
   CHECK(back.first.size() == 2);
   CHECK(back.last[0].seq == 12);
+  REQUIRE(back.pending.size() == 2);
+  CHECK((back.pending[1].time_ms == kT0 - 1 && back.pending[1].seq == 15));
   CHECK(back.exposures[0].variant == "b");
   CHECK(back.pages[0].path == "/p/1");
   // Every truncation is refused, never misread.
@@ -133,14 +136,15 @@ TEST_CASE("session head and hit rows survive their encoding byte for byte", "[st
     CHECK_FALSE(DecodeHead(encoded.substr(0, n), &back).ok());
   }
 
-  const std::string row = EncodeHitRow(kT0, {1, SessionState::kOther});
+  const std::string row = EncodeHits({{kT0, 77, 1}, {kT0, 77, SessionState::kOther}, {kT0 - 5, 80, 2}});
   std::vector<SessionState::Hit> hits;
-  REQUIRE(DecodeHitRow(row, 77, &hits).ok());
-  REQUIRE(hits.size() == 2);
+  REQUIRE(DecodeHits(row, &hits).ok());
+  REQUIRE(hits.size() == 3);
   CHECK((hits[0].time_ms == kT0 && hits[0].seq == 77 && hits[0].conv == 1));
-  CHECK(hits[1].conv == SessionState::kOther);
+  CHECK((hits[1].seq == 77 && hits[1].conv == SessionState::kOther));
+  CHECK((hits[2].time_ms == kT0 - 5 && hits[2].seq == 80 && hits[2].conv == 2));
   for (size_t n = 0; n < row.size(); ++n) {
-    CHECK_FALSE(DecodeHitRow(row.substr(0, n), 77, &hits).ok());
+    CHECK_FALSE(DecodeHits(row.substr(0, n), &hits).ok());
   }
 }
 
