@@ -4,6 +4,7 @@
 #include <tuple>
 #include <utility>
 
+#include "proto/coding.h"
 #include "storage/aggregate/counter_keys.h"
 
 namespace foothold::storage {
@@ -33,31 +34,15 @@ int64_t Second(int64_t ms) { return BucketStart(ms, 1000) / 1000; }
 
 void Add(CounterDeltas* d, std::string key, int64_t delta) { (*d)[std::move(key)] += delta; }
 
-// The closing wheel's packed id lists: (varint length, bytes) each.
-void AppendId(std::string_view id, std::string* out) {
-  size_t n = id.size();
-  while (n >= 0x80) {
-    out->push_back(static_cast<char>((n & 0x7f) | 0x80));
-    n >>= 7;
-  }
-  out->push_back(static_cast<char>(n));
-  out->append(id);
-}
+// The closing wheel's packed id lists: length-prefixed ids, one after another.
+void AppendId(std::string_view id, std::string* out) { proto::PutLengthPrefixed(out, id); }
 
 // REQUIRES: *in starts with an id written by AppendId.
 std::string_view NextId(std::string_view* in) {
-  size_t n = 0;
-  for (int shift = 0;; shift += 7) {
-    const auto b = static_cast<uint8_t>((*in)[0]);
-    in->remove_prefix(1);
-    n |= static_cast<size_t>(b & 0x7f) << shift;
-    if ((b & 0x80) == 0) break;
-  }
-  std::string_view id = in->substr(0, n);
-  in->remove_prefix(n);
+  std::string_view id;
+  if (!proto::GetLengthPrefixed(in, &id)) in->remove_prefix(in->size());  // never: written above
   return id;
 }
-
 
 }  // namespace
 

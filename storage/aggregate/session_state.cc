@@ -1,54 +1,35 @@
 #include "storage/aggregate/session_state.h"
 
+#include "proto/coding.h"
 #include "storage/log/keys.h"
 
 namespace foothold::storage {
 namespace {
 
-// ---- Varints (LEB128, zigzag for signed), as in proto/record.h's format. ----
-void PutVar(uint64_t v, std::string* out) {
-  while (v >= 0x80) {
-    out->push_back(static_cast<char>((v & 0x7f) | 0x80));
-    v >>= 7;
-  }
-  out->push_back(static_cast<char>(v));
-}
-void PutSigned(int64_t v, std::string* out) {
-  PutVar((static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63), out);
-}
-void PutStr(std::string_view s, std::string* out) {
-  PutVar(s.size(), out);
-  out->append(s);
-}
+// proto/coding.h's varints, zigzag and length-prefixed strings.
+void PutVar(uint64_t v, std::string* out) { proto::PutVarint64(out, v); }
+void PutSigned(int64_t v, std::string* out) { proto::PutVarsigned64(out, v); }
+void PutStr(std::string_view s, std::string* out) { proto::PutLengthPrefixed(out, s); }
 
+// Reads items in order; after the first malformed one, ok is false and every
+// further read returns 0 / "".
 struct Reader {
   std::string_view in;
   bool ok = true;
   uint64_t Var() {
     uint64_t v = 0;
-    for (int shift = 0; shift < 64; shift += 7) {
-      if (in.empty()) break;
-      uint8_t b = static_cast<uint8_t>(in[0]);
-      in.remove_prefix(1);
-      v |= static_cast<uint64_t>(b & 0x7f) << shift;
-      if ((b & 0x80) == 0) return v;
-    }
-    ok = false;
-    return 0;
+    ok = ok && proto::GetVarint64(&in, &v);
+    return ok ? v : 0;
   }
   int64_t Signed() {
-    uint64_t v = Var();
-    return static_cast<int64_t>((v >> 1) ^ (~(v & 1) + 1));
+    int64_t v = 0;
+    ok = ok && proto::GetVarsigned64(&in, &v);
+    return ok ? v : 0;
   }
   std::string Str() {
-    uint64_t n = Var();
-    if (!ok || n > in.size()) {
-      ok = false;
-      return {};
-    }
-    std::string s(in.substr(0, n));
-    in.remove_prefix(n);
-    return s;
+    std::string_view s;
+    ok = ok && proto::GetLengthPrefixed(&in, &s);
+    return ok ? std::string(s) : std::string();
   }
   // A count of entries, each at least one byte: bounds allocation on corrupt input.
   uint64_t Count() {

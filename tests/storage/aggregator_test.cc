@@ -10,6 +10,7 @@
 #include <rocksdb/iterator.h>
 #include <rocksdb/write_batch.h>
 
+#include "proto/coding.h"
 #include "storage/aggregate/session_state.h"
 #include "storage/log/db.h"
 #include "storage/verify.h"
@@ -388,17 +389,9 @@ void DowngradeToV1(const StoreOptions& options) {
   }
   REQUIRE(it->status().ok());
   it.reset();
-  auto var = [](uint64_t v, std::string* out) {
-    for (; v >= 0x80; v >>= 7) out->push_back(static_cast<char>((v & 0x7f) | 0x80));
-    out->push_back(static_cast<char>(v));
-  };
-  auto sig = [&](int64_t v, std::string* out) {
-    var((static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63), out);
-  };
-  auto str = [&](const std::string& v, std::string* out) {
-    var(v.size(), out);
-    out->append(v);
-  };
+  auto var = [](uint64_t v, std::string* out) { proto::PutVarint64(out, v); };
+  auto sig = [](int64_t v, std::string* out) { proto::PutVarsigned64(out, v); };
+  auto str = [](const std::string& v, std::string* out) { proto::PutLengthPrefixed(out, v); };
   for (const auto& [id, session] : sessions) {
     auto [s, hits] = session;
     hits.insert(hits.end(), s.pending.begin(), s.pending.end());
