@@ -6,7 +6,7 @@ set -euo pipefail
 
 build_pkgs=(g++ cmake ninja-build ccache pkg-config libboost-dev libsimdjson-dev libspdlog-dev
             librocksdb-dev zlib1g-dev libtomlplusplus-dev catch2)
-test_pkgs=(curl prometheus haproxy chromium)
+test_pkgs=(curl prometheus haproxy chromium clickhouse-server clickhouse-client)
 bench_pkgs=(wrk nginx-light rocksdb-tools)
 
 want=()
