@@ -121,6 +121,18 @@ struct Config {
   std::vector<proto::Cidr> trusted_proxies;      // [trusted_proxies] CIDR list; default none
   std::vector<std::string> cors_allowed_origins = {"*"};  // [cors.allowed_origins]
 
+  // The first-party tracker (README "Browser tracker"). Paths start with '/', hold no '?', '#' or
+  // spaces, and never shadow a built-in route (/v1/..., /foothold.js, /demo/..., /dashboard...,
+  // /healthz, /readyz, /metrics) nor each other.
+  struct Tracker {
+    std::vector<std::string> script_paths;   // [tracker.script_path] extra paths serving foothold.js; default none
+    std::vector<std::string> collect_paths;  // [tracker.collect_path] aliases of /v1/collect (POST, pixel GET, OPTIONS); default none
+  } tracker;
+
+  struct Demo {
+    bool enabled = false;  // [demo.enabled] serve the demo shop at /demo/ (default false)
+  } demo;
+
   struct Admin {
     std::string token;  // [admin.token] bearer token for stats/sessions/metrics; "" = open
   } admin;

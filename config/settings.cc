@@ -161,6 +161,54 @@ Setting Text(std::string key, std::string allowed, std::function<bool(std::strin
           secret};
 }
 
+// true/false (TOML booleans, or text from flags and the environment; case-insensitive).
+template <typename Get>
+Setting Bool(std::string key, Get get) {
+  return {std::move(key), "true or false", [=](const RawValue& v, Config* c, std::string*) {
+            if (v.kind != RawValue::Kind::kText && v.kind != RawValue::Kind::kOther) return false;
+            std::string t = v.text;
+            for (char& ch : t) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+            if (t != "true" && t != "false") return false;
+            *get(c) = t == "true";
+            return true;
+          }};
+}
+
+// An operator-chosen URL path for the tracker: "/" then printable ASCII without '?', '#', '%' or
+// spaces, not a built-in route or under a built-in prefix.
+bool IsTrackerPath(std::string_view p) {
+  if (p.size() < 2 || p.size() > 256 || p.front() != '/') return false;
+  for (unsigned char ch : p) {
+    if (ch <= 0x20 || ch >= 0x7f || ch == '?' || ch == '#' || ch == '%') return false;
+  }
+  for (std::string_view exact : {"/foothold.js", "/healthz", "/readyz", "/metrics", "/demo", "/dashboard"}) {
+    if (p == exact) return false;
+  }
+  for (std::string_view prefix : {"/v1/", "/demo/", "/dashboard/"}) {
+    if (p.starts_with(prefix)) return false;
+  }
+  return true;
+}
+
+template <typename Get>
+Setting TrackerPaths(std::string key, Get get) {
+  return {std::move(key),
+          "a list of paths like \"/s/app.js\": starting with '/', no '?', '#', '%' or spaces, not a built-in "
+          "route (/v1/..., /foothold.js, /demo/..., /dashboard..., /healthz, /readyz, /metrics)",
+          [=](const RawValue& v, Config* c, std::string* shown) {
+            std::vector<std::string> items;
+            if (!ListItems(v, &items)) return false;
+            for (const std::string& item : items) {
+              if (!IsTrackerPath(item)) {
+                *shown = Quote(item);
+                return false;
+              }
+            }
+            *get(c) = std::move(items);
+            return true;
+          }};
+}
+
 bool IsListenAddress(std::string_view text) {
   HostPort unused;
   return ParseHostPort(text, &unused);
@@ -335,6 +383,10 @@ std::vector<Setting> Settings() {
                  c->cors_allowed_origins = std::move(items);
                  return true;
                }});
+
+  s.push_back(TrackerPaths("tracker.script_path", [](Config* c) { return &c->tracker.script_paths; }));
+  s.push_back(TrackerPaths("tracker.collect_path", [](Config* c) { return &c->tracker.collect_paths; }));
+  s.push_back(Bool("demo.enabled", [](Config* c) { return &c->demo.enabled; }));
 
   s.push_back(Text(
       "admin.token", "printable ASCII without spaces; \"\" = admin endpoints open", IsToken,

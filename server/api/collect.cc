@@ -87,15 +87,6 @@ void AddHeaders(const Response& from, Response* to) {
   to->headers.insert(to->headers.end(), from.headers.begin(), from.headers.end());
 }
 
-Response PixelResponse(int status, std::string_view rejected_code) {
-  Response r;
-  r.status = status;
-  r.content_type = "image/gif";
-  r.body.assign(reinterpret_cast<const char*>(kPixelGif), sizeof(kPixelGif));
-  r.headers.emplace_back("Cache-Control", "no-store");
-  if (!rejected_code.empty()) r.headers.emplace_back("X-Foothold-Rejected", std::string(rejected_code));
-  return r;
-}
 
 // Server-side fields of every event of `batch` (DESIGN.md §5).
 void Enrich(const config::Config& config, const std::string& ip_secret, const Request& req,
@@ -131,8 +122,8 @@ Response StoreRefusal(const Status& s, bool pixel, Metrics* metrics) {
   const bool busy = s.code() == Status::Code::kBusy;
   const char* code = busy ? codes::kQueueFull : codes::kStoreUnavailable;
   metrics->AddRejected(code);
-  Response r = pixel ? PixelResponse(503, code)
-                     : ErrorResponse(503, code,
+  Response r = pixel ? PixelResponse(code)
+                     : ErrorResponse(code,
                                      busy ? "the writer queue is full; retry later"
                                           : "the event store is unavailable: " + s.message());
   r.headers.emplace_back("Retry-After", busy ? "1" : "5");
@@ -141,13 +132,25 @@ Response StoreRefusal(const Status& s, bool pixel, Metrics* metrics) {
 
 }  // namespace
 
+// The GIF every pixel hit gets: 200, or the status of `rejected_code`
+// (named in X-Foothold-Rejected) when the hit was not stored.
+Response PixelResponse(std::string_view rejected_code) {
+  Response r;
+  r.status = rejected_code.empty() ? 200 : codes::HttpStatusFor(rejected_code);
+  r.content_type = "image/gif";
+  r.body.assign(reinterpret_cast<const char*>(kPixelGif), sizeof(kPixelGif));
+  r.headers.emplace_back("Cache-Control", "no-store");
+  if (!rejected_code.empty()) r.headers.emplace_back("X-Foothold-Rejected", std::string(rejected_code));
+  return r;
+}
+
 bool Service::CheckRate(const Request& req, const proto::IpAddress& client, const Response& cors, bool pixel,
                         const Respond& respond) {
   int retry_after = 1;
   if (limiter_->Allow(client, req.start_ns, &retry_after)) return true;
   metrics_->AddRejected(codes::kRateLimited);
-  Response r = pixel ? PixelResponse(429, codes::kRateLimited)
-                     : ErrorResponse(429, codes::kRateLimited, "too many requests from this client; slow down");
+  Response r = pixel ? PixelResponse(codes::kRateLimited)
+                     : ErrorResponse(codes::kRateLimited, "too many requests from this client; slow down");
   AddHeaders(cors, &r);
   r.headers.emplace_back("Retry-After", std::to_string(retry_after));
   respond(std::move(r));
@@ -156,18 +159,18 @@ bool Service::CheckRate(const Request& req, const proto::IpAddress& client, cons
 
 void Service::HandleCollectPost(Request&& req, proto::Decoder* decoder, Respond respond) {
   Response cors;
-  if (!CheckOrigin(req, &cors, respond)) return;
-  auto fail = [&](int status, const char* code, std::string message) {
+  if (!CheckOrigin(req, &cors, /*pixel=*/false, respond)) return;
+  auto fail = [&](const char* code, std::string message) {
     metrics_->AddRejected(code);
-    Response r = ErrorResponse(status, code, message);
+    Response r = ErrorResponse(code, message);
     AddHeaders(cors, &r);
-    if (status == 503) {
+    if (r.status == 503) {
       r.headers.emplace_back("Retry-After", "1");
       r.close = true;
     }
     respond(std::move(r));
   };
-  if (closing()) return fail(503, codes::kDraining, "the server is shutting down; retry on another node");
+  if (closing()) return fail(codes::kDraining, "the server is shutting down; retry on another node");
   const proto::IpAddress client = proto::ResolveClientIp(req.peer, req.x_forwarded_for, config_.trusted_proxies);
   if (!CheckRate(req, client, cors, /*pixel=*/false, respond)) return;
 
@@ -180,11 +183,11 @@ void Service::HandleCollectPost(Request&& req, proto::Decoder* decoder, Respond 
              media_type == "application/jsonl") {
     format = proto::BodyFormat::kNdjson;
   } else {
-    return fail(415, codes::kContentTypeUnsupported,
+    return fail(codes::kContentTypeUnsupported,
                 "Content-Type '" + media_type + "' is not supported; use application/json, text/plain or application/x-ndjson");
   }
   if (!charset.empty() && charset != "utf-8" && charset != "utf8") {
-    return fail(415, codes::kCharsetUnsupported, "charset '" + charset + "' is not supported; send UTF-8");
+    return fail(codes::kCharsetUnsupported, "charset '" + charset + "' is not supported; send UTF-8");
   }
 
   std::string inflated;
@@ -193,14 +196,14 @@ void Service::HandleCollectPost(Request&& req, proto::Decoder* decoder, Respond 
   if (encoding == "gzip" || encoding == "x-gzip") {
     switch (Gunzip(req.body, config_.limits.max_decompressed_bytes, &inflated)) {
       case GunzipResult::kOk: break;
-      case GunzipResult::kInvalid: return fail(400, codes::kGzipInvalid, "the body is not a valid gzip stream");
+      case GunzipResult::kInvalid: return fail(codes::kGzipInvalid, "the body is not a valid gzip stream");
       case GunzipResult::kTooLarge:
-        return fail(413, codes::kBodyTooLarge, "the decompressed body exceeds limits.max_decompressed_bytes (" +
-                                                   std::to_string(config_.limits.max_decompressed_bytes) + ")");
+        return fail(codes::kBodyTooLarge, "the decompressed body exceeds limits.max_decompressed_bytes (" +
+                                              std::to_string(config_.limits.max_decompressed_bytes) + ")");
     }
     body = inflated;
   } else if (!encoding.empty() && encoding != "identity") {
-    return fail(415, codes::kContentEncodingUnsupported,
+    return fail(codes::kContentEncodingUnsupported,
                 "Content-Encoding '" + encoding + "' is not supported; use gzip or none");
   }
 
@@ -208,7 +211,7 @@ void Service::HandleCollectPost(Request&& req, proto::Decoder* decoder, Respond 
   decoder->DecodeBody(body, format, &batch);
   if (batch.error) {
     Response r;
-    r.status = batch.error->http_status;
+    r.status = codes::HttpStatusFor(batch.error->code);
     metrics_->AddRejected(batch.error->code);
     r.body = "{\"error\":{\"code\":";
     proto::AppendJsonString(batch.error->code, &r.body);
@@ -260,10 +263,10 @@ void Service::HandleCollectPost(Request&& req, proto::Decoder* decoder, Respond 
 
 void Service::HandlePixel(Request&& req, std::string_view query, proto::Decoder* decoder, Respond respond) {
   Response cors;
-  if (!CheckOrigin(req, &cors, respond)) return;
+  if (!CheckOrigin(req, &cors, /*pixel=*/true, respond)) return;
   if (closing()) {
     metrics_->AddRejected(codes::kDraining);
-    Response r = PixelResponse(503, codes::kDraining);
+    Response r = PixelResponse(codes::kDraining);
     r.headers.emplace_back("Retry-After", "1");
     r.close = true;
     respond(std::move(r));
@@ -272,7 +275,7 @@ void Service::HandlePixel(Request&& req, std::string_view query, proto::Decoder*
   if (req.method == Method::kHead) {
     // HEAD must not have side effects (link checkers, prefetchers): the same
     // headers as a GET, nothing stored.
-    respond(PixelResponse(200, ""));
+    respond(PixelResponse(""));
     return;
   }
   const proto::IpAddress client = proto::ResolveClientIp(req.peer, req.x_forwarded_for, config_.trusted_proxies);
@@ -283,7 +286,7 @@ void Service::HandlePixel(Request&& req, std::string_view query, proto::Decoder*
     const std::string code = batch.error ? batch.error->code : batch.rejected.empty() ? codes::kBadRequest
                                                                                       : batch.rejected[0].code;
     metrics_->AddRejected(code);
-    respond(PixelResponse(400, code));
+    respond(PixelResponse(code));
     return;
   }
   Enrich(config_, ip_secret_, req, client, &batch, metrics_);
@@ -298,7 +301,7 @@ void Service::HandlePixel(Request&& req, std::string_view query, proto::Decoder*
     }
     const bool dup = result.outcomes[0] == storage::AppendOutcome::kDuplicate;
     metrics->AddEvents(dup ? 0 : 1, dup ? 1 : 0);
-    respond(PixelResponse(200, ""));
+    respond(PixelResponse(""));
       },
       /*defer_commit=*/true);
   if (!s.ok()) respond(StoreRefusal(s, /*pixel=*/true, metrics_));

@@ -12,10 +12,10 @@ namespace {
 
 constexpr std::array<double, 14> kBucketBounds = {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01,
                                                   0.025,  0.05,    0.1,    0.25,  0.5,    1.0,  2.5};
-constexpr std::array<int, 12> kStatuses = {200, 204, 400, 401, 403, 404, 405, 413, 415, 429, 500, 503};
+constexpr std::array<int, 13> kStatuses = {200, 204, 304, 400, 401, 403, 404, 405, 413, 415, 429, 500, 503};
 
 constexpr std::array<const char*, static_cast<size_t>(Route::kCount)> kRouteNames = {
-    "collect", "pixel", "preflight", "sessions", "stats", "healthz", "readyz", "metrics", "other"};
+    "collect", "pixel", "preflight", "sessions", "stats", "healthz", "readyz", "metrics", "asset", "other"};
 
 // Every per-event and body-level code a request can be rejected with; the
 // index is the metric slot. Unknown codes share the last slot ("other").
