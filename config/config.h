@@ -84,6 +84,8 @@ struct Config {
   std::string log_level = "info";       // [log_level] trace|debug|info|warn|error
 
   struct Limits {
+    // Two body limits: as sent (the HTTP parser's body_limit), and after any
+    // gunzip (the decoder's proto::Limits::max_decoded_bytes).
     size_t max_body_bytes = 1 << 20;          // [limits.max_body_bytes] as sent (1 MiB)
     size_t max_decompressed_bytes = 8 << 20;  // [limits.max_decompressed_bytes] after gunzip (8 MiB)
     size_t max_events = 500;                  // [limits.max_events] per request

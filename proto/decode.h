@@ -18,10 +18,13 @@
 
 namespace foothold::proto {
 
+// What the decoder accepts. The server fills it from config [limits]:
+// max_decoded_bytes is limits.max_decompressed_bytes, the body after any
+// gunzip; the body as sent (limits.max_body_bytes) is the HTTP layer's limit.
 struct Limits {
-  size_t max_events = 500;                 // events in one request; more: 413 too_many_events
-  size_t max_event_bytes = 32 * 1024;      // JSON bytes of one event; more: event_too_large
-  size_t max_body_bytes = 8 * 1024 * 1024; // decoded (decompressed) body; more: 413 body_too_large
+  size_t max_events = 500;                     // events in one request; more: 413 too_many_events
+  size_t max_event_bytes = 32 * 1024;          // JSON bytes of one event; more: event_too_large
+  size_t max_decoded_bytes = 8 * 1024 * 1024;  // decoded (decompressed) body; more: 413 body_too_large
 };
 
 enum class BodyFormat { kJson, kNdjson };
