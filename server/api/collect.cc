@@ -87,17 +87,6 @@ void AddHeaders(const Response& from, Response* to) {
   to->headers.insert(to->headers.end(), from.headers.begin(), from.headers.end());
 }
 
-// The GIF every pixel hit gets: 200, or the status of `rejected_code`
-// (named in X-Foothold-Rejected) when the hit was not stored.
-Response PixelResponse(std::string_view rejected_code) {
-  Response r;
-  r.status = rejected_code.empty() ? 200 : codes::HttpStatusFor(rejected_code);
-  r.content_type = "image/gif";
-  r.body.assign(reinterpret_cast<const char*>(kPixelGif), sizeof(kPixelGif));
-  r.headers.emplace_back("Cache-Control", "no-store");
-  if (!rejected_code.empty()) r.headers.emplace_back("X-Foothold-Rejected", std::string(rejected_code));
-  return r;
-}
 
 // Server-side fields of every event of `batch` (DESIGN.md §5).
 void Enrich(const config::Config& config, const std::string& ip_secret, const Request& req,
@@ -143,6 +132,18 @@ Response StoreRefusal(const Status& s, bool pixel, Metrics* metrics) {
 
 }  // namespace
 
+// The GIF every pixel hit gets: 200, or the status of `rejected_code`
+// (named in X-Foothold-Rejected) when the hit was not stored.
+Response PixelResponse(std::string_view rejected_code) {
+  Response r;
+  r.status = rejected_code.empty() ? 200 : codes::HttpStatusFor(rejected_code);
+  r.content_type = "image/gif";
+  r.body.assign(reinterpret_cast<const char*>(kPixelGif), sizeof(kPixelGif));
+  r.headers.emplace_back("Cache-Control", "no-store");
+  if (!rejected_code.empty()) r.headers.emplace_back("X-Foothold-Rejected", std::string(rejected_code));
+  return r;
+}
+
 bool Service::CheckRate(const Request& req, const proto::IpAddress& client, const Response& cors, bool pixel,
                         const Respond& respond) {
   int retry_after = 1;
@@ -158,7 +159,7 @@ bool Service::CheckRate(const Request& req, const proto::IpAddress& client, cons
 
 void Service::HandleCollectPost(Request&& req, proto::Decoder* decoder, Respond respond) {
   Response cors;
-  if (!CheckOrigin(req, &cors, respond)) return;
+  if (!CheckOrigin(req, &cors, /*pixel=*/false, respond)) return;
   auto fail = [&](const char* code, std::string message) {
     metrics_->AddRejected(code);
     Response r = ErrorResponse(code, message);
@@ -262,7 +263,7 @@ void Service::HandleCollectPost(Request&& req, proto::Decoder* decoder, Respond 
 
 void Service::HandlePixel(Request&& req, std::string_view query, proto::Decoder* decoder, Respond respond) {
   Response cors;
-  if (!CheckOrigin(req, &cors, respond)) return;
+  if (!CheckOrigin(req, &cors, /*pixel=*/true, respond)) return;
   if (closing()) {
     metrics_->AddRejected(codes::kDraining);
     Response r = PixelResponse(codes::kDraining);
