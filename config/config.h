@@ -3,7 +3,7 @@
 // environment variables (nested keys with "__": FOOTHOLD_STORAGE__DURABILITY),
 // the TOML file given by --config, built-in defaults (the inline values below).
 // Every value is validated once at load; after that code reads typed fields.
-// The analytics definitions of DESIGN.md §7 ([[micro_conversion]],
+// The analytics definitions (config/README.md; [[micro_conversion]],
 // [[macro_conversion]], [[funnel]], [[experiment]]) come only from the TOML
 // file: they have no environment or flag form, and without a file there are none.
 //
@@ -22,7 +22,7 @@ namespace foothold::config {
 
 enum class Durability { kWal, kSync };
 
-// ---- Analytics definitions (DESIGN.md §7), read only from the TOML file. ----
+// ---- Analytics definitions (README.md "Analytics"), read only from the TOML file. ----
 // Names of conversions, funnels and experiments match [A-Za-z0-9_.:-]{1,64};
 // conversion names are unique across micro AND macro conversions.
 
@@ -187,7 +187,7 @@ struct LoadResult {
   int exit_code = 0;
 };
 
-// Parses argv (flags of DESIGN.md §9), the environment (`envp`, NULL-terminated
+// Parses argv (flags of config/README.md), the environment (`envp`, NULL-terminated
 // "KEY=VALUE" strings) and the --config file, applies precedence, validates.
 LoadResult LoadConfig(int argc, const char* const* argv, const char* const* envp);
 

@@ -1,5 +1,5 @@
-// Decoding and validation of beacon bodies (DESIGN.md §4.1) and pixel query
-// strings (§4.2) into Events.
+// Decoding and validation of beacon bodies and pixel query strings into
+// Events (proto/README.md "Bodies", "Pixel query strings").
 //
 // A Decoder owns a reusable simdjson parser and scratch buffers. It is NOT
 // thread-safe: keep one per I/O thread (thread_local) and reuse it. All

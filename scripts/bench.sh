@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Collector benchmark (DESIGN.md §11), all in one run on this machine:
+# Collector benchmark (scripts/README.md "Benchmarks", targets in "Targets"), all in one run on this machine:
 #   1. nginx `return 204` vs foothold, single 300-byte beacon per POST, keep-alive;
 #   2. foothold with 100-event batches vs RocksDB's db_bench fillseq (batch 64, 300-byte values).
-# Servers are pinned to core 1 and wrk / db_bench's client side to core 0 (PITFALLS.md).
+# Servers are pinned to core 1 and wrk / db_bench's client side to core 0: on
+# 2 cores, server and load generator fighting for the same cores make the figures meaningless.
 # Prints req/s, events/s, p50/p99, server CPU per request, RSS and the ratios. Never a test.
 #
 # Usage: scripts/bench.sh [seconds per run (default 10)] [connections (default 64)]

@@ -236,7 +236,7 @@ void HttpServer::Wait() {
   s.Drain();
 }
 
-// DESIGN.md §8: readiness off at once; keep serving for drain_delay so the
+// server/README.md "Shutdown": readiness off at once; keep serving for drain_delay so the
 // load balancer notices; then stop accepting, close idle connections, finish
 // in-flight requests (bounded by shutdown.deadline), stop the threads.
 void HttpServer::Impl::Drain() {

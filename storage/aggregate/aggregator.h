@@ -1,5 +1,5 @@
-// Private to storage/: the aggregator thread (DESIGN.md §2, §7). It tails the
-// `log` column family from its checkpoint, feeds each record to a Rollup, and
+// Private to storage/: the aggregator thread (storage/README.md "The
+// aggregator: exactly once"). It tails the `log` column family from its checkpoint, feeds each record to a Rollup, and
 // commits the counter deltas, the touched session states and the new
 // checkpoint in ONE WriteBatch. A crash anywhere loses at most the batch in
 // progress, which the next start replays from the checkpoint: counters always

@@ -1,6 +1,7 @@
 // Private to storage/: Rollup, the deterministic heart of the aggregator
-// (DESIGN.md §7). It consumes stored events in seq order and produces counter
-// deltas (storage/counter_keys.h) plus per-session state. It does no I/O: the
+// (storage/README.md "The aggregator: exactly once"). It consumes stored
+// events in seq order and produces counter deltas
+// (storage/aggregate/counter_keys.h) plus per-session state. It does no I/O: the
 // Aggregator persists what it produces (deltas, dirty session states and the
 // checkpoint in one WriteBatch), and `foothold verify` runs a fresh Rollup over
 // the whole log to recount. Same events in, same counters out, however the

@@ -1,4 +1,4 @@
-// Integration test of the scaled-out topology (DESIGN.md §10): two real foothold processes behind
+// Integration test of the scaled-out topology (deploy/README.md): two real foothold processes behind
 // HAProxy running deploy/haproxy/haproxy.cfg itself - the shipped file, not a copy - with only its
 // "${FH_*}" variables pointed at loopback ports and a faster health-check pace. It checks what ops
 // rely on: one session stays on one replica, and a replica rolled with SIGTERM under load drops

@@ -75,7 +75,7 @@ TEST_CASE("a client that sends headers too slowly is disconnected", "[integratio
   CHECK(client.Get("/healthz").status == 200);
 }
 
-// DESIGN.md §2: a 2xx means the event reached the WAL, so kill -9 loses none
+// storage/README.md "Durability": a 2xx means the event reached the WAL, so kill -9 loses none
 // of them; dedupe keeps retries from doubling anything.
 TEST_CASE("kill -9 while clients post loses no acknowledged event", "[integration]") {
   TempDir dir;

@@ -1,4 +1,4 @@
-// The aggregator (DESIGN.md §7) over a hand-made dataset whose every count is
+// The aggregator (storage/README.md) over a hand-made dataset whose every count is
 // worked out below: a dwell crossing, bots, sessions spanning buckets,
 // out-of-order event times, sessionized visitors, funnels in all three modes,
 // lift cells and experiment exposure. The same expectations hold however the
