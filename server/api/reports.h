@@ -1,4 +1,4 @@
-// Reports: the JSON bodies of the stats endpoints (DESIGN.md §8) built from
+// Reports: the JSON bodies of the stats endpoints (README.md "Analytics") built from
 // the counter queries of the EventStore (storage/stats.h) and the pure
 // statistics of server/statistics.h. Every report reads counters only, in
 // O(buckets); none scans the log.
