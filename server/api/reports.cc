@@ -13,6 +13,7 @@
 #include "proto/validate.h"
 #include "server/api/service.h"
 #include "server/statistics/statistics.h"
+#include "storage/cluster.h"
 #include "storage/event_store.h"
 
 namespace foothold::server {
@@ -146,6 +147,15 @@ void AppendAggregator(const storage::EventStore& store, Json* j) {
   j->Close();
 }
 
+// This replica's exporter: how far behind ClickHouse (and so a cluster report) is.
+void AppendExport(const storage::EventStore& store, Json* j) {
+  storage::ExportStats x = store.export_stats();
+  j->Key("export").Open();
+  j->Key("node").Str(x.node).Key("checkpoint_seq").Uint(x.checkpoint_seq);
+  j->Key("pending_records").Uint(x.pending_records).Key("lag_seconds").Num(x.lag_seconds);
+  j->Close();
+}
+
 // The day range a day-of-session-start report covers.
 void AppendDays(const storage::TimeRange& r, Json* j) {
   int64_t from = r.from_ms - ((r.from_ms % kDayMs) + kDayMs) % kDayMs;
@@ -154,13 +164,32 @@ void AppendDays(const storage::TimeRange& r, Json* j) {
   j->Key("basis").Str("closed sessions by UTC day of session start");
 }
 
-// ---- /v1/stats/summary ----
-Response Summary(const storage::EventStore& store, const StatsQuery& q) {
+// ---- /v1/stats/summary (and ?scope=cluster: the same JSON from ClickHouse) ----
+Response Summary(const storage::EventStore& store, const config::Config& config, const StatsQuery& q) {
   storage::Summary s;
-  Status st = store.QuerySummary(q.range, &s);
-  if (!st.ok()) return Unavailable(st);
+  size_t dwell_skipped = 0;
+  if (q.cluster) {
+    const storage::StoreOptions options = storage::StoreOptionsFromConfig(config);
+    Status st = storage::QueryClusterSummary(options.export_clickhouse, store.analytics(), q.range, &s,
+                                             &dwell_skipped);
+    if (!st.ok()) {
+      Response r = ErrorResponse(proto::codes::kClusterUnavailable, st.message());
+      r.headers.emplace_back("Retry-After", "5");
+      return r;
+    }
+  } else {
+    Status st = store.QuerySummary(q.range, &s);
+    if (!st.ok()) return Unavailable(st);
+  }
   Json j;
-  j.Open().Time("from", s.range.from_ms).Time("to", s.range.to_ms);
+  j.Open();
+  if (q.cluster) {
+    j.Key("scope").Str("cluster");
+    if (dwell_skipped > 0) {
+      j.Key("notes").OpenArray().Str("dwell conversions are counted per node only (left out here)").CloseArray();
+    }
+  }
+  j.Time("from", s.range.from_ms).Time("to", s.range.to_ms);
   j.Key("events").Uint(s.events).Key("sessions").Uint(s.sessions);
   j.Key("conversions").OpenArray();
   for (const storage::ConversionSummary& c : s.conversions) {
@@ -170,6 +199,7 @@ Response Summary(const storage::EventStore& store, const StatsQuery& q) {
   }
   j.CloseArray();
   AppendAggregator(store, &j);
+  if (q.cluster) AppendExport(store, &j);
   return Ok(j.Close().Take());
 }
 
@@ -496,13 +526,16 @@ bool ParseStatsQuery(std::string_view query, int64_t now_ms, StatsQuery* out, Re
       out->name = value;
     } else if (key == "target") {
       out->target = value;
+    } else if (key == "scope") {
+      if (value != "local" && value != "cluster") return fail("scope must be local or cluster, got '" + value + "'");
+      out->cluster = value == "cluster";
     } else if (key == "bucket") {
       if (value == "minute") out->bucket_ms = kMinuteMs;
       else if (value == "hour") out->bucket_ms = kHourMs;
       else if (value == "day") out->bucket_ms = kDayMs;
       else return fail("bucket must be minute, hour or day, got '" + value + "'");
     } else {
-      return fail("unknown parameter '" + key + "' (allowed: from, to, name, bucket, target)");
+      return fail("unknown parameter '" + key + "' (allowed: from, to, name, bucket, target, scope)");
     }
   }
   // One bound given: the other keeps a 24 h span.
@@ -514,7 +547,18 @@ bool ParseStatsQuery(std::string_view query, int64_t now_ms, StatsQuery* out, Re
 
 Response StatsReport(const storage::EventStore& store, const config::Config& config,
                      std::string_view rest, const StatsQuery& q) {
-  if (rest == "summary") return Summary(store, q);
+  if (q.cluster) {
+    if (!config.export_clickhouse.enabled()) {
+      return ErrorResponse(proto::codes::kClusterNotConfigured,
+                           "scope=cluster reads ClickHouse: set [export.clickhouse] url on this replica");
+    }
+    if (rest != "summary") {
+      return ErrorResponse(proto::codes::kQueryInvalid,
+                           "scope=cluster is answered for summary; funnels, lift and experiments over every "
+                           "replica are SQL on the exported table (README.md, Cluster-wide view)");
+    }
+  }
+  if (rest == "summary") return Summary(store, config, q);
   if (rest == "timeseries") return Timeseries(store, config, q);
   if (rest == "lift") return Lift(store, config, q);
   if (rest == "definitions") return Definitions(store, config);

@@ -69,8 +69,11 @@ Service::Service(const config::Config& config, storage::EventStore* store, Metri
       limiter_(std::make_unique<RateLimiter>(config.http.rate_limit_per_ip, config.http.rate_limit_burst)),
       readers_(std::make_unique<BlockingPool>(2)) {
   if (const web::Asset* tracker = web::FindEmbeddedAsset("tracker/foothold.js")) {
-    assets_.emplace("/foothold.js", ServedAsset(*tracker, kCacheTracker));
-    for (const std::string& path : config.tracker.script_paths) assets_.emplace(path, ServedAsset(*tracker, kCacheTracker));
+    // Any site may embed the tracker, with `crossorigin` and `integrity` too.
+    assets_.emplace("/foothold.js", ServedAsset(*tracker, kCacheTracker, /*any_origin=*/true));
+    for (const std::string& path : config.tracker.script_paths) {
+      assets_.emplace(path, ServedAsset(*tracker, kCacheTracker, /*any_origin=*/true));
+    }
   }
   // The dashboard: every file under server/web/dashboard/ at /dashboard/<file>, its page also at
   // /dashboard. Served without the admin token (the page asks for it and sends it to the API);
