@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { repoRoot } from './harness.mjs';
+import { repoRoot } from '../harness.mjs';
 
 export const TOKEN = 'dashboard-test-token';
 export const WIDTHS = [
