@@ -5,9 +5,8 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { startServer, launchChromium, waitUntil, repoRoot, DESKTOP_UA } from '../harness.mjs';
-import { TOKEN, api, figures, assertShows } from './util.mjs';
+import { TOKEN, api, figures, assertShows, SHOTS } from './util.mjs';
 
-const SHOTS = join(repoRoot, 'tests', 'js', 'screenshots');
 const HOUR = 3600e3;
 let server, browser;
 const now = Date.now();

@@ -7,9 +7,8 @@ import assert from 'node:assert/strict';
 import { readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { startServer, launchChromium, waitUntil, readSession, repoRoot, DESKTOP_UA } from '../harness.mjs';
-import { TOKEN, WIDTHS, api, loadgen, figures, assertShows } from './util.mjs';
+import { TOKEN, WIDTHS, api, loadgen, figures, assertShows, SHOTS } from './util.mjs';
 
-const SHOTS = join(repoRoot, 'tests', 'js', 'screenshots');
 const DAY = 86400e3;
 let server, browser, range;
 
