@@ -1,4 +1,4 @@
-// Service: the HTTP endpoints of DESIGN.md §4 and §8 behind a Beast-free
+// Service: the HTTP endpoints of server/README.md ("Endpoints") behind a Beast-free
 // interface. Connections parse HTTP and hand each Request to Handle(); the
 // Service validates, enriches, appends to the EventStore, and answers through
 // the Respond callback (possibly later, from the writer thread).
