@@ -13,14 +13,21 @@
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace foothold::config;
-  // One file per process, rewritten for each input (the loader reads a path).
-  static const std::string path = [] {
-    char tmpl[] = "/tmp/foothold-fuzz-config-XXXXXX";
-    int fd = ::mkstemp(tmpl);
-    if (fd < 0) std::abort();
-    ::close(fd);
-    return std::string(tmpl);
-  }();
+  // One file per process, rewritten for each input (the loader reads a path),
+  // removed when the process exits.
+  struct TempFile {
+    std::string path;
+    TempFile() {
+      char tmpl[] = "/tmp/foothold-fuzz-config-XXXXXX";
+      int fd = ::mkstemp(tmpl);
+      if (fd < 0) std::abort();
+      ::close(fd);
+      path = tmpl;
+    }
+    ~TempFile() { ::unlink(path.c_str()); }
+  };
+  static const TempFile file;
+  const std::string& path = file.path;
   FILE* f = std::fopen(path.c_str(), "wb");
   if (f == nullptr) std::abort();
   if (size > 0 && std::fwrite(data, 1, size, f) != size) std::abort();
