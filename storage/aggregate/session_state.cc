@@ -84,7 +84,8 @@ void ReadHits(Reader* r, std::vector<SessionState::Hit>* out) {
   }
 }
 
-void ReadExposuresAndPages(Reader* r, SessionState* out) {
+// Version 1 pages carry their path; version 2 its hash.
+void ReadExposuresAndPages(Reader* r, SessionState* out, bool v1) {
   for (uint64_t n = r->Count(); n > 0 && r->ok; --n) {
     std::string experiment = r->Str();
     std::string variant = r->Str();
@@ -95,20 +96,30 @@ void ReadExposuresAndPages(Reader* r, SessionState* out) {
     auto conv = static_cast<uint16_t>(r->Var());
     bool fired = r->Var() != 0;
     int64_t engaged = r->Signed();
-    out->pages.push_back({conv, fired, engaged, r->Str()});
+    uint64_t hash = 0;
+    if (v1) {
+      hash = PagePathHash(r->Str());
+    } else {
+      r->ok = r->ok && proto::GetFixed64(&r->in, &hash);
+    }
+    out->pages.push_back({conv, fired, engaged, hash});
   }
 }
 
 }  // namespace
 
+uint64_t PagePathHash(std::string_view path) { return Hash64(path); }
+
 std::string SessionHeadKey(std::string_view session_id) {
   std::string key(1, kSessionHeadTag);
+  PutBe64(Hash64(session_id), &key);
   key.append(session_id);
   return key;
 }
 
 std::string SessionHitPrefix(std::string_view session_id) {
   std::string key(1, kSessionHitTag);
+  PutBe64(Hash64(session_id), &key);
   key.append(session_id);
   key.push_back('\0');
   return key;
@@ -123,14 +134,15 @@ std::string SessionHitKey(std::string_view session_id, uint64_t first_seq) {
 SessionRowKind ParseSessionKey(std::string_view key, std::string_view* session_id, uint64_t* seq) {
   if (key.empty()) return SessionRowKind::kUnknown;
   if (key[0] == kSessionHeadTag) {
-    *session_id = key.substr(1);
-    return session_id->empty() ? SessionRowKind::kUnknown : SessionRowKind::kHead;
+    if (key.size() < 1 + 8 + 1) return SessionRowKind::kUnknown;
+    *session_id = key.substr(9);
+    return GetBe64(key.substr(1)) == Hash64(*session_id) ? SessionRowKind::kHead : SessionRowKind::kUnknown;
   }
   if (key[0] == kSessionHitTag) {
-    if (key.size() < 1 + 1 + 1 + 8 || key[key.size() - 9] != '\0') return SessionRowKind::kUnknown;
-    *session_id = key.substr(1, key.size() - 10);
+    if (key.size() < 1 + 8 + 1 + 1 + 8 || key[key.size() - 9] != '\0') return SessionRowKind::kUnknown;
+    *session_id = key.substr(9, key.size() - 18);
     *seq = GetBe64(key.substr(key.size() - 8));
-    return SessionRowKind::kHit;
+    return GetBe64(key.substr(1)) == Hash64(*session_id) ? SessionRowKind::kHit : SessionRowKind::kUnknown;
   }
   if (static_cast<unsigned char>(key[0]) >= 0x20) {
     *session_id = key;
@@ -164,7 +176,7 @@ std::string EncodeHead(const SessionState& s) {
     PutVar(p.conv, &out);
     PutVar(p.fired ? 1 : 0, &out);
     PutSigned(p.engaged_ms, &out);
-    PutStr(p.path, &out);
+    proto::PutFixed64(&out, p.path_hash);
   }
   return out;
 }
@@ -184,7 +196,7 @@ Status DecodeHead(std::string_view in, SessionState* out) {
   out->chunks = r.Var();
   ReadOccurrences(&r, &out->first);
   ReadOccurrences(&r, &out->last);
-  ReadExposuresAndPages(&r, out);
+  ReadExposuresAndPages(&r, out, /*v1=*/false);
   if (!r.ok || !r.in.empty()) return Status::Corruption("session state: truncated or malformed");
   return Status::Ok();
 }
@@ -223,7 +235,7 @@ Status DecodeV1(std::string_view in, SessionState* out, std::vector<SessionState
     hits->push_back({t, r.Var(), conv});
   }
   out->hits = hits->size();
-  ReadExposuresAndPages(&r, out);
+  ReadExposuresAndPages(&r, out, /*v1=*/true);
   if (!r.ok || !r.in.empty()) return Status::Corruption("session state: truncated or malformed");
   return Status::Ok();
 }
