@@ -155,7 +155,7 @@ Status Aggregator::Start() {
 
 // Rebuilds the closing wheel from the stored heads; first converts version 1
 // states, and states written under other conversion names, in one WriteBatch
-// (storage/aggregate/README.md, "Session state").
+// (storage/README.md, "Session state").
 Status Aggregator::LoadSessions(const std::vector<std::string>& names) {
   rocksdb::ReadOptions ro;
   ro.fill_cache = false;

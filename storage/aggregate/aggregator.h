@@ -1,4 +1,4 @@
-// Private to storage/: the aggregator thread (storage/aggregate/README.md).
+// Private to storage/: the aggregator thread (storage/README.md).
 // It tails the `log` column family from its checkpoint, feeds each record to
 // a Rollup, and commits the counter deltas, the changed session rows and the
 // new checkpoint in ONE WriteBatch. A crash anywhere loses at most the batch in

@@ -1,5 +1,5 @@
 // Private to storage/: Rollup, the deterministic heart of the aggregator
-// (contract in storage/aggregate/README.md; what it counts in README.md,
+// (contract in storage/README.md; what it counts in README.md,
 // "Analytics"). It consumes stored events in seq order and produces counter
 // deltas (counter_keys.h) plus per-session state (session_state.h). It does
 // no I/O of its own: open sessions it does not hold come from a

@@ -1,5 +1,5 @@
 // Private to storage/: the aggregator's per-session state and its rows in the
-// `sessions` column family (layout and versions in storage/aggregate/README.md,
+// `sessions` column family (layout and versions in storage/README.md,
 // "Session state").
 //
 // An open session is stored as one small head row plus its funnel hits in

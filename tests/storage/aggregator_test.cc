@@ -1,4 +1,4 @@
-// The aggregator (DESIGN.md §7) over a hand-made dataset whose every count is
+// The aggregator (storage/README.md) over a hand-made dataset whose every count is
 // worked out below: a dwell crossing, bots, sessions spanning buckets,
 // out-of-order event times, sessionized visitors, funnels in all three modes,
 // lift cells and experiment exposure. The same expectations hold however the
@@ -269,12 +269,8 @@ TEST_CASE("on an idle store, clock ticks close sessions, count nothing, and repl
     auto store = OpenStore(options);
     REQUIRE(AppendSync(*store, {MakeEvent("purchase", "idle", now, now)}).status.ok());
     // No more traffic: only a tick can move the watermark past the session.
-    bool closed = false;
-    for (int i = 0; i < 3000 && !closed; ++i) {  // up to 30 s; no timing assertion
-      closed = store->aggregator_stats().sessions_closed == 1;
-      if (!closed) std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
-    REQUIRE(closed);
+    REQUIRE(testing::WaitUntil([&] { return store->aggregator_stats().sessions_closed == 1; },
+                               std::chrono::seconds(30)));
     REQUIRE(store->WaitAggregated(30000));
     CHECK(store->aggregator_stats().open_sessions == 0);
     Summary sum;

@@ -1,4 +1,4 @@
-// Funnel semantics (DESIGN.md §7, PostHog's state machine) on the Rollup
+// Funnel semantics (storage/README.md, PostHog's state machine) on the Rollup
 // itself, one rule per case: restart on a new step 1, the window anchored at
 // step 1 and inclusive, one event per step, ties broken by (event_time, seq),
 // strict and any modes.
