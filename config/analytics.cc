@@ -14,6 +14,7 @@
 
 #include "config/settings.h"
 #include "config/values.h"
+#include "proto/decode.h"
 
 namespace foothold::config {
 namespace {
@@ -33,8 +34,8 @@ constexpr int64_t kMaxWindowMs = 365LL * 24 * 3600 * 1000;
 constexpr int64_t kMaxDwellSeconds = 365LL * 24 * 3600;
 constexpr std::string_view kNameRule = "[A-Za-z0-9_.:-], 1..64 bytes";
 
-// [A-Za-z0-9_.:-]{1,64}: the rule for event names, props keys (DESIGN.md
-// §4.1) and the names defined here.
+// [A-Za-z0-9_.:-]{1,64}: the rule for props keys and the names defined here
+// (they become counter keys). Event names follow proto::IsEventName.
 bool IsName(std::string_view text) {
   if (text.empty() || text.size() > 64) return false;
   return std::all_of(text.begin(), text.end(), [](char c) {
@@ -171,9 +172,10 @@ void Predicate1(Definition* entry, std::string field, const toml::node& value, M
 // event, where, url_prefix of the entry.
 void ReadMatcher(Definition* entry, Matcher* m) {
   const toml::table& body = entry->body();
-  if (entry->String(body, "event", &m->event) && body.contains("event") && !IsName(m->event)) {
-    entry->Fail(*body.get("event"),
-                "invalid event " + Quote(m->event) + " (allowed: " + std::string(kNameRule) + ")");
+  if (entry->String(body, "event", &m->event) && body.contains("event") &&
+      !proto::IsEventName(m->event)) {
+    entry->Fail(*body.get("event"), "invalid event " + Quote(m->event) +
+                                        " (allowed: 1..128 bytes of printable UTF-8)");
   }
   UrlPrefix(entry, body, "url_prefix", &m->url_prefix);
   const toml::node* where = body.get("where");

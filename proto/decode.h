@@ -53,6 +53,12 @@ struct DecodedBatch {
   void Clear();
 };
 
+// The event name rule (README "Event fields"): 1-128 bytes of printable UTF-8,
+// no C0/C1 control characters or DEL. `name` must be valid UTF-8 already.
+// Shared with the config loader so `event = "Product Added"` in a definition
+// follows the same rule as the events it counts.
+bool IsEventName(std::string_view name);
+
 class Decoder {
  public:
   explicit Decoder(const Limits& limits);
