@@ -59,6 +59,10 @@ struct DecodedBatch {
 // follows the same rule as the events it counts.
 bool IsEventName(std::string_view name);
 
+enum class SegmentCall;  // proto/segment.h
+struct SegmentLimits;
+struct SegmentBatch;
+
 class Decoder {
  public:
   explicit Decoder(const Limits& limits);
@@ -109,6 +113,9 @@ class Decoder {
   void DecodeQuery(std::string_view query, DecodedBatch* out);
 
  private:
+  // proto/segment.cc maps Segment messages with the same parser and rules.
+  friend void DecodeSegment(Decoder* decoder, std::string_view body, SegmentCall call,
+                            const SegmentLimits& limits, SegmentBatch* out);
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };

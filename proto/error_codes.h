@@ -36,6 +36,8 @@ inline constexpr char kPropsNested[] = "props_nested";
 inline constexpr char kPropKeyInvalid[] = "prop_key_invalid";
 inline constexpr char kNumberInvalid[] = "number_invalid";             // out of range / not finite
 inline constexpr char kEventTooLarge[] = "event_too_large";
+inline constexpr char kMessageTooLarge[] = "message_too_large";       // a Segment message over segment.max_message_bytes (413 for a single call)
+inline constexpr char kTypeInvalid[] = "type_invalid";                 // a Segment batch message without a known `type`
 inline constexpr char kDuplicateKey[] = "duplicate_key";               // a field or prop key given twice
 
 // Server-level.
@@ -43,6 +45,8 @@ inline constexpr char kNotFound[] = "not_found";                       // 404
 inline constexpr char kMethodNotAllowed[] = "method_not_allowed";      // 405
 inline constexpr char kOriginForbidden[] = "origin_forbidden";         // 403
 inline constexpr char kUnauthorized[] = "unauthorized";                // 401
+inline constexpr char kWriteKeyMissing[] = "write_key_missing";       // 401: sources are configured and no write key came
+inline constexpr char kWriteKeyInvalid[] = "write_key_invalid";       // 401: the write key names no [[source]]
 inline constexpr char kForbidden[] = "forbidden";                      // 403
 inline constexpr char kRateLimited[] = "rate_limited";                 // 429
 inline constexpr char kQueueFull[] = "queue_full";                     // 503
