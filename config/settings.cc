@@ -135,7 +135,8 @@ Setting Choice(std::string key, std::vector<std::pair<std::string, T>> choices, 
   std::string allowed;
   for (const auto& [name, value] : choices) allowed += (allowed.empty() ? "" : ", ") + name;
   return {std::move(key), std::move(allowed), [=](const RawValue& v, Config* c, std::string*) {
-            if (v.kind != RawValue::Kind::kText) return false;
+            // kOther: a TOML boolean, spelled "true"/"false" (env and flags give text).
+            if (v.kind != RawValue::Kind::kText && v.kind != RawValue::Kind::kOther) return false;
             for (const auto& [name, value] : choices) {
               if (v.text.size() == name.size() &&
                   std::equal(name.begin(), name.end(), v.text.begin(), [](char a, char b) {
@@ -317,6 +318,13 @@ std::vector<Setting> Settings() {
   s.push_back(Text(
       "admin.token", "printable ASCII without spaces; \"\" = admin endpoints open", IsToken,
       [](Config* c) { return &c->admin.token; }, /*secret=*/true));
+
+  s.push_back(Choice<bool>("sources.require_write_key", {{"true", true}, {"false", false}},
+                           [](Config* c) { return &c->sources.require_write_key; }));
+  s.push_back(Size("segment.max_message_bytes", 1, kGiB,
+                   [](Config* c) { return &c->segment.max_message_bytes; }));
+  s.push_back(Size("segment.max_batch_bytes", 1, kGiB,
+                   [](Config* c) { return &c->segment.max_batch_bytes; }));
 
   s.push_back(
       Duration("shutdown.drain_delay", 0, [](Config* c) { return &c->shutdown.drain_delay_ms; }));
