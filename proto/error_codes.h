@@ -54,6 +54,7 @@ inline constexpr char kStoreUnavailable[] = "store_unavailable";       // 503
 inline constexpr char kDraining[] = "draining";                        // 503
 inline constexpr char kBadRequest[] = "bad_request";                   // 400: malformed HTTP
 inline constexpr char kSessionIdInvalid[] = "session_id_invalid";      // 400 on readback
+inline constexpr char kEventIdInvalid[] = "event_id_invalid";        // 400 on /v1/events/{id}
 inline constexpr char kQueryInvalid[] = "query_invalid";               // 400: a stats parameter is missing or malformed
 inline constexpr char kRangeTooLarge[] = "range_too_large";            // 400: a time series of more than 10000 buckets
 

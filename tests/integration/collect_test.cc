@@ -257,7 +257,7 @@ TEST_CASE("CORS preflight and origin checks", "[integration]") {
     CHECK(r.status == 204);
     CHECK(r.header("access-control-allow-origin") == "*");
     CHECK(r.header("access-control-allow-methods") == "GET, POST, OPTIONS");
-    CHECK(r.header("access-control-allow-headers") == "Content-Type, Content-Encoding");
+    CHECK(r.header("access-control-allow-headers") == "Content-Type, Content-Encoding, Authorization, X-Retry-Count");
     CHECK(r.header("access-control-max-age") == "86400");
   }
   SECTION("a named list") {
