@@ -228,6 +228,21 @@ void FileView(const std::string& path, const std::vector<Setting>& settings, Vie
 // Checks that involve more than one key, after all sources are applied.
 void CheckTogether(const Config& config, std::vector<std::string>* errors) {
   HostPort listen;
+  for (const auto* paths : {&config.tracker.script_paths, &config.tracker.collect_paths}) {
+    for (const std::string& p : *paths) {
+      if (config.demo.enabled && p.starts_with("/p/")) {
+        errors->push_back("tracker path " + Quote(p) + " is under /p/, which the demo shop serves while demo.enabled = true");
+      }
+    }
+  }
+  for (const std::string& script : config.tracker.script_paths) {
+    for (const std::string& collect : config.tracker.collect_paths) {
+      if (script == collect) {
+        errors->push_back("tracker.script_path and tracker.collect_path both name " + Quote(script) +
+                          "; a path serves the script or collects, not both");
+      }
+    }
+  }
   if (!config.admin_listen.empty() && config.admin_listen == config.listen &&
       ParseHostPort(config.listen, &listen) && listen.port != 0) {
     errors->push_back(

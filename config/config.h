@@ -136,6 +136,18 @@ struct Config {
   std::vector<proto::Cidr> trusted_proxies;      // [trusted_proxies] CIDR list; default none
   std::vector<std::string> cors_allowed_origins = {"*"};  // [cors.allowed_origins]
 
+  // The first-party tracker (README "Browser tracker"). Paths start with '/', hold no '?', '#' or
+  // spaces, and never shadow a built-in route (/v1/..., /foothold.js, /demo/..., /dashboard...,
+  // /healthz, /readyz, /metrics) nor each other.
+  struct Tracker {
+    std::vector<std::string> script_paths;   // [tracker.script_path] extra paths serving foothold.js; default none
+    std::vector<std::string> collect_paths;  // [tracker.collect_path] aliases of /v1/collect (POST, pixel GET, OPTIONS); default none
+  } tracker;
+
+  struct Demo {
+    bool enabled = false;  // [demo.enabled] serve the demo shop at /demo/ (default false)
+  } demo;
+
   struct Admin {
     std::string token;  // [admin.token] bearer token for stats/sessions/metrics; "" = open
   } admin;
@@ -168,6 +180,22 @@ struct Config {
   // [[source]] entries in file order; only from the TOML file. Empty: the
   // Segment endpoints accept any write key (or none) as an unnamed browser source.
   std::vector<Source> source_list;
+
+  // [export.clickhouse]: tail the journey log into a ClickHouse table over its
+  // HTTP interface (storage/export/README.md). Off while `url` is "".
+  struct ExportClickHouse {
+    std::string url;                   // [export.clickhouse.url] "http://HOST:PORT" of ClickHouse's HTTP interface; "" = off
+    std::string database = "foothold";  // [export.clickhouse.database] [A-Za-z0-9_]{1,64}
+    std::string table = "events";       // [export.clickhouse.table] [A-Za-z0-9_]{1,64}; DDL in deploy/clickhouse/events.sql
+    std::string user = "default";       // [export.clickhouse.user] sent as X-ClickHouse-User
+    std::string password;               // [export.clickhouse.password] sent as X-ClickHouse-Key; "" = none
+    std::string node;                   // [export.clickhouse.node] this collector's name in the table's key; "" = the hostname
+    size_t batch_rows = 10000;          // [export.clickhouse.batch_rows] most log records per INSERT, 1..1000000
+    int64_t linger_ms = 1000;           // [export.clickhouse.linger] wait this long for a full batch; 0 = send at once
+    int64_t max_lag_ms = 7LL * 24 * 3600 * 1000;  // [export.clickhouse.max_lag] retention waits for the exporter until its lag passes this; 0 = forever
+    int64_t timeout_ms = 10000;         // [export.clickhouse.timeout] connect + request + response deadline per HTTP call
+    bool enabled() const { return !url.empty(); }
+  } export_clickhouse;
 
   // Analytics definitions, in file order; only from the TOML file (see above).
   std::vector<MicroConversion> micro_conversions;  // [[micro_conversion]]

@@ -135,8 +135,7 @@ Setting Choice(std::string key, std::vector<std::pair<std::string, T>> choices, 
   std::string allowed;
   for (const auto& [name, value] : choices) allowed += (allowed.empty() ? "" : ", ") + name;
   return {std::move(key), std::move(allowed), [=](const RawValue& v, Config* c, std::string*) {
-            // kOther: a TOML boolean, spelled "true"/"false" (env and flags give text).
-            if (v.kind != RawValue::Kind::kText && v.kind != RawValue::Kind::kOther) return false;
+            if (v.kind != RawValue::Kind::kText) return false;
             for (const auto& [name, value] : choices) {
               if (v.text.size() == name.size() &&
                   std::equal(name.begin(), name.end(), v.text.begin(), [](char a, char b) {
@@ -162,6 +161,54 @@ Setting Text(std::string key, std::string allowed, std::function<bool(std::strin
           secret};
 }
 
+// true/false (TOML booleans, or text from flags and the environment; case-insensitive).
+template <typename Get>
+Setting Bool(std::string key, Get get) {
+  return {std::move(key), "true or false", [=](const RawValue& v, Config* c, std::string*) {
+            if (v.kind != RawValue::Kind::kText && v.kind != RawValue::Kind::kOther) return false;
+            std::string t = v.text;
+            for (char& ch : t) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+            if (t != "true" && t != "false") return false;
+            *get(c) = t == "true";
+            return true;
+          }};
+}
+
+// An operator-chosen URL path for the tracker: "/" then printable ASCII without '?', '#', '%' or
+// spaces, not a built-in route or under a built-in prefix.
+bool IsTrackerPath(std::string_view p) {
+  if (p.size() < 2 || p.size() > 256 || p.front() != '/') return false;
+  for (unsigned char ch : p) {
+    if (ch <= 0x20 || ch >= 0x7f || ch == '?' || ch == '#' || ch == '%') return false;
+  }
+  for (std::string_view exact : {"/foothold.js", "/healthz", "/readyz", "/metrics", "/demo", "/dashboard"}) {
+    if (p == exact) return false;
+  }
+  for (std::string_view prefix : {"/v1/", "/demo/", "/dashboard/"}) {
+    if (p.starts_with(prefix)) return false;
+  }
+  return true;
+}
+
+template <typename Get>
+Setting TrackerPaths(std::string key, Get get) {
+  return {std::move(key),
+          "a list of paths like \"/s/app.js\": starting with '/', no '?', '#', '%' or spaces, not a built-in "
+          "route (/v1/..., /foothold.js, /demo/..., /dashboard..., /healthz, /readyz, /metrics)",
+          [=](const RawValue& v, Config* c, std::string* shown) {
+            std::vector<std::string> items;
+            if (!ListItems(v, &items)) return false;
+            for (const std::string& item : items) {
+              if (!IsTrackerPath(item)) {
+                *shown = Quote(item);
+                return false;
+              }
+            }
+            *get(c) = std::move(items);
+            return true;
+          }};
+}
+
 bool IsListenAddress(std::string_view text) {
   HostPort unused;
   return ParseHostPort(text, &unused);
@@ -174,6 +221,28 @@ bool IsToken(std::string_view text) {
     if (c <= ' ' || c > '~') return false;
   }
   return true;
+}
+
+// ClickHouse names go into SQL unquoted: keep them to plain identifiers.
+bool IsIdentifier(std::string_view text) {
+  if (text.empty() || text.size() > 64) return false;
+  for (char c : text) {
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_') return false;
+  }
+  return true;
+}
+
+// http://HOST[:PORT][/]: the exporter speaks plain HTTP/1.1 (no TLS); a
+// TLS-terminating sidecar or ClickHouse's own http_port serves it.
+bool IsClickHouseUrl(std::string_view text) {
+  constexpr std::string_view kScheme = "http://";
+  if (!text.starts_with(kScheme)) return false;
+  text.remove_prefix(kScheme.size());
+  if (text.ends_with('/')) text.remove_suffix(1);
+  if (text.empty() || text.find('/') != std::string_view::npos) return false;
+  HostPort hp;
+  if (text.find(':') == std::string_view::npos || text.back() == ']') return IsToken(text);
+  return ParseHostPort(text, &hp) && hp.port != 0;
 }
 
 const Setting* FindSetting(const std::vector<Setting>& settings, std::string_view key) {
@@ -315,12 +384,15 @@ std::vector<Setting> Settings() {
                  return true;
                }});
 
+  s.push_back(TrackerPaths("tracker.script_path", [](Config* c) { return &c->tracker.script_paths; }));
+  s.push_back(TrackerPaths("tracker.collect_path", [](Config* c) { return &c->tracker.collect_paths; }));
+  s.push_back(Bool("demo.enabled", [](Config* c) { return &c->demo.enabled; }));
+
   s.push_back(Text(
       "admin.token", "printable ASCII without spaces; \"\" = admin endpoints open", IsToken,
       [](Config* c) { return &c->admin.token; }, /*secret=*/true));
 
-  s.push_back(Choice<bool>("sources.require_write_key", {{"true", true}, {"false", false}},
-                           [](Config* c) { return &c->sources.require_write_key; }));
+  s.push_back(Bool("sources.require_write_key", [](Config* c) { return &c->sources.require_write_key; }));
   s.push_back(Size("segment.max_message_bytes", 1, kGiB,
                    [](Config* c) { return &c->segment.max_message_bytes; }));
   s.push_back(Size("segment.max_batch_bytes", 1, kGiB,
@@ -340,6 +412,33 @@ std::vector<Setting> Settings() {
       Number("http.rate_limit", 0, 1e9, [](Config* c) { return &c->http.rate_limit_per_ip; }));
   s.push_back(
       Number("http.rate_limit_burst", 0, 1e9, [](Config* c) { return &c->http.rate_limit_burst; }));
+
+  // [export.clickhouse] (storage/export/README.md).
+  s.push_back(Text(
+      "export.clickhouse.url", "\"\" (export off) or http://HOST:PORT[/] of ClickHouse's HTTP interface",
+      [](std::string_view t) { return t.empty() || IsClickHouseUrl(t); },
+      [](Config* c) { return &c->export_clickhouse.url; }));
+  s.push_back(Text("export.clickhouse.database", "an identifier [A-Za-z0-9_]{1,64}", IsIdentifier,
+                   [](Config* c) { return &c->export_clickhouse.database; }));
+  s.push_back(Text("export.clickhouse.table", "an identifier [A-Za-z0-9_]{1,64}", IsIdentifier,
+                   [](Config* c) { return &c->export_clickhouse.table; }));
+  s.push_back(Text("export.clickhouse.user", "printable ASCII without spaces, 1..64 bytes",
+                   [](std::string_view t) { return !t.empty() && t.size() <= 64 && IsToken(t); },
+                   [](Config* c) { return &c->export_clickhouse.user; }));
+  s.push_back(Text(
+      "export.clickhouse.password", "printable ASCII without spaces; \"\" = none", IsToken,
+      [](Config* c) { return &c->export_clickhouse.password; }, /*secret=*/true));
+  s.push_back(Text(
+      "export.clickhouse.node", "\"\" (the hostname) or 1..64 printable ASCII without spaces",
+      [](std::string_view t) { return t.size() <= 64 && IsToken(t); },
+      [](Config* c) { return &c->export_clickhouse.node; }));
+  s.push_back(Integer("export.clickhouse.batch_rows", 1, 1000000,
+                      [](Config* c) { return &c->export_clickhouse.batch_rows; }));
+  s.push_back(Duration("export.clickhouse.linger", 0, [](Config* c) { return &c->export_clickhouse.linger_ms; }));
+  s.push_back(
+      Duration("export.clickhouse.max_lag", 0, [](Config* c) { return &c->export_clickhouse.max_lag_ms; }));
+  s.push_back(
+      Duration("export.clickhouse.timeout", 100, [](Config* c) { return &c->export_clickhouse.timeout_ms; }));
   return s;
 }
 

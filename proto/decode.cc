@@ -52,7 +52,7 @@ void Decoder::Impl::DecodeJson(Span body) {
     case dom::element_type::OBJECT:
       return DecodeObjectBody(root.get_object().value_unsafe(), body);
     default:
-      return BodyFail(400, codes::kBatchInvalid, kShapeMessage);
+      return BodyFail(codes::kBatchInvalid, kShapeMessage);
   }
 }
 
@@ -76,20 +76,20 @@ void Decoder::Impl::DecodeObjectBody(dom::object obj, Span body) {
     if (body.size() > limits.max_event_bytes) return RejectTooLarge(0, body.size());
     return DecodeEvent(obj, 0);
   }
-  if (batch_count > 1) return BodyFail(400, codes::kBatchInvalid, "batch is given twice");
-  if (sent_at_count > 1) return BodyFail(400, codes::kSentAtInvalid, "sent_at is given twice");
+  if (batch_count > 1) return BodyFail(codes::kBatchInvalid, "batch is given twice");
+  if (sent_at_count > 1) return BodyFail(codes::kSentAtInvalid, "sent_at is given twice");
   if (sent_at_count == 1 && !sent_at.is_null()) {
     int64_t ms = 0;
     if (sent_at.type() != dom::element_type::INT64 || sent_at.get(ms) != simdjson::SUCCESS ||
         ms < 0 || ms > internal::kMaxTimeMs) {
-      return BodyFail(400, codes::kSentAtInvalid,
+      return BodyFail(codes::kSentAtInvalid,
                       "sent_at must be integer ms since the epoch (1970..9999)");
     }
     out->sent_at_ms = ms;
   }
   dom::array arr;
   if (batch.get(arr) != simdjson::SUCCESS) {
-    return BodyFail(400, codes::kBatchInvalid, "batch must be an array of events");
+    return BodyFail(codes::kBatchInvalid, "batch must be an array of events");
   }
   size_t array_pos = kNoPos;
   if (body.size() > limits.max_event_bytes) {
@@ -109,7 +109,7 @@ void Decoder::Impl::DecodeObjectBody(dom::object obj, Span body) {
 void Decoder::Impl::DecodeArray(dom::array arr, size_t array_pos) {
   const size_t n = arr.size();
   if (TooMany(n)) return;
-  if (n == 0) return BodyFail(400, codes::kBodyEmpty, "the batch holds no events");
+  if (n == 0) return BodyFail(codes::kBodyEmpty, "the batch holds no events");
   bool have_spans = false;
   if (array_pos != kNoPos) {
     spans.clear();
@@ -299,7 +299,7 @@ void Decoder::DecodeBody(std::string_view body, BodyFormat format, DecodedBatch*
   Impl& im = *impl_;
   im.out = out;
   if (body.size() > im.limits.max_body_bytes) {
-    return im.BodyFail(413, codes::kBodyTooLarge,
+    return im.BodyFail(codes::kBodyTooLarge,
                        "the body is " + std::to_string(body.size()) + " bytes; the limit is " +
                            std::to_string(im.limits.max_body_bytes));
   }
@@ -308,7 +308,7 @@ void Decoder::DecodeBody(std::string_view body, BodyFormat format, DecodedBatch*
   size_t b = 0, e = body.size();
   while (b < e && IsJsonWs(body[b])) ++b;
   while (e > b && IsJsonWs(body[e - 1])) --e;
-  if (b == e) return im.BodyFail(400, codes::kBodyEmpty, "the body is empty");
+  if (b == e) return im.BodyFail(codes::kBodyEmpty, "the body is empty");
   im.CopyIn(body);
   if (format == BodyFormat::kNdjson) {
     im.DecodeNdjson();

@@ -38,8 +38,7 @@ struct Rejection {
 
 // A failure of the body as a whole: nothing in it can be used.
 struct BodyError {
-  int http_status = 400;  // 400 or 413
-  std::string code;
+  std::string code;  // its HTTP status: codes::HttpStatusFor(code), 400 or 413
   std::string message;
 };
 

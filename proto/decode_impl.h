@@ -90,29 +90,29 @@ struct Decoder::Impl {
   void Reject(uint32_t index, const char* code, std::string field, std::string message) {
     out->rejected.push_back(Rejection{index, code, std::move(field), std::move(message)});
   }
-  void BodyFail(int status, const char* code, std::string message) {
+  void BodyFail(const char* code, std::string message) {
     out->Clear();
-    out->error = BodyError{status, code, std::move(message)};
+    out->error = BodyError{code, std::move(message)};
   }
   void FailParse(simdjson::error_code err) {
     switch (err) {
       case simdjson::UTF8_ERROR:
-        return BodyFail(400, codes::kUtf8Invalid, "the body is not valid UTF-8");
+        return BodyFail(codes::kUtf8Invalid, "the body is not valid UTF-8");
       case simdjson::EMPTY:
-        return BodyFail(400, codes::kBodyEmpty, "the body is empty");
+        return BodyFail(codes::kBodyEmpty, "the body is empty");
       case simdjson::CAPACITY:
       case simdjson::MEMALLOC:
-        return BodyFail(413, codes::kBodyTooLarge, "the body is too large to parse");
+        return BodyFail(codes::kBodyTooLarge, "the body is too large to parse");
       case simdjson::DEPTH_ERROR:
-        return BodyFail(400, codes::kJsonInvalid, "the body nests deeper than 1024 levels");
+        return BodyFail(codes::kJsonInvalid, "the body nests deeper than 1024 levels");
       default:
-        return BodyFail(400, codes::kJsonInvalid,
+        return BodyFail(codes::kJsonInvalid,
                         std::string("the body is not valid JSON: ") + simdjson::error_message(err));
     }
   }
   bool TooMany(size_t n) {
     if (n <= limits.max_events) return false;
-    BodyFail(413, codes::kTooManyEvents,
+    BodyFail(codes::kTooManyEvents,
              "the request holds more than " + std::to_string(limits.max_events) + " events");
     return true;
   }

@@ -71,10 +71,10 @@ bool Decoder::Impl::DecodeStandalone(Span span, uint32_t index, bool ndjson) {
 void Decoder::Impl::DecodeJsonTolerant(Span body) {
   const std::string_view s = Text().substr(0, body.end);
   const auto invalid = [this] {
-    BodyFail(400, codes::kJsonInvalid, "the body is not valid JSON");
+    BodyFail(codes::kJsonInvalid, "the body is not valid JSON");
   };
   if (s[body.begin] == '[') return DecodeTolerantArray(body);
-  if (s[body.begin] != '{') return BodyFail(400, codes::kBatchInvalid, kShapeMessage);
+  if (s[body.begin] != '{') return BodyFail(codes::kBatchInvalid, kShapeMessage);
   std::vector<Member> top;  // not the shared scratch: LocateBadNumber reuses that
   const size_t end = internal::SplitObject(s, body.begin, &top);
   if (end == kNoPos || internal::SkipWs(s, end) != body.end) return invalid();
@@ -84,10 +84,10 @@ void Decoder::Impl::DecodeJsonTolerant(Span body) {
   for (const Member& m : top) {
     if (!ParseKey(m.key, &key)) return invalid();
     if (key == "batch") {
-      if (batch) return BodyFail(400, codes::kBatchInvalid, "batch is given twice");
+      if (batch) return BodyFail(codes::kBatchInvalid, "batch is given twice");
       batch = &m;
     } else if (key == "sent_at") {
-      if (sent_at) return BodyFail(400, codes::kSentAtInvalid, "sent_at is given twice");
+      if (sent_at) return BodyFail(codes::kSentAtInvalid, "sent_at is given twice");
       sent_at = &m;
     }
   }
@@ -105,7 +105,7 @@ void Decoder::Impl::DecodeJsonTolerant(Span body) {
           (!err && !v.is_null() &&
            (v.type() != dom::element_type::INT64 || v.get(ms) != simdjson::SUCCESS || ms < 0 ||
             ms > internal::kMaxTimeMs))) {
-        return BodyFail(400, codes::kSentAtInvalid,
+        return BodyFail(codes::kSentAtInvalid,
                         "sent_at must be integer ms since the epoch (1970..9999)");
       }
       if (!err && !v.is_null()) out->sent_at_ms = ms;
@@ -117,7 +117,7 @@ void Decoder::Impl::DecodeJsonTolerant(Span body) {
     dom::element v;
     const auto err = Parse(batch->value, &v);
     if (err && !IsNumberError(err)) return invalid();
-    return BodyFail(400, codes::kBatchInvalid, "batch must be an array of events");
+    return BodyFail(codes::kBatchInvalid, "batch must be an array of events");
   }
   DecodeTolerantArray(batch->value);
 }
@@ -127,13 +127,13 @@ void Decoder::Impl::DecodeTolerantArray(Span array) {
   std::vector<Span> items;
   const size_t end = internal::SplitArray(s, array.begin, &items);
   if (end == kNoPos || internal::SkipWs(s, end) != array.end) {
-    return BodyFail(400, codes::kJsonInvalid, "the body is not valid JSON");
+    return BodyFail(codes::kJsonInvalid, "the body is not valid JSON");
   }
   if (TooMany(items.size())) return;
-  if (items.empty()) return BodyFail(400, codes::kBodyEmpty, "the batch holds no events");
+  if (items.empty()) return BodyFail(codes::kBodyEmpty, "the batch holds no events");
   for (size_t i = 0; i < items.size(); ++i) {
     if (!DecodeStandalone(items[i], static_cast<uint32_t>(i), false)) {
-      return BodyFail(400, codes::kJsonInvalid, "the body is not valid JSON");
+      return BodyFail(codes::kJsonInvalid, "the body is not valid JSON");
     }
   }
 }

@@ -1,6 +1,13 @@
-// The stable error codes of the wire contract (DESIGN.md §4.1), one place for
-// all of them. They are API: never rename one; README.md documents each.
+// The stable error codes of the wire contract, and the one mapping from a
+// code to its HTTP status (HttpStatusFor). They are API: never rename one;
+// proto/README.md ("Error codes") documents each. A handler names a code and
+// never picks a status: server/api's ErrorResponse and PixelResponse look it
+// up here, as does the body decoder.
+//
+// Thread safety: constants and pure functions.
 #pragma once
+
+#include <string_view>
 
 namespace foothold::proto::codes {
 
@@ -54,8 +61,76 @@ inline constexpr char kStoreUnavailable[] = "store_unavailable";       // 503
 inline constexpr char kDraining[] = "draining";                        // 503
 inline constexpr char kBadRequest[] = "bad_request";                   // 400: malformed HTTP
 inline constexpr char kSessionIdInvalid[] = "session_id_invalid";      // 400 on readback
-inline constexpr char kEventIdInvalid[] = "event_id_invalid";        // 400 on /v1/events/{id}
+inline constexpr char kEventIdInvalid[] = "event_id_invalid";         // 400 on /v1/events/{id}
 inline constexpr char kQueryInvalid[] = "query_invalid";               // 400: a stats parameter is missing or malformed
 inline constexpr char kRangeTooLarge[] = "range_too_large";            // 400: a time series of more than 10000 buckets
+
+// Every code with its HTTP status. An event-level code answers 400 when it is
+// the only outcome (a pixel hit, or a batch whose every event is rejected);
+// in a batch that stored something it is an entry of `rejected` in a 200.
+struct CodeStatus {
+  std::string_view code;
+  int http_status;
+};
+
+inline constexpr CodeStatus kCodeStatuses[] = {
+    {kJsonInvalid, 400},
+    {kBodyEmpty, 400},
+    {kBatchInvalid, 400},
+    {kSentAtInvalid, 400},
+    {kTooManyEvents, 413},
+    {kBodyTooLarge, 413},
+    {kHeadersTooLarge, 413},
+    {kGzipInvalid, 400},
+    {kContentTypeUnsupported, 415},
+    {kContentEncodingUnsupported, 415},
+    {kCharsetUnsupported, 415},
+    {kEventNotObject, 400},
+    {kEventMissing, 400},
+    {kEventNameInvalid, 400},
+    {kIdentityMissing, 400},
+    {kFieldType, 400},
+    {kFieldEmpty, 400},
+    {kFieldTooLong, 400},
+    {kFieldInvalid, 400},
+    {kUtf8Invalid, 400},
+    {kTsInvalid, 400},
+    {kEngagedMsInvalid, 400},
+    {kExperimentsInvalid, 400},
+    {kPropsInvalid, 400},
+    {kPropsTooMany, 400},
+    {kPropsNested, 400},
+    {kPropKeyInvalid, 400},
+    {kNumberInvalid, 400},
+    {kEventTooLarge, 400},
+    {kDuplicateKey, 400},
+    {kNotFound, 404},
+    {kMethodNotAllowed, 405},
+    {kOriginForbidden, 403},
+    {kUnauthorized, 401},
+    {kForbidden, 403},
+    {kRateLimited, 429},
+    {kQueueFull, 503},
+    {kStoreUnavailable, 503},
+    {kDraining, 503},
+    {kBadRequest, 400},
+    {kSessionIdInvalid, 400},
+    {kQueryInvalid, 400},
+    {kRangeTooLarge, 400},
+    {kMessageTooLarge, 413},
+    {kTypeInvalid, 400},
+    {kWriteKeyMissing, 401},
+    {kWriteKeyInvalid, 401},
+    {kEventIdInvalid, 400},
+};
+
+// The HTTP status of an error response carrying `code`; 500 for a code not in
+// kCodeStatuses (a bug: tests/proto/error_codes_test.cc keeps the table whole).
+constexpr int HttpStatusFor(std::string_view code) {
+  for (const CodeStatus& c : kCodeStatuses) {
+    if (c.code == code) return c.http_status;
+  }
+  return 500;
+}
 
 }  // namespace foothold::proto::codes

@@ -1,14 +1,15 @@
 // The binary record codec (see proto/record.h): how an Event is stored as a
 // value of the `log` column family.
 //
-// Format, version 2 (version 1 is the same without `source`; both are read).
-// "varint" is LEB128 (7 bits a byte, low group first, high
-// bit = more follows; at most 10 bytes for 64 bits). "zz" is a zigzag-mapped
-// signed integer ((n << 1) ^ (n >> 63)) written as a varint, so small
-// negative numbers stay short. "str" is a varint byte length followed by the
-// bytes. "delta(x)" is zz(x - received_at_ms) computed in wrapping 64-bit
-// arithmetic: event and client times sit close to received_at, so they take
-// 1-3 bytes instead of 6, and every int64 still round-trips exactly.
+// Format, version 2 (version 1 is the same without `source`; both are read),
+// built from proto/coding.h. "varint" is LEB128 (7 bits a
+// byte, low group first, high bit = more follows; at most 10 bytes for 64
+// bits). "zz" is a zigzag-mapped signed integer ((n << 1) ^ (n >> 63))
+// written as a varint, so small negative numbers stay short. "str" is a
+// varint byte length followed by the bytes. "delta(x)" is
+// zz(x - received_at_ms) computed in wrapping 64-bit arithmetic: event and
+// client times sit close to received_at, so they take 1-3 bytes instead of 6,
+// and every int64 still round-trips exactly.
 //
 //   byte 0      u8      version, = 2 (kRecordVersion); 1 in records written
 //                       before sources existed
@@ -52,6 +53,8 @@
 #include <cstdint>
 #include <string>
 
+#include "proto/coding.h"
+
 namespace foothold::proto {
 namespace {
 
@@ -59,22 +62,6 @@ constexpr uint8_t kHasTs = 0x01;
 constexpr uint8_t kHasEngaged = 0x02;
 constexpr uint8_t kBot = 0x04;
 constexpr uint8_t kKnownPresenceBits = kHasTs | kHasEngaged | kBot;
-
-void PutVarint(uint64_t v, std::string* out) {
-  while (v >= 0x80) {
-    out->push_back(static_cast<char>((v & 0x7f) | 0x80));
-    v >>= 7;
-  }
-  out->push_back(static_cast<char>(v));
-}
-
-uint64_t ZigZag(int64_t v) {
-  return (static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63);
-}
-
-int64_t UnZigZag(uint64_t v) {
-  return static_cast<int64_t>((v >> 1) ^ (~(v & 1) + 1));
-}
 
 // Wrapping difference: defined for every pair of int64 values (C++20 makes
 // the unsigned -> signed conversion modular), and inverted by WrapAdd.
@@ -86,61 +73,33 @@ int64_t WrapAdd(int64_t a, int64_t b) {
   return static_cast<int64_t>(static_cast<uint64_t>(a) + static_cast<uint64_t>(b));
 }
 
-void PutString(std::string_view s, std::string* out) {
-  PutVarint(s.size(), out);
-  out->append(s);
-}
-
-// A cursor over untrusted bytes. Every getter returns false instead of
-// reading past the end; the caller turns that into Corruption.
+// A cursor over untrusted bytes (proto/coding.h underneath). Every getter
+// returns false instead of reading past the end; the caller turns that into
+// Corruption.
 class Reader {
  public:
-  explicit Reader(std::string_view in) : in_(in) {}
+  explicit Reader(std::string_view in) : in_(in), size_(in.size()) {}
 
   bool Byte(uint8_t* v) {
-    if (pos_ >= in_.size()) return false;
-    *v = static_cast<uint8_t>(in_[pos_++]);
+    if (in_.empty()) return false;
+    *v = static_cast<uint8_t>(in_.front());
+    in_.remove_prefix(1);
     return true;
   }
 
-  bool Varint(uint64_t* v) {
-    uint64_t result = 0;
-    for (int shift = 0; shift < 64; shift += 7) {
-      uint8_t b = 0;
-      if (!Byte(&b)) return false;
-      // The 10th byte may only carry the top bit of a 64-bit value.
-      if (shift == 63 && b > 1) return false;
-      result |= static_cast<uint64_t>(b & 0x7f) << shift;
-      if ((b & 0x80) == 0) {
-        *v = result;
-        return true;
-      }
-    }
-    return false;
-  }
-
-  bool Signed(int64_t* v) {
-    uint64_t u = 0;
-    if (!Varint(&u)) return false;
-    *v = UnZigZag(u);
-    return true;
-  }
+  bool Varint(uint64_t* v) { return GetVarint64(&in_, v); }
+  bool Signed(int64_t* v) { return GetVarsigned64(&in_, v); }
 
   bool String(std::string* s) {
-    uint64_t len = 0;
-    if (!Varint(&len) || len > remaining()) return false;
-    s->assign(in_.data() + pos_, static_cast<size_t>(len));
-    pos_ += static_cast<size_t>(len);
+    std::string_view view;
+    if (!GetLengthPrefixed(&in_, &view)) return false;
+    s->assign(view);
     return true;
   }
 
   bool Double(double* d) {
-    if (remaining() < 8) return false;
     uint64_t bits = 0;
-    for (int i = 7; i >= 0; --i) {
-      bits = (bits << 8) | static_cast<uint8_t>(in_[pos_ + static_cast<size_t>(i)]);
-    }
-    pos_ += 8;
+    if (!GetFixed64(&in_, &bits)) return false;
     *d = std::bit_cast<double>(bits);
     return true;
   }
@@ -148,18 +107,22 @@ class Reader {
   // A count of items that each take at least `min_item_bytes`: bounding it
   // by the bytes left keeps a forged count from reserving gigabytes.
   bool Count(size_t min_item_bytes, size_t* n) {
+    std::string_view before = in_;
     uint64_t v = 0;
-    if (!Varint(&v) || v > remaining() / min_item_bytes) return false;
+    if (!Varint(&v) || v > remaining() / min_item_bytes) {
+      in_ = before;
+      return false;
+    }
     *n = static_cast<size_t>(v);
     return true;
   }
 
-  size_t remaining() const { return in_.size() - pos_; }
-  size_t pos() const { return pos_; }
+  size_t remaining() const { return in_.size(); }
+  size_t pos() const { return size_ - in_.size(); }
 
  private:
   std::string_view in_;
-  size_t pos_ = 0;
+  size_t size_;
 };
 
 Status Malformed(const Reader& r, const char* what) {
@@ -247,33 +210,33 @@ Status DecodeV1V2(Reader& r, uint8_t version, Event* e) {
 
 void EncodeRecord(const Event& e, std::string* out) {
   out->push_back(static_cast<char>(kRecordVersion));
-  PutVarint(e.flags, out);
+  PutVarint64(out, e.flags);
   uint8_t presence = 0;
   if (e.ts_ms) presence |= kHasTs;
   if (e.engaged_ms) presence |= kHasEngaged;
   if (e.bot) presence |= kBot;
   out->push_back(static_cast<char>(presence));
 
-  PutVarint(ZigZag(e.received_at_ms), out);
-  PutVarint(ZigZag(WrapSub(e.event_time_ms, e.received_at_ms)), out);
-  PutVarint(e.seq, out);
-  if (e.ts_ms) PutVarint(ZigZag(WrapSub(*e.ts_ms, e.received_at_ms)), out);
-  if (e.engaged_ms) PutVarint(ZigZag(*e.engaged_ms), out);
+  PutVarsigned64(out, e.received_at_ms);
+  PutVarsigned64(out, WrapSub(e.event_time_ms, e.received_at_ms));
+  PutVarint64(out, e.seq);
+  if (e.ts_ms) PutVarsigned64(out, WrapSub(*e.ts_ms, e.received_at_ms));
+  if (e.engaged_ms) PutVarsigned64(out, *e.engaged_ms);
 
   for (const std::string* s : {&e.event, &e.session_id, &e.anonymous_id, &e.user_id, &e.event_id,
                                &e.url, &e.referrer, &e.title, &e.ip, &e.user_agent, &e.source}) {
-    PutString(*s, out);
+    PutLengthPrefixed(out, *s);
   }
 
-  PutVarint(e.experiments.size(), out);
+  PutVarint64(out, e.experiments.size());
   for (const auto& [name, variant] : e.experiments) {
-    PutString(name, out);
-    PutString(variant, out);
+    PutLengthPrefixed(out, name);
+    PutLengthPrefixed(out, variant);
   }
 
-  PutVarint(e.props.size(), out);
+  PutVarint64(out, e.props.size());
   for (const Prop& p : e.props) {
-    PutString(p.key, out);
+    PutLengthPrefixed(out, p.key);
     out->push_back(static_cast<char>(p.type));
     switch (p.type) {
       case PropType::kNull:
@@ -281,13 +244,11 @@ void EncodeRecord(const Event& e, std::string* out) {
       case PropType::kBool:
         out->push_back(p.boolean ? 1 : 0);
         break;
-      case PropType::kNumber: {
-        uint64_t bits = std::bit_cast<uint64_t>(p.number);
-        for (int i = 0; i < 8; ++i) out->push_back(static_cast<char>((bits >> (8 * i)) & 0xff));
+      case PropType::kNumber:
+        PutFixed64(out, std::bit_cast<uint64_t>(p.number));
         break;
-      }
       case PropType::kString:
-        PutString(p.str, out);
+        PutLengthPrefixed(out, p.str);
         break;
     }
   }

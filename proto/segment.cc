@@ -418,7 +418,7 @@ void DecodeSegment(Decoder* decoder, std::string_view body, SegmentCall call,
                                                       : limits.max_message_bytes;
   if (body.size() > max_body) {
     const bool single = call != SegmentCall::kBatch;
-    return im.BodyFail(413, single ? codes::kMessageTooLarge : codes::kBodyTooLarge,
+    return im.BodyFail(single ? codes::kMessageTooLarge : codes::kBodyTooLarge,
                        std::string(single ? "the message" : "the batch") + " is " +
                            std::to_string(body.size()) + " bytes; the limit is " +
                            std::to_string(max_body));
@@ -427,7 +427,7 @@ void DecodeSegment(Decoder* decoder, std::string_view body, SegmentCall call,
   size_t b = 0, end = body.size();
   while (b < end && internal::IsJsonWs(body[b])) ++b;
   while (end > b && internal::IsJsonWs(body[end - 1])) --end;
-  if (b == end) return im.BodyFail(400, codes::kBodyEmpty, "the body is empty");
+  if (b == end) return im.BodyFail(codes::kBodyEmpty, "the body is empty");
   im.CopyIn(body);
   const Span span{b, end};
   dom::element root;
@@ -435,12 +435,12 @@ void DecodeSegment(Decoder* decoder, std::string_view body, SegmentCall call,
   const auto err = im.Parse(span, &root);
   Mapper mapper(out, limits);
   if (internal::IsNumberError(err)) {
-    im.BodyFail(400, codes::kNumberInvalid,
+    im.BodyFail(codes::kNumberInvalid,
                 "a number is malformed or out of range (beyond 64-bit integers or doubles)");
   } else if (err) {
     im.FailParse(err);
   } else if (root.get(obj) != simdjson::SUCCESS) {
-    im.BodyFail(400, codes::kBatchInvalid,
+    im.BodyFail(codes::kBatchInvalid,
                 call == SegmentCall::kBatch ? "the body must be {\"batch\": [messages]}"
                                             : "the body must be one message object");
   } else {
@@ -455,13 +455,13 @@ void DecodeSegment(Decoder* decoder, std::string_view body, SegmentCall call,
       dom::element batch;
       dom::array arr;
       if (!Member(obj, "batch", &batch) || batch.get(arr) != simdjson::SUCCESS) {
-        im.BodyFail(400, codes::kBatchInvalid, "batch must be an array of messages");
+        im.BodyFail(codes::kBatchInvalid, "batch must be an array of messages");
       } else if (arr.size() > limits.max_events) {
-        im.BodyFail(413, codes::kTooManyEvents,
+        im.BodyFail(codes::kTooManyEvents,
                     "the batch holds more than " + std::to_string(limits.max_events) + " messages");
       } else {
         if (arr.size() == 0) {
-          im.BodyFail(400, codes::kBodyEmpty, "the batch holds no messages");
+          im.BodyFail(codes::kBodyEmpty, "the batch holds no messages");
         } else {
           // Message spans, to enforce max_message_bytes, only when one could exceed it.
           bool have_spans = false;

@@ -20,6 +20,7 @@
 #include "storage/log/writer.h"
 #include "storage/aggregate/aggregator.h"
 #include "storage/aggregate/stats_query.h"
+#include "storage/export/exporter.h"
 
 namespace foothold::storage {
 
@@ -36,6 +37,17 @@ StoreOptions StoreOptionsFromConfig(const config::Config& config) {
   o.block_cache_bytes = config.storage.block_cache_mb << 20;
   o.analytics = AnalyticsDefs{config.micro_conversions, config.macro_conversions, config.funnels,
                               config.experiments};
+  const config::Config::ExportClickHouse& x = config.export_clickhouse;
+  o.export_clickhouse.url = x.url;
+  o.export_clickhouse.database = x.database;
+  o.export_clickhouse.table = x.table;
+  o.export_clickhouse.user = x.user;
+  o.export_clickhouse.password = x.password;
+  o.export_clickhouse.node = x.node;
+  o.export_clickhouse.batch_rows = x.batch_rows;
+  o.export_clickhouse.linger_ms = x.linger_ms;
+  o.export_clickhouse.max_lag_ms = x.max_lag_ms;
+  o.export_clickhouse.timeout_ms = x.timeout_ms;
   // retention_interval_ms has no config key: the default (hourly) stands.
   return o;
 }
@@ -46,6 +58,7 @@ struct EventStore::Impl {
   std::string instance_secret;
   std::unique_ptr<Database> db;
   std::unique_ptr<Aggregator> aggregator;  // before writer: retention reads its checkpoint
+  std::unique_ptr<Exporter> exporter;      // likewise; null when export is off
   std::unique_ptr<Writer> writer;
 
   // Readers hold it shared while they use db; Close takes it exclusively to
@@ -78,8 +91,15 @@ Status EventStore::Open(const StoreOptions& options, std::unique_ptr<EventStore>
       std::make_unique<Aggregator>(options, impl->db.get(), &impl->counters.next_seq);
   s = impl->aggregator->Start();
   if (!s.ok()) return s;
-  impl->writer = std::make_unique<Writer>(options, impl->db.get(), meta.next_seq, &impl->counters,
-                                          impl->aggregator->checkpoint());
+  RetentionFloor floor(impl->aggregator->checkpoint());
+  if (!options.export_clickhouse.url.empty()) {
+    impl->exporter = std::make_unique<Exporter>(options, impl->db.get(), &impl->counters.next_seq);
+    s = impl->exporter->Start();
+    if (!s.ok()) return s;
+    floor.exported_through = impl->exporter->checkpoint();
+    floor.export_overdue = impl->exporter->overdue();
+  }
+  impl->writer = std::make_unique<Writer>(options, impl->db.get(), meta.next_seq, &impl->counters, floor);
   if (options.clock_ticks) {
     Writer* writer = impl->writer.get();  // stopped before the aggregator, in Close
     impl->aggregator->EnableTicks([writer](int64_t now_ms) {
@@ -214,6 +234,8 @@ Status EventStore::Close() {
   impl_->writer->Stop();
   // Then let the aggregator count what the writer committed, and checkpoint.
   impl_->aggregator->Stop();
+  // And give the exporter one bounded chance to ship the tail.
+  if (impl_->exporter) impl_->exporter->Stop();
   std::unique_lock<std::shared_mutex> lock(impl_->db_mu);
   impl_->closed.store(true);
   impl_->close_status = impl_->db->Close(/*flush=*/!impl_->writer->failed());
@@ -260,6 +282,14 @@ AggregatorStats EventStore::aggregator_stats() const { return impl_->aggregator-
 
 bool EventStore::WaitAggregated(int64_t timeout_ms) {
   return impl_->aggregator->WaitFor(impl_->counters.next_seq.load(), timeout_ms);
+}
+
+ExportStats EventStore::export_stats() const {
+  return impl_->exporter ? impl_->exporter->stats() : ExportStats{};
+}
+
+bool EventStore::WaitExported(int64_t timeout_ms) {
+  return impl_->exporter && impl_->exporter->WaitFor(impl_->counters.next_seq.load(), timeout_ms);
 }
 
 const AnalyticsDefs& EventStore::analytics() const { return impl_->options.analytics; }

@@ -37,6 +37,25 @@ struct AnalyticsDefs {
   std::vector<config::Experiment> experiments;
 };
 
+// The ClickHouse exporter (storage/export/README.md): a thread that tails the
+// log from its own checkpoint and INSERTs batches over ClickHouse's HTTP
+// interface. Off while url is "".
+struct ExportOptions {
+  std::string url;                    // "http://HOST:PORT"; "" = no exporter
+  std::string database = "foothold";
+  std::string table = "events";
+  std::string user = "default";
+  std::string password;
+  std::string node;                   // the `node` column; "" = the hostname
+  size_t batch_rows = 10000;          // most records per INSERT
+  int64_t linger_ms = 1000;           // wait this long for a full batch
+  int64_t max_lag_ms = 7LL * 24 * 3600 * 1000;  // past it retention stops waiting; 0 = never
+  int64_t timeout_ms = 10000;         // one HTTP call's deadline
+  int64_t retry_initial_ms = 200;     // backoff after the first failure, doubling...
+  int64_t retry_max_ms = 10000;       // ...up to this
+  int64_t poll_ms = 50;               // a caught-up exporter looks for new records this often
+};
+
 struct StoreOptions {
   std::string data_dir = "./data";                          // created when missing
   config::Durability durability = config::Durability::kWal; // kSync: fsync the WAL per group
@@ -59,6 +78,7 @@ struct StoreOptions {
   bool aggregate_live = true;                   // false: the aggregator runs only at Close (tests)
   int64_t aggregate_interval_ms = 20;           // a caught-up aggregator looks for new records this often
   int64_t aggregator_stop_ms = 2000;            // Close lets the aggregator catch up this long at most
+  ExportOptions export_clickhouse;              // the ClickHouse exporter; off by default
 };
 
 // Builds StoreOptions from the process configuration.
@@ -166,6 +186,12 @@ class EventStore {
   Status QueryLift(std::string_view target, TimeRange range, std::vector<LiftCells>* out) const;
   Status QueryExperiment(const config::Experiment& experiment, TimeRange range,
                          std::vector<ExperimentDay>* out) const;
+
+  // The ClickHouse exporter's figures (enabled = false when it is off).
+  ExportStats export_stats() const;
+  // Waits until every event committed before the call is exported (or
+  // skipped as a clock tick). False on timeout or when the exporter is off.
+  bool WaitExported(int64_t timeout_ms);
 
   // Runs one retention pass now (normally periodic on the writer thread).
   // `now_ms` is the clock to measure retention_days from. Returns records removed.

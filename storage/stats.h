@@ -9,6 +9,7 @@
 #include <array>
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace foothold::storage {
@@ -33,6 +34,23 @@ struct AggregatorStats {
   bool failed = false;              // a write or decode failed: the aggregator stopped
   std::string failure;              // why, when failed
   std::vector<ConversionTotal> conversions;  // in config order, micro then macro
+};
+
+// The ClickHouse exporter (storage/export/README.md). Counts are since open.
+struct ExportStats {
+  bool enabled = false;
+  std::string node;                  // the `node` column of exported rows
+  uint64_t checkpoint_seq = 0;       // every seq up to this one is in ClickHouse (or was skipped)
+  uint64_t pending_records = 0;      // committed but not exported yet
+  double lag_seconds = 0;            // age of the oldest unexported record; 0 when caught up
+  bool overdue = false;              // lag over max_lag: retention no longer waits for the exporter
+  uint64_t rows_inserted = 0;        // rows ClickHouse acknowledged (a retried batch counts again)
+  uint64_t batches_inserted = 0;
+  uint64_t bytes_sent = 0;           // INSERT bodies acknowledged
+  uint64_t records_dropped = 0;      // deleted by retention before they were exported
+  // Failed INSERTs by kind (connect, timeout, io, protocol, http_4xx, http_5xx), every kind listed.
+  std::vector<std::pair<std::string, uint64_t>> failures;
+  std::string last_error;            // the latest failure, "" when none since open
 };
 
 // A half-open time range [from_ms, to_ms).

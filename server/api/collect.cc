@@ -33,15 +33,6 @@ std::string OutcomeBody(uint64_t accepted, uint64_t duplicates, const std::strin
   return body;
 }
 
-Response PixelResponse(int status, std::string_view rejected_code) {
-  Response r;
-  r.status = status;
-  r.content_type = "image/gif";
-  r.body.assign(reinterpret_cast<const char*>(kPixelGif), sizeof(kPixelGif));
-  r.headers.emplace_back("Cache-Control", "no-store");
-  if (!rejected_code.empty()) r.headers.emplace_back("X-Foothold-Rejected", std::string(rejected_code));
-  return r;
-}
 
 // Server-side fields of every event of `batch` (README "Enrichment"). A
 // server source's beacons are not bot-flagged by the sender's User-Agent.
@@ -62,12 +53,26 @@ void Enrich(const config::Config& config, const std::string& ip_secret, const Re
 Response Refusal(const Status& s, bool pixel, Metrics* metrics) {
   Response r = StoreRefusal(s, metrics);
   if (!pixel) return r;
-  Response gif = PixelResponse(503, s.code() == Status::Code::kBusy ? codes::kQueueFull : codes::kStoreUnavailable);
-  AddHeaders(r, &gif);
+  Response gif = PixelResponse(s.code() == Status::Code::kBusy ? codes::kQueueFull : codes::kStoreUnavailable);
+  for (const auto& h : r.headers) {
+    if (h.first == "Retry-After") gif.headers.push_back(h);
+  }
   return gif;
 }
 
 }  // namespace
+
+// The GIF every pixel hit gets: 200, or the status of `rejected_code`
+// (named in X-Foothold-Rejected) when the hit was not stored.
+Response PixelResponse(std::string_view rejected_code) {
+  Response r;
+  r.status = rejected_code.empty() ? 200 : codes::HttpStatusFor(rejected_code);
+  r.content_type = "image/gif";
+  r.body.assign(reinterpret_cast<const char*>(kPixelGif), sizeof(kPixelGif));
+  r.headers.emplace_back("Cache-Control", "no-store");
+  if (!rejected_code.empty()) r.headers.emplace_back("X-Foothold-Rejected", std::string(rejected_code));
+  return r;
+}
 
 bool Service::CheckWriteKey(const Request& req, std::string_view query, const config::Source** source,
                             const Response& cors, const Respond& respond) {
@@ -86,8 +91,8 @@ bool Service::CheckRate(const Request& req, const proto::IpAddress& client, cons
   int retry_after = 1;
   if (limiter_->Allow(client, req.start_ns, &retry_after)) return true;
   metrics_->AddRejected(codes::kRateLimited);
-  Response r = pixel ? PixelResponse(429, codes::kRateLimited)
-                     : ErrorResponse(429, codes::kRateLimited, "too many requests from this client; slow down");
+  Response r = pixel ? PixelResponse(codes::kRateLimited)
+                     : ErrorResponse(codes::kRateLimited, "too many requests from this client; slow down");
   AddHeaders(cors, &r);
   r.headers.emplace_back("Retry-After", std::to_string(retry_after));
   respond(std::move(r));
@@ -97,18 +102,18 @@ bool Service::CheckRate(const Request& req, const proto::IpAddress& client, cons
 void Service::HandleCollectPost(Request&& req, std::string_view query, proto::Decoder* decoder,
                                 Respond respond) {
   Response cors;
-  if (!CheckOrigin(req, &cors, respond)) return;
-  auto fail = [&](int status, const char* code, std::string message) {
+  if (!CheckOrigin(req, &cors, /*pixel=*/false, respond)) return;
+  auto fail = [&](const char* code, std::string message) {
     metrics_->AddRejected(code);
-    Response r = ErrorResponse(status, code, message);
+    Response r = ErrorResponse(code, message);
     AddHeaders(cors, &r);
-    if (status == 503) {
+    if (r.status == 503) {
       r.headers.emplace_back("Retry-After", "1");
       r.close = true;
     }
     respond(std::move(r));
   };
-  if (closing()) return fail(503, codes::kDraining, "the server is shutting down; retry on another node");
+  if (closing()) return fail(codes::kDraining, "the server is shutting down; retry on another node");
   const proto::IpAddress client = proto::ResolveClientIp(req.peer, req.x_forwarded_for, config_.trusted_proxies);
   if (!CheckRate(req, client, cors, /*pixel=*/false, respond)) return;
 
@@ -119,14 +124,14 @@ void Service::HandleCollectPost(Request&& req, std::string_view query, proto::De
   std::string_view body;
   proto::BodyFormat format;
   if (auto err = ReadBody(req, config_, /*allow_ndjson=*/true, &inflated, &body, &format)) {
-    return fail(err->status, err->code, std::move(err->message));
+    return fail(err->code, std::move(err->message));
   }
 
   proto::DecodedBatch batch;
   decoder->DecodeBody(body, format, &batch);
   if (batch.error) {
     Response r;
-    r.status = batch.error->http_status;
+    r.status = codes::HttpStatusFor(batch.error->code);
     metrics_->AddRejected(batch.error->code);
     r.body = "{\"error\":{\"code\":";
     proto::AppendJsonString(batch.error->code, &r.body);
@@ -178,10 +183,10 @@ void Service::HandleCollectPost(Request&& req, std::string_view query, proto::De
 
 void Service::HandlePixel(Request&& req, std::string_view query, proto::Decoder* decoder, Respond respond) {
   Response cors;
-  if (!CheckOrigin(req, &cors, respond)) return;
+  if (!CheckOrigin(req, &cors, /*pixel=*/true, respond)) return;
   if (closing()) {
     metrics_->AddRejected(codes::kDraining);
-    Response r = PixelResponse(503, codes::kDraining);
+    Response r = PixelResponse(codes::kDraining);
     r.headers.emplace_back("Retry-After", "1");
     r.close = true;
     respond(std::move(r));
@@ -190,16 +195,15 @@ void Service::HandlePixel(Request&& req, std::string_view query, proto::Decoder*
   if (req.method == Method::kHead) {
     // HEAD must not have side effects (link checkers, prefetchers): the same
     // headers as a GET, nothing stored.
-    respond(PixelResponse(200, ""));
+    respond(PixelResponse(""));
     return;
   }
   const proto::IpAddress client = proto::ResolveClientIp(req.peer, req.x_forwarded_for, config_.trusted_proxies);
   if (!CheckRate(req, client, cors, /*pixel=*/true, respond)) return;
   const config::Source* source = nullptr;
-  if (!CheckWriteKey(req, query, &source, Response{}, [&](Response&& refusal) {
-        respond(PixelResponse(refusal.status, refusal.status == 401 && WriteKeyOf(req, query).empty()
-                                                  ? codes::kWriteKeyMissing
-                                                  : codes::kWriteKeyInvalid));
+  if (!CheckWriteKey(req, query, &source, Response{}, [&](Response&&) {
+        respond(PixelResponse(WriteKeyOf(req, query).empty() ? codes::kWriteKeyMissing
+                                                             : codes::kWriteKeyInvalid));
       })) {
     return;
   }
@@ -209,7 +213,7 @@ void Service::HandlePixel(Request&& req, std::string_view query, proto::Decoder*
     const std::string code = batch.error ? batch.error->code : batch.rejected.empty() ? codes::kBadRequest
                                                                                       : batch.rejected[0].code;
     metrics_->AddRejected(code);
-    respond(PixelResponse(400, code));
+    respond(PixelResponse(code));
     return;
   }
   Enrich(config_, ip_secret_, req, client, source, &batch, metrics_);
@@ -224,7 +228,7 @@ void Service::HandlePixel(Request&& req, std::string_view query, proto::Decoder*
     }
     const bool dup = result.outcomes[0] == storage::AppendOutcome::kDuplicate;
     metrics->AddEvents(dup ? 0 : 1, dup ? 1 : 0);
-    respond(PixelResponse(200, ""));
+    respond(PixelResponse(""));
       },
       /*defer_commit=*/true);
   if (!s.ok()) respond(Refusal(s, /*pixel=*/true, metrics_));

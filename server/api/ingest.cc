@@ -88,27 +88,27 @@ std::optional<IngestError> ReadBody(const Request& req, const config::Config& co
                               media_type == "application/jsonl")) {
     *format = proto::BodyFormat::kNdjson;
   } else {
-    return IngestError{415, codes::kContentTypeUnsupported,
+    return IngestError{codes::kContentTypeUnsupported,
                        "Content-Type '" + media_type + "' is not supported; use application/json or text/plain" +
                            (allow_ndjson ? " or application/x-ndjson" : "")};
   }
   if (!charset.empty() && charset != "utf-8" && charset != "utf8") {
-    return IngestError{415, codes::kCharsetUnsupported, "charset '" + charset + "' is not supported; send UTF-8"};
+    return IngestError{codes::kCharsetUnsupported, "charset '" + charset + "' is not supported; send UTF-8"};
   }
   *body = req.body;
   const std::string encoding = Lower(Trim(req.content_encoding));
   if (encoding == "gzip" || encoding == "x-gzip") {
     switch (Gunzip(req.body, config.limits.max_decompressed_bytes, inflated)) {
       case GunzipResult::kOk: break;
-      case GunzipResult::kInvalid: return IngestError{400, codes::kGzipInvalid, "the body is not a valid gzip stream"};
+      case GunzipResult::kInvalid: return IngestError{codes::kGzipInvalid, "the body is not a valid gzip stream"};
       case GunzipResult::kTooLarge:
-        return IngestError{413, codes::kBodyTooLarge,
+        return IngestError{codes::kBodyTooLarge,
                            "the decompressed body exceeds limits.max_decompressed_bytes (" +
                                std::to_string(config.limits.max_decompressed_bytes) + ")"};
     }
     *body = *inflated;
   } else if (!encoding.empty() && encoding != "identity") {
-    return IngestError{415, codes::kContentEncodingUnsupported,
+    return IngestError{codes::kContentEncodingUnsupported,
                        "Content-Encoding '" + encoding + "' is not supported; use gzip or none"};
   }
   return std::nullopt;
@@ -142,7 +142,7 @@ const config::Source* SourceTable::Find(std::string_view key) const {
 Response WriteKeyRefusal(bool missing, Metrics* metrics) {
   const char* code = missing ? codes::kWriteKeyMissing : codes::kWriteKeyInvalid;
   metrics->AddRejected(code);
-  Response r = ErrorResponse(401, code,
+  Response r = ErrorResponse(code,
                              missing ? "a write key is required: HTTP Basic user, writeKey in the body, or ?writeKey="
                                      : "the write key is not the key of any configured source");
   r.headers.emplace_back("WWW-Authenticate", "Basic realm=\"foothold\"");
@@ -174,7 +174,7 @@ Response StoreRefusal(const Status& s, Metrics* metrics) {
   const bool busy = s.code() == Status::Code::kBusy;
   const char* code = busy ? codes::kQueueFull : codes::kStoreUnavailable;
   metrics->AddRejected(code);
-  Response r = ErrorResponse(503, code,
+  Response r = ErrorResponse(code,
                              busy ? "the writer queue is full; retry later"
                                   : "the event store is unavailable: " + s.message());
   r.headers.emplace_back("Retry-After", busy ? "1" : "5");

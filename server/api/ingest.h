@@ -22,9 +22,9 @@ namespace foothold::server {
 
 class Metrics;
 
-// A request that fails before any event is decoded: status, code, message.
+// A request that fails before any event is decoded: code (its status is
+// proto::codes::HttpStatusFor(code)) and message.
 struct IngestError {
-  int status = 400;
   const char* code = "";
   std::string message;
 };

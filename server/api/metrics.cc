@@ -12,10 +12,11 @@ namespace {
 
 constexpr std::array<double, 14> kBucketBounds = {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01,
                                                   0.025,  0.05,    0.1,    0.25,  0.5,    1.0,  2.5};
-constexpr std::array<int, 12> kStatuses = {200, 204, 400, 401, 403, 404, 405, 413, 415, 429, 500, 503};
+constexpr std::array<int, 13> kStatuses = {200, 204, 304, 400, 401, 403, 404, 405, 413, 415, 429, 500, 503};
 
 constexpr std::array<const char*, static_cast<size_t>(Route::kCount)> kRouteNames = {
-    "collect", "pixel", "preflight", "sessions", "stats", "healthz", "readyz", "metrics", "segment", "other"};
+    "collect", "pixel", "preflight", "sessions", "stats", "healthz", "readyz", "metrics", "asset", "segment",
+    "other"};
 
 // Every per-event and body-level code a request can be rejected with; the
 // index is the metric slot. Unknown codes share the last slot ("other").
@@ -96,6 +97,35 @@ void HistogramLines(std::string* out, const char* name, const std::string& label
 void Gauge(std::string* out, const char* name, const char* help, double value) {
   Header(out, name, "gauge", help);
   Appendf(out, "%s %.3f\n", name, value);
+}
+
+// The ClickHouse exporter's series (README.md, "Scaling out"); none when it is off.
+void RenderExport(const storage::ExportStats& x, std::string* out) {
+  if (!x.enabled) return;
+  const auto ll = [](uint64_t v) { return static_cast<long long>(v); };
+  Gauge(out, "foothold_export_lag_seconds",
+        "Age of the oldest journey log record not yet in ClickHouse (0 when caught up).", x.lag_seconds);
+  Single(out, "foothold_export_pending_records", "gauge", "Committed log records not yet in ClickHouse.",
+         ll(x.pending_records));
+  Single(out, "foothold_export_checkpoint_seq", "gauge", "The last journey log seq ClickHouse acknowledged.",
+         ll(x.checkpoint_seq));
+  Single(out, "foothold_export_rows_total", "counter",
+         "Rows ClickHouse acknowledged since start (a batch re-sent after a crash counts again).",
+         ll(x.rows_inserted));
+  Single(out, "foothold_export_batches_total", "counter", "INSERTs ClickHouse acknowledged since start.",
+         ll(x.batches_inserted));
+  Single(out, "foothold_export_bytes_total", "counter", "Bytes of acknowledged INSERT bodies since start.",
+         ll(x.bytes_sent));
+  Header(out, "foothold_export_failures_total", "counter", "Failed INSERTs since start, by kind; each is retried.");
+  for (const auto& [kind, n] : x.failures) {
+    Appendf(out, "foothold_export_failures_total{kind=\"%s\"} %llu\n", kind.c_str(),
+            static_cast<unsigned long long>(n));
+  }
+  Single(out, "foothold_export_overdue", "gauge",
+         "1 while the export lag is over export.clickhouse.max_lag: retention deletes unexported records.",
+         x.overdue ? 1 : 0);
+  Single(out, "foothold_export_dropped_records_total", "counter",
+         "Log records retention deleted before they reached ClickHouse, since start.", ll(x.records_dropped));
 }
 
 }  // namespace
@@ -262,6 +292,7 @@ std::string Metrics::Render(const storage::EventStore* store, bool draining) con
       Appendf(&out, "foothold_conversion_sessions_total{name=\"%s\",kind=\"%s\"} %llu\n", c.name.c_str(),
               c.macro ? "macro" : "micro", static_cast<unsigned long long>(c.sessions));
     }
+    RenderExport(store->export_stats(), &out);
   }
   return out;
 }

@@ -18,7 +18,9 @@ class EventStore;
 
 namespace foothold::server {
 
-enum class Route { kCollect, kPixel, kPreflight, kSessions, kStats, kHealthz, kReadyz, kMetrics, kSegment, kOther, kCount };
+enum class Route {
+  kCollect, kPixel, kPreflight, kSessions, kStats, kHealthz, kReadyz, kMetrics, kAsset, kSegment, kOther, kCount
+};
 
 class Metrics {
  public:
@@ -41,7 +43,7 @@ class Metrics {
   std::string Render(const storage::EventStore* store, bool draining) const;
 
  private:
-  static constexpr size_t kStatusSlots = 13;  // see StatusSlot()
+  static constexpr size_t kStatusSlots = 14;  // see StatusSlot()
   static constexpr size_t kBuckets = 14;      // latency histogram upper bounds
   static constexpr size_t kMaxCodes = 48;
 

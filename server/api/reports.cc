@@ -115,7 +115,7 @@ Response Ok(std::string body) {
 }
 
 Response Unavailable(const Status& s) {
-  Response r = ErrorResponse(503, proto::codes::kStoreUnavailable, s.ToString());
+  Response r = ErrorResponse(proto::codes::kStoreUnavailable, s.ToString());
   r.headers.emplace_back("Retry-After", "5");
   return r;
 }
@@ -176,16 +176,16 @@ Response Summary(const storage::EventStore& store, const StatsQuery& q) {
 // ---- /v1/stats/timeseries ----
 Response Timeseries(const storage::EventStore& store, const config::Config& config, const StatsQuery& q) {
   if (q.name.empty()) {
-    return ErrorResponse(400, proto::codes::kQueryInvalid, "name is required: a conversion name");
+    return ErrorResponse(proto::codes::kQueryInvalid, "name is required: a conversion name");
   }
   bool known = false;
   for (const auto& m : config.micro_conversions) known |= m.name == q.name;
   for (const auto& m : config.macro_conversions) known |= m.name == q.name;
-  if (!known) return ErrorResponse(404, proto::codes::kNotFound, "no conversion named '" + q.name + "'");
+  if (!known) return ErrorResponse(proto::codes::kNotFound, "no conversion named '" + q.name + "'");
   const int64_t bucket = q.bucket_ms != 0 ? q.bucket_ms : kHourMs;
   const uint64_t points = static_cast<uint64_t>((q.range.to_ms - q.range.from_ms) / bucket) + 2;
   if (points > kMaxPoints) {
-    return ErrorResponse(400, proto::codes::kRangeTooLarge,
+    return ErrorResponse(proto::codes::kRangeTooLarge,
                          "at most " + std::to_string(kMaxPoints) + " buckets per request: use a larger bucket");
   }
   std::vector<storage::SeriesPoint> series;
@@ -254,7 +254,7 @@ Response Lift(const storage::EventStore& store, const config::Config& config, co
   bool known = false;
   for (const auto& m : config.macro_conversions) known |= m.name == target;
   if (!known) {
-    return ErrorResponse(404, proto::codes::kNotFound,
+    return ErrorResponse(proto::codes::kNotFound,
                          "no macro-conversion named '" + target + "' (lift targets are macro-conversions)");
   }
   std::vector<storage::LiftCells> rows;
@@ -451,7 +451,7 @@ bool ParseStatsQuery(std::string_view query, int64_t now_ms, StatsQuery* out, Re
   out->range = {now_ms - kDayMs, now_ms};
   bool from_set = false, to_set = false;
   auto fail = [&](std::string message) {
-    *error = ErrorResponse(400, proto::codes::kQueryInvalid, message);
+    *error = ErrorResponse(proto::codes::kQueryInvalid, message);
     return false;
   };
   std::string_view raw_key, raw_value;
@@ -501,15 +501,15 @@ Response StatsReport(const storage::EventStore& store, const config::Config& con
     for (const config::Funnel& f : config.funnels) {
       if (f.name == name) return Funnel(store, f, q);
     }
-    return ErrorResponse(404, proto::codes::kNotFound, "no funnel named '" + name + "'");
+    return ErrorResponse(proto::codes::kNotFound, "no funnel named '" + name + "'");
   }
   if (named("experiments/", &name)) {
     for (const config::Experiment& x : config.experiments) {
       if (x.name == name) return Experiment(store, x, q);
     }
-    return ErrorResponse(404, proto::codes::kNotFound, "no experiment named '" + name + "'");
+    return ErrorResponse(proto::codes::kNotFound, "no experiment named '" + name + "'");
   }
-  return ErrorResponse(404, proto::codes::kNotFound,
+  return ErrorResponse(proto::codes::kNotFound,
                        "no such report (summary, timeseries, lift, funnels/{name}, experiments/{name})");
 }
 

@@ -31,9 +31,9 @@ std::string SegmentBody(bool success, uint64_t accepted, uint64_t duplicates, co
 }
 
 // The SDKs only look at the status; the body still says why, with "success".
-Response SegmentError(int status, std::string_view code, std::string_view message) {
+Response SegmentError(std::string_view code, std::string_view message) {
   Response r;
-  r.status = status;
+  r.status = codes::HttpStatusFor(code);
   r.body = "{\"success\":false,\"error\":{\"code\":";
   proto::AppendJsonString(code, &r.body);
   r.body += ",\"message\":";
@@ -60,18 +60,18 @@ bool ResolveSource(const SourceTable& sources, const std::string& header_or_quer
 void Service::HandleSegment(Request&& req, proto::SegmentCall call, std::string_view query,
                             proto::Decoder* decoder, Respond respond) {
   Response cors;
-  if (!CheckOrigin(req, &cors, respond)) return;
-  auto fail = [&](int status, const char* code, std::string message) {
+  if (!CheckOrigin(req, &cors, /*pixel=*/false, respond)) return;
+  auto fail = [&](const char* code, std::string message) {
     metrics_->AddRejected(code);
-    Response r = SegmentError(status, code, message);
+    Response r = SegmentError(code, message);
     AddHeaders(cors, &r);
-    if (status == 503) {
+    if (r.status == 503) {
       r.headers.emplace_back("Retry-After", "1");
       r.close = true;
     }
     respond(std::move(r));
   };
-  if (closing()) return fail(503, codes::kDraining, "the server is shutting down; retry on another node");
+  if (closing()) return fail(codes::kDraining, "the server is shutting down; retry on another node");
   const proto::IpAddress peer_client =
       proto::ResolveClientIp(req.peer, req.x_forwarded_for, config_.trusted_proxies);
   if (!CheckRate(req, peer_client, cors, /*pixel=*/false, respond)) return;
@@ -89,15 +89,14 @@ void Service::HandleSegment(Request&& req, proto::SegmentCall call, std::string_
   std::string_view body;
   proto::BodyFormat format;
   if (auto err = ReadBody(req, config_, /*allow_ndjson=*/false, &inflated, &body, &format)) {
-    return fail(err->status, err->code, std::move(err->message));
+    return fail(err->code, std::move(err->message));
   }
   const proto::SegmentLimits limits{config_.segment.max_message_bytes, config_.segment.max_batch_bytes,
                                     config_.limits.max_events};
   proto::SegmentBatch batch;
   proto::DecodeSegment(decoder, body, call, limits, &batch);
   if (batch.decoded.error) {
-    return fail(batch.decoded.error->http_status, batch.decoded.error->code.c_str(),
-                std::move(batch.decoded.error->message));
+    return fail(batch.decoded.error->code.c_str(), std::move(batch.decoded.error->message));
   }
   const config::Source* source = nullptr;
   bool missing = false;

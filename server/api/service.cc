@@ -16,10 +16,27 @@
 #include "server/http/rate_limiter.h"
 #include "server/api/reports.h"
 #include "proto/percent.h"
+#include "server/web/assets.h"
 #include "storage/event_store.h"
 
 namespace foothold::server {
 namespace {
+
+// Headers a browser script may read from a collect response (the tracker reads Retry-After).
+constexpr char kExposedHeaders[] = "Retry-After, X-Foothold-Rejected";
+
+// "scheme://host[:port]" of a URL (the Referer of a pixel request), lower-cased; "" when it has none.
+std::string OriginOfUrl(std::string_view url) {
+  const size_t scheme_end = url.find("://");
+  if (scheme_end == std::string_view::npos || scheme_end == 0) return {};
+  const size_t host_end = url.find_first_of("/?#", scheme_end + 3);
+  std::string origin(url.substr(0, host_end));
+  for (char& c : origin) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  // Browsers never send default ports in Origin; a Referer may carry them.
+  if (origin.starts_with("http://") && origin.ends_with(":80")) origin.resize(origin.size() - 3);
+  if (origin.starts_with("https://") && origin.ends_with(":443")) origin.resize(origin.size() - 4);
+  return origin;
+}
 
 Response JsonResponse(int status, std::string body) {
   Response r;
@@ -56,13 +73,13 @@ bool IsAdminPath(std::string_view path) {
 
 }  // namespace
 
-Response ErrorResponse(int status, std::string_view code, std::string_view message) {
+Response ErrorResponse(std::string_view code, std::string_view message) {
   std::string body = "{\"error\":{\"code\":";
   proto::AppendJsonString(code, &body);
   body += ",\"message\":";
   proto::AppendJsonString(message, &body);
   body += "}}";
-  return JsonResponse(status, std::move(body));
+  return JsonResponse(proto::codes::HttpStatusFor(code), std::move(body));
 }
 
 Service::Service(const config::Config& config, storage::EventStore* store, Metrics* metrics)
@@ -72,7 +89,39 @@ Service::Service(const config::Config& config, storage::EventStore* store, Metri
       ip_secret_(config.privacy.hash_secret.empty() ? store->instance_secret() : config.privacy.hash_secret),
       limiter_(std::make_unique<RateLimiter>(config.http.rate_limit_per_ip, config.http.rate_limit_burst)),
       sources_(std::make_unique<SourceTable>(config.source_list)),
-      readers_(std::make_unique<BlockingPool>(2)) {}
+      readers_(std::make_unique<BlockingPool>(2)) {
+  if (const web::Asset* tracker = web::FindEmbeddedAsset("tracker/foothold.js")) {
+    assets_.emplace("/foothold.js", ServedAsset(*tracker, kCacheTracker));
+    for (const std::string& path : config.tracker.script_paths) assets_.emplace(path, ServedAsset(*tracker, kCacheTracker));
+  }
+  if (config.demo.enabled) {
+    // The demo shop: every file under server/web/demo/ at /demo/<file>, its index at /demo/.
+    for (const web::Asset& a : web::EmbeddedAssets()) {
+      if (!a.path.starts_with("demo/")) continue;
+      assets_.emplace("/" + std::string(a.path), ServedAsset(a, kCacheRevalidate));
+      if (a.path == "demo/index.html") assets_.emplace("/demo/", ServedAsset(a, kCacheRevalidate));
+    }
+  }
+}
+
+const ServedAsset* Service::FindAsset(std::string_view path) const {
+  if (auto it = assets_.find(path); it != assets_.end()) return &it->second;
+  // The demo shop is a single-page app: its routes (/demo/cart, and product pages at /p/<slug> so
+  // the shipped product_dwell_3m rule counts them) are its index page; missing files stay 404.
+  if (config_.demo.enabled && (path.starts_with("/demo/") || path.starts_with("/p/")) &&
+      path.substr(path.rfind('/')).find('.') == std::string_view::npos) {
+    if (auto it = assets_.find(std::string_view("/demo/")); it != assets_.end()) return &it->second;
+  }
+  return nullptr;
+}
+
+bool Service::IsCollectPath(std::string_view path) const {
+  if (path == "/v1/collect") return true;
+  for (const std::string& alias : config_.tracker.collect_paths) {
+    if (path == alias) return true;
+  }
+  return false;
+}
 
 Service::~Service() = default;
 
@@ -88,7 +137,8 @@ void Service::Handle(Request&& req, proto::Decoder* decoder, Respond respond) {
   const bool admin_path = IsAdminPath(path);
   proto::SegmentCall segment_call{};
   const bool is_segment = SegmentCallOf(path, &segment_call);
-  const bool is_collect = path == "/v1/collect" || is_segment;
+  const bool is_collect = IsCollectPath(path) || is_segment;
+  const ServedAsset* asset = is_collect ? nullptr : FindAsset(path);
   Route route = Route::kOther;
   if (is_segment) {
     route = req.method == Method::kOptions ? Route::kPreflight : Route::kSegment;
@@ -106,6 +156,8 @@ void Service::Handle(Request&& req, proto::Decoder* decoder, Respond respond) {
     route = Route::kSessions;  // journey readback, by session or by event id
   } else if (path.starts_with("/v1/stats/")) {
     route = Route::kStats;
+  } else if (asset != nullptr) {
+    route = Route::kAsset;
   }
 
   // Every response passes through here once: record it.
@@ -118,7 +170,7 @@ void Service::Handle(Request&& req, proto::Decoder* decoder, Respond respond) {
 
   if (admin_split && ((admin_path && req.listener == Listener::kPublic) ||
                       (is_collect && req.listener == Listener::kAdmin))) {
-    done(ErrorResponse(404, proto::codes::kNotFound, "no such endpoint on this listener"));
+    done(ErrorResponse(proto::codes::kNotFound, "no such endpoint on this listener"));
     return;
   }
   const bool get_like = req.method == Method::kGet || req.method == Method::kHead;
@@ -131,23 +183,13 @@ void Service::Handle(Request&& req, proto::Decoder* decoder, Respond respond) {
     } else if (get_like && !is_segment) {
       HandlePixel(std::move(req), query, decoder, std::move(done));
     } else if (req.method == Method::kOptions) {
-      Response r;
-      r.status = 204;
-      r.content_type.clear();
-      if (!CheckOrigin(req, &r, done)) return;
-      r.headers.emplace_back("Access-Control-Allow-Methods", "GET, POST, OPTIONS");
-      // Authorization: Segment SDKs send the write key as HTTP Basic auth;
-      // X-Retry-Count: analytics-next (>= 1.84) and analytics-node number retries.
-      r.headers.emplace_back("Access-Control-Allow-Headers",
-                             "Content-Type, Content-Encoding, Authorization, X-Retry-Count");
-      r.headers.emplace_back("Access-Control-Max-Age", "86400");
-      done(std::move(r));
+      HandlePreflight(req, std::move(done));
     } else if (is_segment) {
-      Response r = ErrorResponse(405, proto::codes::kMethodNotAllowed, "use POST or OPTIONS on " + std::string(path));
+      Response r = ErrorResponse(proto::codes::kMethodNotAllowed, "use POST or OPTIONS on " + std::string(path));
       r.headers.emplace_back("Allow", "POST, OPTIONS");
       done(std::move(r));
     } else {
-      Response r = ErrorResponse(405, proto::codes::kMethodNotAllowed, "use POST, GET or OPTIONS on /v1/collect");
+      Response r = ErrorResponse(proto::codes::kMethodNotAllowed, "use POST, GET or OPTIONS on /v1/collect");
       r.headers.emplace_back("Allow", "GET, POST, OPTIONS");
       done(std::move(r));
     }
@@ -155,9 +197,9 @@ void Service::Handle(Request&& req, proto::Decoder* decoder, Respond respond) {
   }
 
   if (route == Route::kHealthz || route == Route::kReadyz || route == Route::kMetrics ||
-      route == Route::kSessions || route == Route::kStats) {
+      route == Route::kSessions || route == Route::kStats || route == Route::kAsset) {
     if (!get_like) {
-      Response r = ErrorResponse(405, proto::codes::kMethodNotAllowed, "use GET");
+      Response r = ErrorResponse(proto::codes::kMethodNotAllowed, "use GET");
       r.headers.emplace_back("Allow", "GET, HEAD");
       done(std::move(r));
       return;
@@ -200,41 +242,72 @@ void Service::Handle(Request&& req, proto::Decoder* decoder, Respond respond) {
       HandleStats(path.substr(std::string_view("/v1/stats/").size()), query, std::move(done));
       return;
     }
+    case Route::kAsset:
+      HandleAsset(req, *asset, std::move(done));
+      return;
     default:
-      done(ErrorResponse(404, proto::codes::kNotFound, "no such endpoint"));
+      done(ErrorResponse(proto::codes::kNotFound, "no such endpoint"));
       return;
   }
 }
 
-bool Service::CheckOrigin(const Request& req, Response* into, const Respond& respond) {
+void Service::HandlePreflight(const Request& req, Respond respond) {
+  Response r;
+  r.status = 204;
+  r.content_type.clear();
+  if (!CheckOrigin(req, &r, /*pixel=*/false, respond)) return;
+  r.headers.emplace_back("Access-Control-Allow-Methods", "GET, POST, OPTIONS");
+  r.headers.emplace_back("Access-Control-Allow-Headers", "Content-Type, Content-Encoding, Authorization, X-Retry-Count");
+  r.headers.emplace_back("Access-Control-Max-Age", "86400");
+  respond(std::move(r));
+}
+
+void Service::HandleAsset(const Request& req, const ServedAsset& asset, Respond respond) {
+  respond(asset.Serve(req));
+}
+
+bool Service::CheckOrigin(const Request& req, Response* into, bool pixel, const Respond& respond) {
   const auto& allowed = config_.cors_allowed_origins;
   const bool any = allowed.size() == 1 && allowed[0] == "*";
   if (req.origin.empty()) {
-    // Not a cross-origin browser request (or a beacon without Origin): nothing to check.
+    // Not a cross-origin browser request. A pixel (an <img>) never carries Origin: with a named
+    // list its Referer's origin is checked instead; without a Referer there is nothing to check.
     if (any) into->headers.emplace_back("Access-Control-Allow-Origin", "*");
-    return true;
-  }
-  if (any) {
-    into->headers.emplace_back("Access-Control-Allow-Origin", "*");
-    return true;
+    if (any || !pixel || req.referer.empty()) return true;
+    const std::string from = OriginOfUrl(req.referer);
+    for (const auto& o : allowed) {
+      if (o == from) return true;
+    }
+    metrics_->AddRejected(proto::codes::kOriginForbidden);
+    respond(PixelResponse(proto::codes::kOriginForbidden));
+    return false;
   }
   // The loader stores origins lower-cased without default ports; browsers
   // never send default ports, so a case-insensitive compare is enough.
-  std::string origin = req.origin;
-  for (char& c : origin) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  for (const auto& o : allowed) {
-    if (o == origin) {
-      into->headers.emplace_back("Access-Control-Allow-Origin", req.origin);
-      into->headers.emplace_back("Vary", "Origin");
-      return true;
-    }
+  bool ok = any;
+  if (!ok) {
+    std::string origin = req.origin;
+    for (char& c : origin) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    for (const auto& o : allowed) ok = ok || o == origin;
   }
-  metrics_->AddRejected(proto::codes::kOriginForbidden);
-  Response r = ErrorResponse(403, proto::codes::kOriginForbidden,
-                             "origin '" + req.origin + "' is not in cors.allowed_origins");
-  r.headers.emplace_back("Vary", "Origin");
-  respond(std::move(r));
-  return false;
+  if (!ok) {
+    metrics_->AddRejected(proto::codes::kOriginForbidden);
+    Response r = pixel ? PixelResponse(proto::codes::kOriginForbidden)
+                       : ErrorResponse(proto::codes::kOriginForbidden,
+                                       "origin '" + req.origin + "' is not in cors.allowed_origins");
+    r.headers.emplace_back("Vary", "Origin");
+    respond(std::move(r));
+    return false;
+  }
+  // The origin is echoed, never "*", even when every origin is allowed: sendBeacon with a
+  // non-text body and fetch(..., {credentials: "include"}) are credentialed requests, and browsers
+  // drop the answer (and the beacon's POST after its preflight) unless it names the origin and
+  // allows credentials.
+  into->headers.emplace_back("Access-Control-Allow-Origin", req.origin);
+  into->headers.emplace_back("Access-Control-Allow-Credentials", "true");
+  into->headers.emplace_back("Vary", "Origin");
+  if (req.method != Method::kOptions) into->headers.emplace_back("Access-Control-Expose-Headers", kExposedHeaders);
+  return true;
 }
 
 bool Service::CheckAdmin(const Request& req, const Respond& respond) {
@@ -242,7 +315,7 @@ bool Service::CheckAdmin(const Request& req, const Respond& respond) {
   if (token.empty()) return true;
   constexpr std::string_view kBearer = "Bearer ";
   if (req.authorization.empty()) {
-    Response r = ErrorResponse(401, proto::codes::kUnauthorized, "this endpoint requires Authorization: Bearer <admin.token>");
+    Response r = ErrorResponse(proto::codes::kUnauthorized, "this endpoint requires Authorization: Bearer <admin.token>");
     r.headers.emplace_back("WWW-Authenticate", "Bearer");
     respond(std::move(r));
     return false;
@@ -256,7 +329,7 @@ bool Service::CheckAdmin(const Request& req, const Respond& respond) {
                                                       static_cast<unsigned char>(token[i]);
   }
   if (diff != 0) {
-    respond(ErrorResponse(403, proto::codes::kForbidden, "the bearer token is not valid"));
+    respond(ErrorResponse(proto::codes::kForbidden, "the bearer token is not valid"));
     return false;
   }
   return true;
@@ -279,7 +352,7 @@ void Service::HandleStats(std::string_view rest, std::string_view query, Respond
 void Service::HandleEvent(std::string_view raw_id, Respond respond) {
   std::string id;
   if (!proto::PercentDecode(raw_id, /*plus_is_space=*/false, &id) || id.empty() || id.size() > 64) {
-    respond(ErrorResponse(400, proto::codes::kEventIdInvalid, "event id must be 1-64 bytes, percent-encoded"));
+    respond(ErrorResponse(proto::codes::kEventIdInvalid, "event id must be 1-64 bytes, percent-encoded"));
     return;
   }
   storage::EventStore* store = store_;
@@ -287,11 +360,11 @@ void Service::HandleEvent(std::string_view raw_id, Respond respond) {
     proto::Event event;
     Status s = store->ReadEvent(id, &event);
     if (s.code() == Status::Code::kNotFound) {
-      respond(ErrorResponse(404, proto::codes::kNotFound, "no stored event with this id (within dedupe.window)"));
+      respond(ErrorResponse(proto::codes::kNotFound, "no stored event with this id (within dedupe.window)"));
       return;
     }
     if (!s.ok()) {
-      Response r = ErrorResponse(503, proto::codes::kStoreUnavailable, s.ToString());
+      Response r = ErrorResponse(proto::codes::kStoreUnavailable, s.ToString());
       r.headers.emplace_back("Retry-After", "5");
       respond(std::move(r));
       return;
@@ -307,12 +380,12 @@ void Service::HandleSession(Request&& req, std::string_view raw_id, Respond resp
   (void)req;
   std::string id;
   if (!proto::PercentDecode(raw_id, /*plus_is_space=*/false, &id) || id.empty() || id.size() > 128) {
-    respond(ErrorResponse(400, proto::codes::kSessionIdInvalid, "session id must be 1-128 bytes, percent-encoded"));
+    respond(ErrorResponse(proto::codes::kSessionIdInvalid, "session id must be 1-128 bytes, percent-encoded"));
     return;
   }
   for (unsigned char c : id) {
     if (c < 0x20 || c > 0x7e) {
-      respond(ErrorResponse(400, proto::codes::kSessionIdInvalid, "session id must be printable ASCII"));
+      respond(ErrorResponse(proto::codes::kSessionIdInvalid, "session id must be printable ASCII"));
       return;
     }
   }
@@ -321,11 +394,11 @@ void Service::HandleSession(Request&& req, std::string_view raw_id, Respond resp
     std::vector<proto::Event> events;
     Status s = store->ReadSession(id, &events);
     if (s.code() == Status::Code::kNotFound) {
-      respond(ErrorResponse(404, proto::codes::kNotFound, "unknown session"));
+      respond(ErrorResponse(proto::codes::kNotFound, "unknown session"));
       return;
     }
     if (!s.ok()) {
-      Response r = ErrorResponse(503, proto::codes::kStoreUnavailable, s.ToString());
+      Response r = ErrorResponse(proto::codes::kStoreUnavailable, s.ToString());
       r.headers.emplace_back("Retry-After", "5");
       respond(std::move(r));
       return;

@@ -8,9 +8,12 @@
 #pragma once
 
 #include <atomic>
+#include <map>
 #include <memory>
+#include <string>
 
 #include "config/config.h"
+#include "server/api/assets.h"
 #include "server/http/http_types.h"
 
 namespace foothold::proto {
@@ -45,6 +48,10 @@ class Service {
 
   const config::Config& config() const { return config_; }
 
+  // The embedded asset served at URL path `path` (GET/HEAD), or nullptr: /foothold.js and
+  // tracker.script_path, and the demo shop when demo.enabled. server/README.md lists them.
+  const ServedAsset* FindAsset(std::string_view path) const;
+
  private:
   void HandleCollectPost(Request&& req, std::string_view query, proto::Decoder* decoder, Respond respond);
   // The Segment-compatible endpoints (segment.cc): /v1/track ... /v1/batch, /v1/t ... /v1/b,
@@ -57,8 +64,12 @@ class Service {
   void HandleEvent(std::string_view raw_id, Respond respond);
   // /v1/stats/<rest>: reports from the aggregator's counters, on the reader pool.
   void HandleStats(std::string_view rest, std::string_view query, Respond respond);
-  // Returns false (and responds) when the request's Origin is not allowed.
-  bool CheckOrigin(const Request& req, Response* cors_headers_into, const Respond& respond);
+  void HandlePreflight(const Request& req, Respond respond);
+  void HandleAsset(const Request& req, const ServedAsset& asset, Respond respond);
+  // Returns false (and responds 403) when the request's Origin is not allowed — or, for a pixel
+  // (which carries no Origin), its Referer's origin; otherwise adds the CORS response headers.
+  bool CheckOrigin(const Request& req, Response* cors_headers_into, bool pixel, const Respond& respond);
+  bool IsCollectPath(std::string_view path) const;
   bool CheckAdmin(const Request& req, const Respond& respond);
   // The request's source by its write key (Basic auth user or ?writeKey=).
   // Returns false (and responds 401) for an unknown key, or for none when
@@ -76,11 +87,17 @@ class Service {
   std::unique_ptr<RateLimiter> limiter_;
   std::unique_ptr<SourceTable> sources_;
   std::unique_ptr<BlockingPool> readers_;  // runs RocksDB reads off the I/O threads
+  std::map<std::string, ServedAsset, std::less<>> assets_;  // URL path -> asset
   std::atomic<bool> draining_{false};
   std::atomic<bool> closing_{false};
 };
 
-// A JSON error body {"error": {"code": ..., "message": ...}} with `status`.
-Response ErrorResponse(int status, std::string_view code, std::string_view message);
+// A JSON error body {"error": {"code": ..., "message": ...}}; its status is
+// proto::codes::HttpStatusFor(code), the one code -> status mapping.
+Response ErrorResponse(std::string_view code, std::string_view message);
+
+// The pixel endpoint's answer: the 43-byte GIF with `status`, Cache-Control: no-store, and
+// X-Foothold-Rejected: <code> when `rejected_code` is not empty.
+Response PixelResponse(std::string_view rejected_code);
 
 }  // namespace foothold::server

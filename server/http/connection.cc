@@ -192,15 +192,15 @@ void Connection::ReplyParseError(beast::error_code ec) {
   }
   Response r;
   if (ec == http::error::header_limit) {
-    r = ErrorResponse(413, proto::codes::kHeadersTooLarge, "the request header block exceeds limits.max_header_bytes (" +
-                                                               std::to_string(ctx_->config->limits.max_header_bytes) + ")");
+    r = ErrorResponse(proto::codes::kHeadersTooLarge, "the request header block exceeds limits.max_header_bytes (" +
+                                                          std::to_string(ctx_->config->limits.max_header_bytes) + ")");
     ctx_->metrics->AddRejected(proto::codes::kHeadersTooLarge);
   } else if (ec == http::error::body_limit) {
-    r = ErrorResponse(413, proto::codes::kBodyTooLarge, "the request body exceeds limits.max_body_bytes (" +
-                                                            std::to_string(ctx_->config->limits.max_body_bytes) + ")");
+    r = ErrorResponse(proto::codes::kBodyTooLarge, "the request body exceeds limits.max_body_bytes (" +
+                                                       std::to_string(ctx_->config->limits.max_body_bytes) + ")");
     ctx_->metrics->AddRejected(proto::codes::kBodyTooLarge);
   } else {
-    r = ErrorResponse(400, proto::codes::kBadRequest, "malformed HTTP request: " + ec.message());
+    r = ErrorResponse(proto::codes::kBadRequest, "malformed HTTP request: " + ec.message());
     ctx_->metrics->AddRejected(proto::codes::kBadRequest);
   }
   // The stream is out of sync with the message boundaries: answer and close.
@@ -223,6 +223,9 @@ void Connection::Dispatch() {
   req.origin = std::string(msg[http::field::origin]);
   req.user_agent = std::string(msg[http::field::user_agent]);
   req.authorization = std::string(msg[http::field::authorization]);
+  req.referer = std::string(msg[http::field::referer]);
+  req.accept_encoding = std::string(msg[http::field::accept_encoding]);
+  req.if_none_match = std::string(msg[http::field::if_none_match]);
   for (auto range = msg.equal_range("X-Forwarded-For"); range.first != range.second; ++range.first) {
     if (!req.x_forwarded_for.empty()) req.x_forwarded_for += ',';
     req.x_forwarded_for.append(range.first->value().data(), range.first->value().size());
@@ -303,7 +306,7 @@ void Connection::Reply(Response&& r, bool counted) {
   } else if (!http11_) {
     out_ += "Connection: keep-alive\r\n";
   }
-  if (r.status != 204 && r.status >= 200) {  // RFC 9110 §8.6: never on 1xx or 204
+  if (r.status != 204 && r.status != 304 && r.status >= 200) {  // RFC 9110 §8.6: never on 1xx, 204, 304
     out_ += "Content-Length: ";
     out_ += std::to_string(r.body.size());
     out_ += "\r\n";

@@ -53,4 +53,19 @@ GunzipResult Gunzip(std::string_view in, size_t max_out, std::string* out) {
   return result;
 }
 
+std::string GzipCompress(std::string_view in) {
+  z_stream zs{};
+  // 16 + MAX_WBITS: write a gzip header and trailer; memLevel 9 for the smallest output.
+  deflateInit2(&zs, Z_BEST_COMPRESSION, Z_DEFLATED, 16 + MAX_WBITS, 9, Z_DEFAULT_STRATEGY);
+  std::string out(deflateBound(&zs, static_cast<uLong>(in.size())), '\0');
+  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
+  zs.avail_in = static_cast<uInt>(in.size());
+  zs.next_out = reinterpret_cast<Bytef*>(out.data());
+  zs.avail_out = static_cast<uInt>(out.size());
+  deflate(&zs, Z_FINISH);  // deflateBound guarantees room for the whole stream in one call
+  out.resize(zs.total_out);
+  deflateEnd(&zs);
+  return out;
+}
+
 }  // namespace foothold::server

@@ -30,6 +30,9 @@ struct Request {
   std::string x_forwarded_for;  // all X-Forwarded-For headers joined with ','
   std::string user_agent;
   std::string authorization;
+  std::string referer;
+  std::string accept_encoding;
+  std::string if_none_match;
   std::string body;
   proto::IpAddress peer;
   Listener listener = Listener::kPublic;

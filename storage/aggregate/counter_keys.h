@@ -27,6 +27,7 @@
 #include <string>
 #include <string_view>
 
+#include "proto/coding.h"
 #include "storage/log/keys.h"
 
 namespace foothold::storage {
@@ -140,15 +141,12 @@ inline double TimeBinHighMs(int bin) { return 1000.0 * std::exp2(bin / 4.0); }
 // A counter value as stored by uint64add (8 bytes little-endian); anything
 // else reads as 0 (never written by foothold).
 inline uint64_t DecodeCounter(std::string_view v) {
-  if (v.size() != 8) return 0;
-  uint64_t x = 0;
-  for (int i = 7; i >= 0; --i) x = (x << 8) | static_cast<uint8_t>(v[static_cast<size_t>(i)]);
-  return x;
+  return v.size() == 8 ? proto::DecodeFixed64(v.data()) : 0;
 }
 
 inline std::string EncodeCounter(uint64_t x) {
-  std::string v(8, '\0');
-  for (size_t i = 0; i < 8; ++i) v[i] = static_cast<char>((x >> (8 * i)) & 0xff);
+  std::string v;
+  proto::PutFixed64(&v, x);
   return v;
 }
 

@@ -20,6 +20,8 @@
 #include <string>
 #include <string_view>
 
+#include "proto/coding.h"
+
 namespace foothold::storage {
 
 inline constexpr char kCfLog[] = "log";
@@ -41,21 +43,14 @@ inline constexpr uint64_t kSchemaVersion = 2;  // 2: session_index keyed by Hash
 // seq 0 never names a stored event (AppendResult uses it for duplicates).
 inline constexpr uint64_t kFirstSeq = 1;
 
-inline void PutBe64(uint64_t v, std::string* out) {
-  for (int shift = 56; shift >= 0; shift -= 8) {
-    out->push_back(static_cast<char>((v >> shift) & 0xff));
-  }
-}
+// Short names for the proto/coding.h functions every key here is built from.
+inline void PutBe64(uint64_t v, std::string* out) { proto::PutBigEndian64(out, v); }
 
 // REQUIRES: in.size() >= 8.
-inline uint64_t GetBe64(std::string_view in) {
-  uint64_t v = 0;
-  for (int i = 0; i < 8; ++i) v = (v << 8) | static_cast<uint8_t>(in[static_cast<size_t>(i)]);
-  return v;
-}
+inline uint64_t GetBe64(std::string_view in) { return proto::DecodeBigEndian64(in.data()); }
 
-inline uint64_t OffsetBinary(int64_t v) { return static_cast<uint64_t>(v) ^ (1ULL << 63); }
-inline int64_t FromOffsetBinary(uint64_t v) { return static_cast<int64_t>(v ^ (1ULL << 63)); }
+using proto::FromOffsetBinary;
+using proto::OffsetBinary;
 
 inline std::string LogKey(uint64_t seq) {
   std::string k;

@@ -18,7 +18,7 @@ Status Retention::Step(int64_t cutoff_ms, bool sync, uint64_t* deleted, bool* do
   uint64_t first = 0;
   uint64_t last = 0;
   proto::Event e;
-  const uint64_t aggregated = aggregated_through_->load();
+  const uint64_t floor = floor_.Last();
   {
     rocksdb::ReadOptions ro;
     ro.fill_cache = false;  // old records are read once, to be deleted: keep the cache for readers
@@ -32,7 +32,7 @@ Status Retention::Step(int64_t cutoff_ms, bool sync, uint64_t* deleted, bool* do
         return Status::Corruption("retention: log record " + std::to_string(*seq) + " in " +
                                   db_->dir() + ": " + s.message());
       }
-      if (e.received_at_ms >= cutoff_ms || *seq > aggregated) {
+      if (e.received_at_ms >= cutoff_ms || *seq > floor) {
         *done = true;
         break;
       }

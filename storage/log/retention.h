@@ -10,6 +10,7 @@
 // and its cursor is writer state).
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
@@ -19,19 +20,39 @@
 
 namespace foothold::storage {
 
+// How far retention may delete: never past the aggregator's checkpoint (it
+// has yet to count those records), and, when the ClickHouse exporter runs,
+// never past its checkpoint either, unless the exporter has declared its lag
+// over export.clickhouse.max_lag (then it counts and logs what it lost).
+struct RetentionFloor {
+  // Implicit: a store without an exporter passes the aggregator's checkpoint alone.
+  RetentionFloor(const std::atomic<uint64_t>* aggregated)  // NOLINT(google-explicit-constructor)
+      : aggregated_through(aggregated) {}
+  const std::atomic<uint64_t>* aggregated_through;         // required
+  const std::atomic<uint64_t>* exported_through = nullptr;  // the exporter's checkpoint, or none
+  const std::atomic<bool>* export_overdue = nullptr;        // true: ignore exported_through
+
+  // The last seq retention may delete.
+  uint64_t Last() const {
+    uint64_t last = aggregated_through->load();
+    if (exported_through != nullptr && !(export_overdue != nullptr && export_overdue->load())) {
+      last = std::min(last, exported_through->load());
+    }
+    return last;
+  }
+};
+
 class Retention {
  public:
   // At most this many records are deleted per batch, so appends queued
   // behind a pass wait for one batch, not for the whole backlog.
   static constexpr size_t kBatchRecords = 2048;
 
-  // Records past *aggregated_through (the aggregator's checkpoint) are never
-  // deleted: the aggregator has yet to count them.
-  Retention(Database* db, const std::atomic<uint64_t>* aggregated_through)
-      : db_(db), aggregated_through_(aggregated_through) {}
+  // Records past floor.Last() are never deleted.
+  Retention(Database* db, RetentionFloor floor) : db_(db), floor_(floor) {}
 
   // Deletes up to kBatchRecords records with received_at < cutoff_ms (and a
-  // seq the aggregator has counted) from the front of the log. *deleted gets the count, *done whether the front of
+  // seq at or below the floor) from the front of the log. *deleted gets the count, *done whether the front of
   // the log is now at a record to keep (or the log is empty). A record that
   // does not decode stops the pass with Corruption: it cannot be deleted
   // without knowing its index key, and skipping it would break the prefix.
@@ -42,7 +63,7 @@ class Retention {
 
  private:
   Database* db_;
-  const std::atomic<uint64_t>* aggregated_through_;
+  RetentionFloor floor_;
   // Every seq below this is already deleted; seeking here skips the range
   // tombstones of earlier passes instead of iterating over them.
   uint64_t floor_seq_ = 0;

@@ -119,12 +119,12 @@ Status LookupVisitors(const Database& db, const std::vector<const proto::Event*>
 }  // namespace
 
 Writer::Writer(const StoreOptions& options, Database* db, uint64_t next_seq,
-               StoreCounters* counters, const std::atomic<uint64_t>* aggregated_through)
+               StoreCounters* counters, RetentionFloor retention_floor)
     : options_(options),
       db_(db),
       counters_(counters),
       next_seq_(next_seq),
-      retention_(db, aggregated_through),
+      retention_(db, retention_floor),
       next_retention_(std::chrono::steady_clock::now()) {  // first pass right after open
   counters_->next_seq.store(next_seq_, std::memory_order_relaxed);
   thread_ = std::thread([this] { Run(); });

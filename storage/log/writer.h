@@ -52,10 +52,10 @@ class Writer {
   // visitors column family (one MultiGet per group for the misses).
   static constexpr size_t kVisitorCacheEntries = 1 << 16;
 
-  // `db`, `counters` and `aggregated_through` (the aggregator's checkpoint:
-  // retention never deletes past it) must outlive the Writer. Starts the thread.
+  // `db`, `counters` and what `retention_floor` points to (the checkpoints
+  // retention never deletes past) must outlive the Writer. Starts the thread.
   Writer(const StoreOptions& options, Database* db, uint64_t next_seq, StoreCounters* counters,
-         const std::atomic<uint64_t>* aggregated_through);
+         RetentionFloor retention_floor);
   ~Writer();  // Stop()s
   Writer(const Writer&) = delete;
   Writer& operator=(const Writer&) = delete;

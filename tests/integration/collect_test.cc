@@ -255,7 +255,7 @@ TEST_CASE("CORS preflight and origin checks", "[integration]") {
     auto r = f.client.Request("OPTIONS", "/v1/collect", "", {{"Origin", "https://a.example"},
                                                              {"Access-Control-Request-Method", "POST"}});
     CHECK(r.status == 204);
-    CHECK(r.header("access-control-allow-origin") == "*");
+    CHECK(r.header("access-control-allow-origin") == "https://a.example");  // echoed, never "*"
     CHECK(r.header("access-control-allow-methods") == "GET, POST, OPTIONS");
     CHECK(r.header("access-control-allow-headers") == "Content-Type, Content-Encoding, Authorization, X-Retry-Count");
     CHECK(r.header("access-control-max-age") == "86400");

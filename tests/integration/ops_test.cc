@@ -151,7 +151,8 @@ TEST_CASE("a full writer queue answers 503 queue_full with Retry-After", "[integ
   CHECK(r.status == 503);
   CHECK(r.body.find("\"queue_full\"") != std::string::npos);
   CHECK(r.header("retry-after") == "1");
-  CHECK(r.header("access-control-allow-origin") == "*");
+  CHECK(r.header("access-control-allow-origin") == "https://shop.example");
+  CHECK(r.header("access-control-expose-headers").find("Retry-After") != std::string::npos);  // a tracker reads it
   CHECK(c.Get("/v1/sessions/q").status == 404);  // nothing of it was stored
   CHECK(c.Post("/v1/collect", "{\"event\":\"a\",\"session_id\":\"q\"}").status == 200);
   CHECK(c.Get("/metrics").body.find("foothold_rejections_total{code=\"queue_full\"} 1\n") != std::string::npos);

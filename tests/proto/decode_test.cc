@@ -185,7 +185,7 @@ TEST_CASE("body-level errors", "[proto]") {
     INFO(c.body);
     const BodyError err = BodyErrorOf(Decode(c.body));
     CHECK(err.code == c.code);
-    CHECK(err.http_status == 400);
+    CHECK(codes::HttpStatusFor(err.code) == 400);
     CHECK_FALSE(err.message.empty());
   }
 }
@@ -200,7 +200,7 @@ TEST_CASE("limits: events per request, body bytes, event bytes", "[proto]") {
     const std::string three = "[" + Ev("a") + "," + Ev("b") + "," + Ev("c");
     CHECK(Decode(three + "]", BodyFormat::kJson, limits).events.size() == 3);
     const BodyError err = BodyErrorOf(Decode(three + "," + Ev("d") + "]", BodyFormat::kJson, limits));
-    CHECK(err.http_status == 413);
+    CHECK(codes::HttpStatusFor(err.code) == 413);
     CHECK(err.code == codes::kTooManyEvents);
     const BodyError in_envelope = BodyErrorOf(
         Decode(R"({"batch":[)" + three.substr(1) + "," + Ev("d") + "]}", BodyFormat::kJson, limits));
@@ -210,13 +210,13 @@ TEST_CASE("limits: events per request, body bytes, event bytes", "[proto]") {
     const std::string lines = Ev("a") + "\n\n\n" + Ev("b") + "\n" + Ev("c") + "\n\n";
     CHECK(Decode(lines, BodyFormat::kNdjson, limits).events.size() == 3);
     const BodyError err = BodyErrorOf(Decode(lines + Ev("d"), BodyFormat::kNdjson, limits));
-    CHECK(err.http_status == 413);
+    CHECK(codes::HttpStatusFor(err.code) == 413);
     CHECK(err.code == codes::kTooManyEvents);
   }
   SECTION("a body over max_body_bytes is a 413 before any parsing") {
     const std::string body = "[" + std::string(2000, ' ') + "]";
     const BodyError err = BodyErrorOf(Decode(body, BodyFormat::kJson, limits));
-    CHECK(err.http_status == 413);
+    CHECK(codes::HttpStatusFor(err.code) == 413);
     CHECK(err.code == codes::kBodyTooLarge);
     CHECK(Decode(body.substr(0, 1999) + "]", BodyFormat::kJson, limits).error->code ==
           codes::kBodyEmpty);  // exactly 2000 bytes: parsed
