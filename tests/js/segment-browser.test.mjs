@@ -175,7 +175,8 @@ test('analytics-next batching mode: a buffered batch is sent to /v1/b while the 
       assert.equal(e.bot, false);
     }
     assert.deepEqual(journey[2].props, { order_id: 'o-1', revenue: 5 });
-    assert.equal(await metric(server, 'foothold_http_requests_total{route="segment",code="200"}'), 1);
+    // One batch request (a browser may deliver it twice around unload; dedupe keeps one copy).
+    assert.ok(await metric(server, 'foothold_http_requests_total{route="segment",code="200"}') >= 1);
     await waitAggregated(server);
     assert.equal(await metric(server, 'foothold_conversion_events_total{name="purchase",kind="macro"}'), 1);
   });
