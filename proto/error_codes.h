@@ -64,6 +64,8 @@ inline constexpr char kSessionIdInvalid[] = "session_id_invalid";      // 400 on
 inline constexpr char kEventIdInvalid[] = "event_id_invalid";         // 400 on /v1/events/{id}
 inline constexpr char kQueryInvalid[] = "query_invalid";               // 400: a stats parameter is missing or malformed
 inline constexpr char kRangeTooLarge[] = "range_too_large";            // 400: a time series of more than 10000 buckets
+inline constexpr char kClusterNotConfigured[] = "cluster_not_configured";  // 400: scope=cluster without [export.clickhouse]
+inline constexpr char kClusterUnavailable[] = "cluster_unavailable";       // 503: ClickHouse did not answer a cluster report
 
 // Every code with its HTTP status. An event-level code answers 400 when it is
 // the only outcome (a pixel hit, or a batch whose every event is rejected);
@@ -117,6 +119,8 @@ inline constexpr CodeStatus kCodeStatuses[] = {
     {kSessionIdInvalid, 400},
     {kQueryInvalid, 400},
     {kRangeTooLarge, 400},
+    {kClusterNotConfigured, 400},
+    {kClusterUnavailable, 503},
     {kMessageTooLarge, 413},
     {kTypeInvalid, 400},
     {kWriteKeyMissing, 401},

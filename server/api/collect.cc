@@ -1,5 +1,7 @@
-// The collect endpoints (DESIGN.md §4.1, §4.2): body → events → enrichment →
-// EventStore::Append → response once the group reached the WAL.
+// The collect endpoints (server/README.md "Collect pipeline"; formats in
+// proto/README.md): body → events → enrichment → EventStore::Append →
+// response once the group reached the WAL. The body, write-key and
+// enrichment steps are shared with the Segment endpoints (ingest.h).
 #include <chrono>
 #include <cstdio>
 
@@ -34,8 +36,8 @@ std::string OutcomeBody(uint64_t accepted, uint64_t duplicates, const std::strin
 }
 
 
-// Server-side fields of every event of `batch` (README "Enrichment"). A
-// server source's beacons are not bot-flagged by the sender's User-Agent.
+// Server-side fields of every event of `batch` (proto/README.md "Enrichment").
+// A server source's beacons are not bot-flagged by the sender's User-Agent.
 void Enrich(const config::Config& config, const std::string& ip_secret, const Request& req,
             const proto::IpAddress& client, const config::Source* source, proto::DecodedBatch* batch,
             Metrics* metrics) {
