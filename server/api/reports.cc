@@ -205,28 +205,39 @@ Response Summary(const storage::EventStore& store, const config::Config& config,
 
 // ---- /v1/stats/timeseries ----
 Response Timeseries(const storage::EventStore& store, const config::Config& config, const StatsQuery& q) {
-  if (q.name.empty()) {
-    return ErrorResponse(proto::codes::kQueryInvalid, "name is required: a conversion name");
+  if (q.name.empty() == q.source.empty()) {
+    return ErrorResponse(proto::codes::kQueryInvalid,
+                         "give name (a conversion name) or source (a [[source]] name), one of them");
   }
   bool known = false;
   for (const auto& m : config.micro_conversions) known |= m.name == q.name;
   for (const auto& m : config.macro_conversions) known |= m.name == q.name;
-  if (!known) return ErrorResponse(proto::codes::kNotFound, "no conversion named '" + q.name + "'");
+  for (const auto& s : config.source_list) known |= s.name == q.source;
+  if (!known) {
+    return ErrorResponse(proto::codes::kNotFound, q.source.empty() ? "no conversion named '" + q.name + "'"
+                                                                    : "no source named '" + q.source + "'");
+  }
+  // A source's series: its events per bucket ("$source:<name>"; sessions are not split by source).
+  const std::string series = q.source.empty() ? q.name : "$source:" + q.source;
   const int64_t bucket = q.bucket_ms != 0 ? q.bucket_ms : kHourMs;
   const uint64_t points = static_cast<uint64_t>((q.range.to_ms - q.range.from_ms) / bucket) + 2;
   if (points > kMaxPoints) {
     return ErrorResponse(proto::codes::kRangeTooLarge,
                          "at most " + std::to_string(kMaxPoints) + " buckets per request: use a larger bucket");
   }
-  std::vector<storage::SeriesPoint> series;
-  Status st = store.QueryTimeseries(q.name, bucket, q.range, &series);
+  std::vector<storage::SeriesPoint> points_out;
+  Status st = store.QueryTimeseries(series, bucket, q.range, &points_out);
   if (!st.ok()) return Unavailable(st);
   Json j;
-  j.Open().Key("name").Str(q.name);
+  if (q.source.empty()) {
+    j.Open().Key("name").Str(q.name);
+  } else {
+    j.Open().Key("source").Str(q.source);
+  }
   j.Key("bucket").Str(bucket == kMinuteMs ? "minute" : bucket == kHourMs ? "hour" : "day");
   j.Time("from", q.range.from_ms).Time("to", q.range.to_ms);
   j.Key("points").OpenArray();
-  for (const storage::SeriesPoint& p : series) {
+  for (const storage::SeriesPoint& p : points_out) {
     j.Open().Key("t").Str(proto::FormatRfc3339(p.bucket_ms)).Key("t_ms").Int(p.bucket_ms);
     j.Key("events").Uint(p.events).Key("sessions").Uint(p.sessions);
     j.Key("sessions_total").Uint(p.sessions_total);
@@ -524,6 +535,8 @@ bool ParseStatsQuery(std::string_view query, int64_t now_ms, StatsQuery* out, Re
       (key == "from" ? from_set : to_set) = true;
     } else if (key == "name") {
       out->name = value;
+    } else if (key == "source") {
+      out->source = value;
     } else if (key == "target") {
       out->target = value;
     } else if (key == "scope") {
@@ -535,7 +548,7 @@ bool ParseStatsQuery(std::string_view query, int64_t now_ms, StatsQuery* out, Re
       else if (value == "day") out->bucket_ms = kDayMs;
       else return fail("bucket must be minute, hour or day, got '" + value + "'");
     } else {
-      return fail("unknown parameter '" + key + "' (allowed: from, to, name, bucket, target, scope)");
+      return fail("unknown parameter '" + key + "' (allowed: from, to, name, source, bucket, target, scope)");
     }
   }
   // One bound given: the other keeps a 24 h span.

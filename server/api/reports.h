@@ -25,6 +25,7 @@ namespace foothold::server {
 struct StatsQuery {
   storage::TimeRange range;  // from/to: RFC 3339 or ms; default the last 24 h before now
   std::string name;          // timeseries: a conversion name
+  std::string source;        // timeseries: a [[source]] name instead (its events)
   int64_t bucket_ms = 0;     // timeseries: minute|hour|day
   std::string target;        // lift: a macro-conversion; default the first one
   bool cluster = false;      // scope=cluster: every replica, from ClickHouse (summary only)

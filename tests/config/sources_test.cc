@@ -27,7 +27,7 @@ void CheckRefused(const LoadResult& r, std::initializer_list<std::string> fragme
 
 }  // namespace
 
-TEST_CASE("sources: name, write key, kind; defaults", "[config]") {
+TEST_CASE("sources: name, write key, kind, and the defaults", "[config]") {
   TempDir dir;
   LoadResult none = Load({});
   CHECK(none.config.source_list.empty());

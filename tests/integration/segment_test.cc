@@ -86,7 +86,7 @@ struct Fixture {
 
 }  // namespace
 
-TEST_CASE("segment: without sources any key is a browser source; time corrected with sentAt", "[integration]") {
+TEST_CASE("segment: without sources any key is a browser source, time corrected with sentAt", "[integration]") {
   Fixture f("");
   const int64_t now = NowMs();
   // The client's clock is an hour behind; the event happened 5 s before it was sent.
@@ -127,7 +127,7 @@ TEST_CASE("segment: without sources any key is a browser source; time corrected 
   CHECK(again.body == R"({"success":true,"accepted":0,"duplicates":1,"rejected":[]})");
 }
 
-TEST_CASE("segment: write keys by Basic auth, body or query; unknown keys are 401", "[integration]") {
+TEST_CASE("segment: write keys by Basic auth, body or query, unknown keys are 401", "[integration]") {
   Fixture f(kConfig);
   const std::string track = R"({"event":"x","userId":"u"})";
   auto none = f.client.Post("/v1/track", track);
@@ -218,6 +218,23 @@ TEST_CASE("segment: a server source takes context.ip/userAgent and its SDK is no
   }
   CHECK(m.body.find("foothold_conversion_events_total{name=\"product_added\",kind=\"micro\"} 1\n") != std::string::npos);
   CHECK(m.body.find("foothold_conversion_events_total{name=\"purchase\",kind=\"macro\"} 1\n") != std::string::npos);
+
+  // The stats API filtered by source: each source's (non-bot) events per bucket.
+  const std::string range = "&bucket=day&from=" + std::to_string(now - 86400000) + "&to=" + std::to_string(now + 86400000);
+  auto events_of = [&](const std::string& source) {
+    auto ts = f.client.Get("/v1/stats/timeseries?source=" + source + range);
+    REQUIRE(ts.status == 200);
+    simdjson::dom::parser tp;
+    auto doc = ParseJson(tp, ts.body);
+    CHECK(Str(doc, "source") == source);
+    int64_t total = 0;
+    for (auto point : doc["points"].get_array()) total += Int(point, "events");
+    return total;
+  };
+  CHECK(events_of("backend") == 3);
+  CHECK(events_of("web") == 0);  // its one event is a bot
+  CHECK(f.client.Get("/v1/stats/timeseries?source=nope" + range).status == 404);
+  CHECK(f.client.Get("/v1/stats/timeseries?source=web&name=purchase" + range).status == 400);
 }
 
 TEST_CASE("segment: limits, gzip, preflight, methods, per-message results", "[integration]") {

@@ -149,12 +149,13 @@ test('analytics-next batching mode: a buffered batch is sent to /v1/b while the 
     const { page } = await openPage(browser, offsite);
     await page.goto(`${base}/shop.html?mode=batching&${query}`);
     await page.evaluate(() => window.ready);
-    const anonymousId = await page.evaluate(() => {
+    const anonymousId = await page.evaluate(async () => {
       const a = window.analytics;
-      // Not awaited: in batching mode they wait in the SDK's buffer (size 50, timeout 60 s).
-      a.page('Shop', 'Product', {}, { messageId: 'web-batch-page' });
-      a.track('Product Added', { sku: 'B-1', price: 5 }, { messageId: 'web-batch-add' });
-      a.track('Order Completed', { order_id: 'o-1', revenue: 5 }, { messageId: 'web-batch-order' });
+      // In batching mode a call resolves once the event is in the SDK's buffer (size 50, timeout
+      // 60 s): nothing is sent until the page unloads.
+      await a.page('Shop', 'Product', {}, { messageId: 'web-batch-page' });
+      await a.track('Product Added', { sku: 'B-1', price: 5 }, { messageId: 'web-batch-add' });
+      await a.track('Order Completed', { order_id: 'o-1', revenue: 5 }, { messageId: 'web-batch-order' });
       return a.user().anonymousId();
     });
     // Nothing has been sent yet.
@@ -164,10 +165,13 @@ test('analytics-next batching mode: a buffered batch is sent to /v1/b while the 
     // Leaving the page flushes the buffer with a keepalive request.
     await page.goto('about:blank');
     const first = await waitStored(server, 'web-batch-page', 'the batch sent during unload');
+    let last = [];
     const journey = await waitUntil(async () => {
-      const j = await journeyOf(server, first);
-      return j.length === 3 ? j : null;
-    }, { what: 'all three batched events' });
+      last = await journeyOf(server, first);
+      return last.length >= 3 ? last : null;
+    }, { what: 'all three batched events' }).catch((e) => {
+      throw new Error(`${e.message}; the journey: ${JSON.stringify(last)}`);
+    });
     assert.deepEqual(journey.map((e) => e.event_id), ['web-batch-page', 'web-batch-add', 'web-batch-order']);
     for (const e of journey) {
       assert.equal(e.anonymous_id, anonymousId);
