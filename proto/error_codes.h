@@ -59,6 +59,8 @@ inline constexpr char kBadRequest[] = "bad_request";                   // 400: m
 inline constexpr char kSessionIdInvalid[] = "session_id_invalid";      // 400 on readback
 inline constexpr char kQueryInvalid[] = "query_invalid";               // 400: a stats parameter is missing or malformed
 inline constexpr char kRangeTooLarge[] = "range_too_large";            // 400: a time series of more than 10000 buckets
+inline constexpr char kClusterNotConfigured[] = "cluster_not_configured";  // 400: scope=cluster without [export.clickhouse]
+inline constexpr char kClusterUnavailable[] = "cluster_unavailable";       // 503: ClickHouse did not answer a cluster report
 
 // Every code with its HTTP status. An event-level code answers 400 when it is
 // the only outcome (a pixel hit, or a batch whose every event is rejected);
@@ -112,6 +114,8 @@ inline constexpr CodeStatus kCodeStatuses[] = {
     {kSessionIdInvalid, 400},
     {kQueryInvalid, 400},
     {kRangeTooLarge, 400},
+    {kClusterNotConfigured, 400},
+    {kClusterUnavailable, 503},
 };
 
 // The HTTP status of an error response carrying `code`; 500 for a code not in

@@ -71,6 +71,9 @@ struct StoreOptions {
   int64_t retention_interval_ms = 3600 * 1000;  // how often the retention pass runs (and at open)
   size_t block_cache_bytes = 64 << 20;
   AnalyticsDefs analytics;                      // what the aggregator counts
+  // Open sessions the aggregator keeps in memory; the others are read back
+  // from the `sessions` column family when an event or the close needs them.
+  size_t session_cache = 65536;
   // When idle, write a clock tick into the log once the wall clock would
   // close an open session, so sessions close without traffic (the watermark
   // is the newest received_at, storage/README.md; ticks keep it moving).

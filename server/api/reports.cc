@@ -13,6 +13,7 @@
 #include "proto/validate.h"
 #include "server/api/service.h"
 #include "server/statistics/statistics.h"
+#include "storage/cluster.h"
 #include "storage/event_store.h"
 
 namespace foothold::server {
@@ -146,6 +147,15 @@ void AppendAggregator(const storage::EventStore& store, Json* j) {
   j->Close();
 }
 
+// This replica's exporter: how far behind ClickHouse (and so a cluster report) is.
+void AppendExport(const storage::EventStore& store, Json* j) {
+  storage::ExportStats x = store.export_stats();
+  j->Key("export").Open();
+  j->Key("node").Str(x.node).Key("checkpoint_seq").Uint(x.checkpoint_seq);
+  j->Key("pending_records").Uint(x.pending_records).Key("lag_seconds").Num(x.lag_seconds);
+  j->Close();
+}
+
 // The day range a day-of-session-start report covers.
 void AppendDays(const storage::TimeRange& r, Json* j) {
   int64_t from = r.from_ms - ((r.from_ms % kDayMs) + kDayMs) % kDayMs;
@@ -154,13 +164,32 @@ void AppendDays(const storage::TimeRange& r, Json* j) {
   j->Key("basis").Str("closed sessions by UTC day of session start");
 }
 
-// ---- /v1/stats/summary ----
-Response Summary(const storage::EventStore& store, const StatsQuery& q) {
+// ---- /v1/stats/summary (and ?scope=cluster: the same JSON from ClickHouse) ----
+Response Summary(const storage::EventStore& store, const config::Config& config, const StatsQuery& q) {
   storage::Summary s;
-  Status st = store.QuerySummary(q.range, &s);
-  if (!st.ok()) return Unavailable(st);
+  size_t dwell_skipped = 0;
+  if (q.cluster) {
+    const storage::StoreOptions options = storage::StoreOptionsFromConfig(config);
+    Status st = storage::QueryClusterSummary(options.export_clickhouse, store.analytics(), q.range, &s,
+                                             &dwell_skipped);
+    if (!st.ok()) {
+      Response r = ErrorResponse(proto::codes::kClusterUnavailable, st.message());
+      r.headers.emplace_back("Retry-After", "5");
+      return r;
+    }
+  } else {
+    Status st = store.QuerySummary(q.range, &s);
+    if (!st.ok()) return Unavailable(st);
+  }
   Json j;
-  j.Open().Time("from", s.range.from_ms).Time("to", s.range.to_ms);
+  j.Open();
+  if (q.cluster) {
+    j.Key("scope").Str("cluster");
+    if (dwell_skipped > 0) {
+      j.Key("notes").OpenArray().Str("dwell conversions are counted per node only (left out here)").CloseArray();
+    }
+  }
+  j.Time("from", s.range.from_ms).Time("to", s.range.to_ms);
   j.Key("events").Uint(s.events).Key("sessions").Uint(s.sessions);
   j.Key("conversions").OpenArray();
   for (const storage::ConversionSummary& c : s.conversions) {
@@ -170,6 +199,7 @@ Response Summary(const storage::EventStore& store, const StatsQuery& q) {
   }
   j.CloseArray();
   AppendAggregator(store, &j);
+  if (q.cluster) AppendExport(store, &j);
   return Ok(j.Close().Take());
 }
 
@@ -425,6 +455,31 @@ Response Experiment(const storage::EventStore& store, const config::Experiment& 
   return Ok(j.Close().Take());
 }
 
+// ---- /v1/stats/definitions ----
+// What the config defines, so a reader (the dashboard) can list the funnels,
+// experiments and lift targets without being told their names.
+Response Definitions(const storage::EventStore& store, const config::Config& config) {
+  Json j;
+  j.Open().Key("conversions").OpenArray();
+  for (const auto& m : config.micro_conversions) j.Open().Key("name").Str(m.name).Key("kind").Str("micro").Close();
+  for (const auto& m : config.macro_conversions) j.Open().Key("name").Str(m.name).Key("kind").Str("macro").Close();
+  j.CloseArray().Key("funnels").OpenArray();
+  for (const config::Funnel& f : config.funnels) {
+    j.Open().Key("name").Str(f.name).Key("steps").OpenArray();
+    for (const std::string& step : f.steps) j.Str(step);
+    j.CloseArray().Key("window_ms").Int(f.window_ms).Close();
+  }
+  j.CloseArray().Key("experiments").OpenArray();
+  for (const config::Experiment& x : config.experiments) {
+    j.Open().Key("name").Str(x.name).Key("target").Str(x.target).Key("variants").OpenArray();
+    for (const std::string& v : x.variants) j.Str(v);
+    j.CloseArray().Close();
+  }
+  j.CloseArray();
+  AppendAggregator(store, &j);
+  return Ok(j.Close().Take());
+}
+
 }  // namespace
 
 double HistogramQuantileMs(const std::vector<uint64_t>& bins, double q) {
@@ -471,13 +526,16 @@ bool ParseStatsQuery(std::string_view query, int64_t now_ms, StatsQuery* out, Re
       out->name = value;
     } else if (key == "target") {
       out->target = value;
+    } else if (key == "scope") {
+      if (value != "local" && value != "cluster") return fail("scope must be local or cluster, got '" + value + "'");
+      out->cluster = value == "cluster";
     } else if (key == "bucket") {
       if (value == "minute") out->bucket_ms = kMinuteMs;
       else if (value == "hour") out->bucket_ms = kHourMs;
       else if (value == "day") out->bucket_ms = kDayMs;
       else return fail("bucket must be minute, hour or day, got '" + value + "'");
     } else {
-      return fail("unknown parameter '" + key + "' (allowed: from, to, name, bucket, target)");
+      return fail("unknown parameter '" + key + "' (allowed: from, to, name, bucket, target, scope)");
     }
   }
   // One bound given: the other keeps a 24 h span.
@@ -489,9 +547,21 @@ bool ParseStatsQuery(std::string_view query, int64_t now_ms, StatsQuery* out, Re
 
 Response StatsReport(const storage::EventStore& store, const config::Config& config,
                      std::string_view rest, const StatsQuery& q) {
-  if (rest == "summary") return Summary(store, q);
+  if (q.cluster) {
+    if (!config.export_clickhouse.enabled()) {
+      return ErrorResponse(proto::codes::kClusterNotConfigured,
+                           "scope=cluster reads ClickHouse: set [export.clickhouse] url on this replica");
+    }
+    if (rest != "summary") {
+      return ErrorResponse(proto::codes::kQueryInvalid,
+                           "scope=cluster is answered for summary; funnels, lift and experiments over every "
+                           "replica are SQL on the exported table (README.md, Cluster-wide view)");
+    }
+  }
+  if (rest == "summary") return Summary(store, config, q);
   if (rest == "timeseries") return Timeseries(store, config, q);
   if (rest == "lift") return Lift(store, config, q);
+  if (rest == "definitions") return Definitions(store, config);
   auto named = [&](std::string_view prefix, std::string* name) {
     if (!rest.starts_with(prefix)) return false;
     return proto::PercentDecode(rest.substr(prefix.size()), false, name) && !name->empty();
@@ -510,7 +580,7 @@ Response StatsReport(const storage::EventStore& store, const config::Config& con
     return ErrorResponse(proto::codes::kNotFound, "no experiment named '" + name + "'");
   }
   return ErrorResponse(proto::codes::kNotFound,
-                       "no such report (summary, timeseries, lift, funnels/{name}, experiments/{name})");
+                       "no such report (summary, timeseries, lift, funnels/{name}, experiments/{name}, definitions)");
 }
 
 }  // namespace foothold::server

@@ -47,7 +47,7 @@ class Service {
   const config::Config& config() const { return config_; }
 
   // The embedded asset served at URL path `path` (GET/HEAD), or nullptr: /foothold.js and
-  // tracker.script_path, and the demo shop when demo.enabled. server/README.md lists them.
+  // tracker.script_path, and the demo shop when demo.enabled. server/web/README.md lists them.
   const ServedAsset* FindAsset(std::string_view path) const;
 
  private:

@@ -75,10 +75,8 @@ Status Exporter::Start() {
 }
 
 void Exporter::Run() {
-  Batch batch;
-  bool have = false;
-  int64_t backoff_ms = 0;
-  int64_t pending_since = 0;  // steady ms: records waiting without a batch yet
+  int64_t backoff_ms = 0;     // 0: the last attempt succeeded
+  int64_t pending_since = 0;  // steady ms: records waiting for a fuller batch
   int64_t last_failure_log = 0;
   auto sleep = [this](int64_t ms) {
     std::unique_lock<std::mutex> lock(mu_);
@@ -90,49 +88,47 @@ void Exporter::Run() {
       std::lock_guard<std::mutex> lock(mu_);
       if (stopping_) break;
     }
-    if (!have) {
-      const uint64_t cp = checkpoint_.load();
-      const uint64_t committed = committed_next_seq_->load();
-      const uint64_t pending = committed > cp + 1 ? committed - cp - 1 : 0;
-      const int64_t now = SteadyMs();
-      if (pending == 0) {
-        pending_since = 0;
-        UpdateLag(nullptr);
-        if (!sleep(ex_.poll_ms)) break;
-        continue;
+    const uint64_t cp = checkpoint_.load();
+    const uint64_t committed = committed_next_seq_->load();
+    const uint64_t pending = committed > cp + 1 ? committed - cp - 1 : 0;
+    const int64_t now = SteadyMs();
+    if (pending == 0) {
+      pending_since = 0;
+      UpdateLag(nullptr);
+      if (!sleep(ex_.poll_ms)) break;
+      continue;
+    }
+    if (pending_since == 0) pending_since = now;
+    if (backoff_ms == 0 && pending < ex_.batch_rows && now - pending_since < ex_.linger_ms) {
+      if (!sleep(std::min(ex_.poll_ms, ex_.linger_ms - (now - pending_since)))) break;
+      continue;
+    }
+    // Every attempt reads the log afresh: a retry picks up what arrived
+    // meanwhile (up to batch_rows), and notices what retention removed.
+    Batch batch;
+    Status s = Fill(&batch);
+    if (!s.ok()) {
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        last_error_ = s.ToString();
       }
-      if (pending_since == 0) pending_since = now;
-      if (pending < ex_.batch_rows && now - pending_since < ex_.linger_ms) {
-        lag_ms_.store(now - pending_since);
-        if (!sleep(std::min(ex_.poll_ms, ex_.linger_ms - (now - pending_since)))) break;
-        continue;
-      }
-      batch = Batch{};
-      size_t read = 0;
-      Status s = Fill(&batch, &read);
-      if (!s.ok()) {
-        {
-          std::lock_guard<std::mutex> lock(mu_);
-          last_error_ = s.ToString();
-        }
-        spdlog::error("export: reading the log: {}", s.ToString());
-        if (!sleep(ex_.retry_max_ms)) break;
-        continue;
-      }
-      have = batch.last_seq > cp;
-      if (!have) continue;
+      spdlog::error("export: reading the log: {}", s.ToString());
+      if (!sleep(ex_.retry_max_ms)) break;
+      continue;
+    }
+    if (batch.last_seq <= cp) {
+      if (!sleep(ex_.poll_ms)) break;
+      continue;
     }
     UpdateLag(&batch);
     if (Send(batch)) {
       if (backoff_ms != 0) spdlog::info("export: ClickHouse accepts inserts again");
-      have = false;
       backoff_ms = 0;
       pending_since = 0;
       cv_.notify_all();  // WaitFor callers
       continue;
     }
     backoff_ms = backoff_ms == 0 ? ex_.retry_initial_ms : std::min(ex_.retry_max_ms, backoff_ms * 2);
-    const int64_t now = SteadyMs();
     if (now - last_failure_log >= 10000) {  // one line per 10 s while ClickHouse is away
       last_failure_log = now;
       std::lock_guard<std::mutex> lock(mu_);
@@ -144,66 +140,64 @@ void Exporter::Run() {
 
   // Stopping: one bounded last attempt to send what the writer committed.
   const int64_t deadline = SteadyMs() + ex_.timeout_ms;
-  while (SteadyMs() < deadline) {
-    if (!have) {
-      if (committed_next_seq_->load() <= checkpoint_.load() + 1) break;
-      batch = Batch{};
-      size_t read = 0;
-      if (!Fill(&batch, &read).ok() || batch.last_seq <= checkpoint_.load()) break;
-    }
-    if (!Send(batch)) break;
-    have = false;
+  while (backoff_ms == 0 && SteadyMs() < deadline && committed_next_seq_->load() > checkpoint_.load() + 1) {
+    Batch batch;
+    if (!Fill(&batch).ok() || batch.last_seq <= checkpoint_.load() || !Send(batch)) break;
   }
   cv_.notify_all();
 }
 
-Status Exporter::Fill(Batch* batch, size_t* read) {
-  *read = 0;
+Status Exporter::Fill(Batch* batch) {
+  size_t read = 0;
   const uint64_t from = checkpoint_.load() + 1;
   rocksdb::ReadOptions ro;
-  ro.fill_cache = false;  // each record is read once: keep the cache for ingestion and readers
+  ro.fill_cache = false;  // read once (or once per retry): keep the cache for ingestion and readers
   std::unique_ptr<rocksdb::Iterator> it(db_->db()->NewIterator(ro, db_->log()));
   proto::Event e;
-  for (it->Seek(LogKey(from)); it->Valid() && *read < ex_.batch_rows; it->Next()) {
+  for (it->Seek(LogKey(from)); it->Valid() && read < ex_.batch_rows; it->Next()) {
     auto seq = ParseLogKey(std::string_view(it->key().data(), it->key().size()));
     if (!seq) return Status::Corruption("export: malformed log key in " + db_->dir());
     if (*seq >= committed_next_seq_->load()) break;  // not acknowledged yet (never the case today)
-    if (*read == 0 && *seq > from) {
-      // Retention deleted records this exporter never sent: it may only do
-      // that once the lag passed max_lag. Loud: a metric and an error line.
-      const uint64_t lost = *seq - from;
-      records_dropped_.fetch_add(lost);
-      spdlog::error("export: {} log records (seq {}..{}) were deleted by retention before they reached "
-                    "ClickHouse (export lag over export.clickhouse.max_lag)",
-                    lost, from, *seq - 1);
-    }
+    if (read == 0 && *seq > from) NoteDropped(from, *seq - 1);
     Status s = proto::DecodeRecord(std::string_view(it->value().data(), it->value().size()), &e);
     if (!s.ok()) {
       return Status::Corruption("export: log record " + std::to_string(*seq) + " in " + db_->dir() + ": " +
                                 s.message());
     }
     e.seq = *seq;
-    if (*read == 0) batch->first_received_ms = e.received_at_ms;
-    ++*read;
+    if (read == 0) batch->first_received_ms = e.received_at_ms;
+    ++read;
     batch->last_seq = *seq;
     if (e.flags & proto::kFlagClockTick) continue;  // not a beacon: nothing to export
     AppendExportRow(e, node_, &batch->body);
     ++batch->rows;
   }
   if (!it->status().ok()) return FromRocks(it->status(), "export: scan log in " + db_->dir());
-  if (*read == 0) {
+  if (read == 0) {
     // Nothing on disk after the checkpoint although the writer committed
     // more: retention removed all of it.
     const uint64_t committed = committed_next_seq_->load();
     if (committed > from) {
-      records_dropped_.fetch_add(committed - from);
-      spdlog::error("export: {} log records (seq {}..{}) were deleted by retention before they reached "
-                    "ClickHouse (export lag over export.clickhouse.max_lag)",
-                    committed - from, from, committed - 1);
+      NoteDropped(from, committed - 1);
       batch->last_seq = committed - 1;
     }
   }
   return Status::Ok();
+}
+
+// Retention deleted records this exporter never sent: it may only do that
+// once the lag passed max_lag. Loud: a metric and an error line, once per gap
+// (the checkpoint moves past them, so the next pass does not see them again).
+void Exporter::NoteDropped(uint64_t first, uint64_t last) {
+  first = std::max(first, dropped_through_ + 1);
+  if (last < first) return;
+  dropped_through_ = last;
+  records_dropped_.fetch_add(last - first + 1);
+  spdlog::error("export: {} log records (seq {}..{}) were deleted by retention before they reached ClickHouse "
+                "(export lag over export.clickhouse.max_lag)",
+                last - first + 1, first, last);
+  // Nothing of them is left to send: the checkpoint may pass them.
+  if (WriteCheckpoint(last).ok()) checkpoint_.store(last);
 }
 
 bool Exporter::Send(const Batch& batch) {

@@ -63,11 +63,12 @@ class Exporter {
   };
 
   void Run();
-  // Reads the records after the checkpoint into *batch; *read gets how many.
-  Status Fill(Batch* batch, size_t* read);
+  // Reads up to batch_rows records after the checkpoint into *batch.
+  Status Fill(Batch* batch);
   // Inserts the batch (when it has rows) and moves the checkpoint.
   bool Send(const Batch& batch);
   Status WriteCheckpoint(uint64_t seq);
+  void NoteDropped(uint64_t first, uint64_t last);
   void UpdateLag(const Batch* pending);
 
   const StoreOptions options_;
@@ -91,6 +92,7 @@ class Exporter {
   std::condition_variable cv_;  // wakes the thread (stop) and WaitFor callers (progress)
   bool stopping_ = false;       // guarded by mu_
   std::string last_error_;      // guarded by mu_
+  uint64_t dropped_through_ = 0;  // exporter thread: drops up to this seq are counted
   std::thread thread_;
 };
 

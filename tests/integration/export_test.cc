@@ -210,13 +210,33 @@ TEST_CASE("export: every accepted event reaches ClickHouse once, with its fields
                                     "{\"kind\":\"demo\",\"n\":2.5,\"ok\":true,\"none\":null}\t0\t"));
   CHECK(ch.QueryNumber("SELECT count() FROM foothold.events FINAL WHERE prop_values[indexOf(prop_keys, 'kind')] = 'demo'") == 1);
 
+  // The README's example SQL runs on this ClickHouse (18.16 on Debian) against the exported table.
+  const std::string readme = ReadFile(std::string(FOOTHOLD_SOURCE_DIR) + "/README.md");
+  const size_t sql_at = readme.find("```sql\n-- Events and sessions");
+  REQUIRE(sql_at != std::string::npos);
+  std::string sql = readme.substr(sql_at + 7, readme.find("```", sql_at + 7) - sql_at - 7);
+  int statements = 0;
+  for (size_t start = 0; start < sql.size();) {
+    size_t end = sql.find(';', start);
+    if (end == std::string::npos) end = sql.size();
+    std::string statement = sql.substr(start, end - start);
+    start = end + 1;
+    if (statement.find("SELECT") == std::string::npos) continue;
+    std::string answer;
+    INFO(statement);
+    CHECK(ch.Query(statement, &answer));
+    INFO(answer);
+    ++statements;
+  }
+  CHECK(statements == 5);
+
   const std::string metrics = client.Get("/metrics").body;
   CHECK(MetricValue(metrics, "foothold_export_rows_total") == 201);
   CHECK(MetricValue(metrics, "foothold_export_pending_records") == 0);
   CHECK(MetricValue(metrics, "foothold_export_dropped_records_total") == 0);
 }
 
-TEST_CASE("export: kill -9 between ClickHouse's 200 and the checkpoint re-sends the batch; FINAL counts it once",
+TEST_CASE("export: kill -9 between ClickHouse's 200 and the checkpoint re-sends the batch, and FINAL counts it once",
           "[integration][clickhouse]") {
   if (!ClickHouseInstalled()) return;
   TempDir dir;

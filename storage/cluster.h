@@ -1,0 +1,27 @@
+// Cluster-wide reports: the node-local report types of storage/stats.h
+// computed by SQL over the ClickHouse table every replica's exporter fills
+// (deploy/clickhouse/events.sql, storage/export/README.md), so one replica
+// can answer for all of them (`?scope=cluster`, README.md "Cluster-wide view").
+// Rows are read with FINAL: a batch re-sent after a crash counts once.
+//
+// Thread safety: pure functions of their arguments plus one blocking HTTP
+// call to ClickHouse; call them off the I/O threads.
+#pragma once
+
+#include "proto/status.h"
+#include "storage/event_store.h"
+#include "storage/stats.h"
+
+namespace foothold::storage {
+
+// The summary of storage::QuerySummary over every exported event: non-bot
+// events with event_time in the range (rounded out to whole minutes),
+// sessions whose first event is in it, and per event-matched conversion its
+// events in the range and the sessions whose first occurrence is in it.
+// Dwell conversions need the per-page engaged-time state machine and are
+// left out (*dwell_skipped counts them). InvalidArgument when export is not
+// configured; Unavailable when ClickHouse fails (the message says why).
+Status QueryClusterSummary(const ExportOptions& ex, const AnalyticsDefs& defs, TimeRange range, Summary* out,
+                           size_t* dwell_skipped);
+
+}  // namespace foothold::storage

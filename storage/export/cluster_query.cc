@@ -1,0 +1,146 @@
+// Cluster-wide reports as SQL over the exported table (storage/cluster.h).
+// The matchers of config/config.h become SQL conditions with the rollup's
+// meaning (storage/aggregate/rollup.cc): the event name exactly, `where`
+// equalities typed like the JSON value (a string predicate never matches a
+// number prop), and url_prefix on the url's path.
+#include "storage/cluster.h"
+
+#include <charconv>
+#include <string>
+#include <vector>
+
+#include "storage/export/clickhouse_http.h"
+
+namespace foothold::storage {
+namespace {
+
+constexpr int64_t kMinuteMs = 60 * 1000;
+
+int64_t FloorTo(int64_t t, int64_t w) { return t - ((t % w) + w) % w; }
+
+// A ClickHouse string literal.
+std::string Lit(std::string_view s) {
+  std::string out = "'";
+  for (char c : s) {
+    if (c == '\'' || c == '\\') out.push_back('\\');
+    out.push_back(c);
+  }
+  return out + "'";
+}
+
+std::string Int(int64_t v) { return std::to_string(v); }
+
+// The url's path like the rollup's UrlPath: "/p/1" for "https://h/p/1?x" and
+// "/p/1?x"; "/" for a bare "https://h"; "" without a scheme or leading '/'.
+const char kUrlPath[] =
+    "if(extract(url, '^(?:[^/]*?://[^/]*|//[^/]*)?(/[^?#]*)') != '', "
+    "extract(url, '^(?:[^/]*?://[^/]*|//[^/]*)?(/[^?#]*)'), "
+    "if(position(url, '://') > 0 OR startsWith(url, '//'), '/', ''))";
+
+std::string MatcherSql(const config::Matcher& m) {
+  std::string sql = "(event = " + Lit(m.event);
+  if (!m.url_prefix.empty()) sql += " AND startsWith(" + std::string(kUrlPath) + ", " + Lit(m.url_prefix) + ")";
+  for (const config::Predicate& p : m.where) {
+    if (!p.field.starts_with("props.")) {
+      const std::string* want = std::get_if<std::string>(&p.value);
+      // Only string values can equal event/url/referrer/title.
+      sql += want == nullptr ? " AND 0" : " AND " + p.field + " = " + Lit(*want);
+      continue;
+    }
+    const std::string key = Lit(p.field.substr(sizeof("props.") - 1));
+    const std::string raw = "visitParamExtractRaw(props, " + key + ")";
+    const std::string text = "prop_values[indexOf(prop_keys, " + key + ")]";
+    if (const auto* s = std::get_if<std::string>(&p.value)) {
+      sql += " AND has(prop_keys, " + key + ") AND startsWith(" + raw + ", '\"') AND " + text + " = " + Lit(*s);
+    } else if (const auto* n = std::get_if<double>(&p.value)) {
+      char buf[32];
+      const std::string number(buf, std::to_chars(buf, buf + sizeof buf, *n).ptr);
+      sql += " AND has(prop_keys, " + key + ") AND NOT startsWith(" + raw + ", '\"') AND " + raw +
+             " NOT IN ('true', 'false', 'null') AND " + text + " = " + Lit(number);
+    } else if (const auto* b = std::get_if<bool>(&p.value)) {
+      sql += " AND " + raw + " = " + Lit(*b ? "true" : "false");
+    }
+  }
+  return sql + ")";
+}
+
+std::vector<uint64_t> ParseNumbers(std::string_view tsv) {
+  std::vector<uint64_t> out;
+  while (!tsv.empty()) {
+    const size_t end = tsv.find_first_of("\t\n");
+    std::string_view cell = tsv.substr(0, end);
+    uint64_t v = 0;
+    if (!cell.empty() && std::from_chars(cell.data(), cell.data() + cell.size(), v).ec == std::errc()) {
+      out.push_back(v);
+    }
+    if (end == std::string_view::npos) break;
+    tsv.remove_prefix(end + 1);
+  }
+  return out;
+}
+
+}  // namespace
+
+Status QueryClusterSummary(const ExportOptions& ex, const AnalyticsDefs& defs, TimeRange range, Summary* out,
+                           size_t* dwell_skipped) {
+  *out = Summary{};
+  *dwell_skipped = 0;
+  if (ex.url.empty()) return Status::InvalidArgument("cluster scope needs [export.clickhouse] url");
+  ClickHouseEndpoint ep;
+  Status s = ParseClickHouseUrl(ex.url, &ep);
+  if (!s.ok()) return s;
+  ep.user = ex.user;
+  ep.password = ex.password;
+  ep.timeout_ms = ex.timeout_ms;
+
+  const int64_t from = FloorTo(range.from_ms, kMinuteMs);
+  const int64_t to = FloorTo(range.to_ms + kMinuteMs - 1, kMinuteMs);
+  out->range = {from, to};
+  const std::string in = "BETWEEN " + Int(from) + " AND " + Int(to - 1);
+
+  struct Conv {
+    std::string name;
+    bool macro;
+    std::string match;
+  };
+  std::vector<Conv> convs;
+  for (const config::MicroConversion& m : defs.micro) {
+    if (m.kind == config::MicroConversion::Kind::kDwell) {
+      ++*dwell_skipped;
+      continue;
+    }
+    convs.push_back({m.name, false, MatcherSql(m.match)});
+  }
+  for (const config::MacroConversion& m : defs.macro) convs.push_back({m.name, true, MatcherSql(m.match)});
+
+  // Per session: its start and counts; then sums over sessions. Every row is
+  // read FINAL, so a batch the exporter sent twice counts once.
+  std::string inner = "SELECT session_id, min(event_time) AS start_ms, countIf(event_time " + in + ") AS n_all";
+  std::string outer = "SELECT sum(n_all), countIf(start_ms " + in + ")";
+  for (size_t i = 0; i < convs.size(); ++i) {
+    const std::string c = "c" + std::to_string(i);
+    inner += ", countIf(" + convs[i].match + " AND event_time " + in + ") AS " + c + "_n";
+    inner += ", countIf(" + convs[i].match + ") AS " + c + "_any";
+    inner += ", minIf(event_time, " + convs[i].match + ") AS " + c + "_first";
+    outer += ", sum(" + c + "_n), countIf(" + c + "_any > 0 AND " + c + "_first " + in + ")";
+  }
+  inner += " FROM " + ex.database + "." + ex.table + " FINAL WHERE bot = 0 GROUP BY session_id";
+  const std::string sql = outer + " FROM (" + inner + ") FORMAT TabSeparated";
+
+  HttpAnswer a = ClickHouseHttp(ep).Post(sql, "", "&wait_end_of_query=1");
+  if (a.failure != HttpFailure::kNone) {
+    return Status::Unavailable(std::string("ClickHouse (") + HttpFailureName(a.failure) + "): " + a.error);
+  }
+  const std::vector<uint64_t> v = ParseNumbers(a.body);
+  if (v.size() != 2 + 2 * convs.size()) {
+    return Status::Unavailable("ClickHouse answered an unexpected result: " + a.body.substr(0, 200));
+  }
+  out->events = v[0];
+  out->sessions = v[1];
+  for (size_t i = 0; i < convs.size(); ++i) {
+    out->conversions.push_back({convs[i].name, convs[i].macro, v[2 + 2 * i], v[3 + 2 * i]});
+  }
+  return Status::Ok();
+}
+
+}  // namespace foothold::storage

@@ -1,0 +1,207 @@
+// Cluster-wide reports (README.md, "Cluster-wide view"): two collectors behind the real HAProxy
+// (deploy/haproxy/haproxy.cfg, sid affinity) export to one ClickHouse; a third collector gets every
+// event directly. The first collector's /v1/stats/summary?scope=cluster, read from ClickHouse over
+// the split data, equals what the third reports on all of it.
+#include <catch2/catch.hpp>
+
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <map>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "tests/integration/clickhouse.h"
+#include "tests/integration/harness.h"
+#include "tests/integration/util.h"
+
+using namespace foothold::testing;
+
+namespace {
+
+constexpr char kBrowserUa[] = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36";
+
+constexpr char kConfig[] = R"(
+[[micro_conversion]]
+name = "demo_video"
+event = "video_play"
+where = { "props.video_kind" = "demo" }
+
+[[micro_conversion]]
+name = "product_add"
+event = "add_to_cart"
+url_prefix = "/p/"
+
+[[micro_conversion]]
+name = "five_stars"
+event = "rate"
+where = { "props.stars" = 5 }
+
+[[micro_conversion]]
+name = "reader"
+dwell = { url_prefix = "/blog/", min_engaged_s = 30 }
+
+[[macro_conversion]]
+name = "purchase"
+event = "purchase"
+)";
+
+std::string FindHaproxy() {
+  for (const char* path : {"/usr/sbin/haproxy", "/usr/bin/haproxy", "/usr/local/sbin/haproxy"}) {
+    if (::access(path, X_OK) == 0) return path;
+  }
+  return "";
+}
+
+// How often these tests poll (tests/test_util.h WaitUntil).
+constexpr std::chrono::milliseconds kPoll{50};
+
+long long MetricValue(const std::string& metrics, const std::string& series) {
+  const size_t at = metrics.find("\n" + series + " ");
+  if (at == std::string::npos) return -1;
+  return std::stoll(metrics.substr(at + series.size() + 2));
+}
+
+// One session's events as a JSON array: a visit with conversions that do and do not match.
+std::string SessionEvents(int s, int64_t t0) {
+  const std::string sid = "cs-" + std::to_string(s);
+  std::string body = "[";
+  int k = 0;
+  auto add = [&](const std::string& fields) {
+    if (k) body += ",";
+    body += "{\"session_id\":\"" + sid + "\",\"event_id\":\"" + sid + "-" + std::to_string(k) + "\",\"ts\":" +
+            std::to_string(t0 + s * 1000 + k * 7000) + "," + fields + "}";
+    ++k;
+  };
+  add(R"("event":"page_view","url":"https://shop.example/p/)" + std::to_string(s) + "\"");
+  add(std::string(R"("event":"video_play","props":{"video_kind":")") + (s % 3 == 0 ? "demo" : "howto") + "\"}");
+  add(std::string(R"("event":"add_to_cart","url":")") + (s % 2 == 0 ? "https://shop.example/p/1?x=1" : "/c/shoes") + "\"");
+  add(std::string(R"("event":"rate","props":{"stars":)") + (s % 4 == 0 ? "5" : s % 4 == 1 ? "\"5\"" : "4") + "}");
+  if (s % 5 == 0) add(R"("event":"page_view","url":"/blog/a","engaged_ms":40000)");
+  if (s % 3 == 0 || s % 7 == 0) add(R"("event":"purchase","props":{"total":19.5})");
+  return body + "]";
+}
+
+}  // namespace
+
+TEST_CASE("cluster summary: two replicas behind HAProxy via ClickHouse equal one node with every event",
+          "[integration][clickhouse]") {
+  if (!ClickHouseInstalled()) return;
+  const std::string haproxy_binary = FindHaproxy();
+  if (!ToolAvailable(!haproxy_binary.empty(), "haproxy")) return;
+  TempDir dir;
+  ClickHouseServer ch(dir.path());
+  if (!ch.started()) FAIL("clickhouse-server did not start\n" << ch.Log());
+  std::string error;
+  if (!ch.ApplySchema(&error)) FAIL(error);
+  const std::string cfg = dir.path() + "/foothold.toml";
+  {
+    std::FILE* f = std::fopen(cfg.c_str(), "w");
+    std::fputs(kConfig, f);
+    std::fclose(f);
+  }
+  auto env = [&](const std::string& node) {
+    return std::vector<std::string>{"FOOTHOLD_TRUSTED_PROXIES=127.0.0.1/32", "FOOTHOLD_EXPORT__CLICKHOUSE__URL=" + ch.url(),
+                                    "FOOTHOLD_EXPORT__CLICKHOUSE__NODE=" + node,
+                                    "FOOTHOLD_EXPORT__CLICKHOUSE__LINGER=20ms"};
+  };
+  ServerProcess a(dir.path() + "/a", {"--config", cfg}, env("a"));
+  ServerProcess b(dir.path() + "/b", {"--config", cfg}, env("b"));
+  ServerProcess all(dir.path() + "/all", {"--config", cfg});  // every event, no export
+  REQUIRE(a.started());
+  REQUIRE(b.started());
+  REQUIRE(all.started());
+
+  const uint16_t lb_port = FreeLoopbackPort(), stats_port = FreeLoopbackPort();
+  const pid_t haproxy = Spawn({haproxy_binary, "-f", std::string(FOOTHOLD_SOURCE_DIR) + "/deploy/haproxy/haproxy.cfg", "-db"},
+                              {"FH_BIND=127.0.0.1:" + std::to_string(lb_port),
+                               "FH_STATS_BIND=127.0.0.1:" + std::to_string(stats_port),
+                               "FH_SERVER_1=127.0.0.1:" + std::to_string(a.port()),
+                               "FH_SERVER_2=127.0.0.1:" + std::to_string(b.port()), "FH_CHECK_INTER=200ms",
+                               "FH_CHECK_FALL=1", "FH_CHECK_RISE=1"},
+                              dir.path() + "/haproxy.log");
+  struct Reap {
+    pid_t pid;
+    ~Reap() {
+      ::kill(pid, SIGKILL);
+      int status = 0;
+      ::waitpid(pid, &status, 0);
+    }
+  } reap{haproxy};
+  HttpClient stats(stats_port);
+  REQUIRE(WaitUntil([&] {
+    const std::string m = stats.Get("/metrics").body;
+    return m.find("server=\"foothold-1\",state=\"UP\"} 1") != std::string::npos &&
+           m.find("server=\"foothold-2\",state=\"UP\"} 1") != std::string::npos;
+  }, std::chrono::seconds(30), kPoll));
+
+  HttpClient lb(lb_port), direct(all.port());
+  const int64_t t0 = NowMs() - 2 * 3600 * 1000;  // two hours ago: within the clamp, sessions closed
+  for (int s = 0; s < 60; ++s) {
+    const std::string body = SessionEvents(s, t0);
+    const Headers ua = {{"User-Agent", s == 59 ? "curl/8.0" : kBrowserUa}};  // one bot session
+    const std::string sid = "cs-" + std::to_string(s);
+    REQUIRE(lb.Post("/v1/collect?sid=" + sid, body, "application/json", ua).status == 200);
+    REQUIRE(direct.Post("/v1/collect?sid=" + sid, body, "application/json", ua).status == 200);
+  }
+  HttpClient ca(a.port()), cb(b.port());
+  REQUIRE(WaitUntil([&] {
+    return MetricValue(ca.Get("/metrics").body, "foothold_export_pending_records") == 0 &&
+           MetricValue(cb.Get("/metrics").body, "foothold_export_pending_records") == 0 &&
+           MetricValue(direct.Get("/metrics").body, "foothold_aggregator_pending_events") == 0;
+  }, std::chrono::seconds(60), kPoll));
+  // The load balancer split the sessions between both replicas.
+  CHECK(MetricValue(ca.Get("/metrics").body, "foothold_export_rows_total") > 20);
+  CHECK(MetricValue(cb.Get("/metrics").body, "foothold_export_rows_total") > 20);
+
+  const std::string range = "from=" + std::to_string(t0 - 3600 * 1000) + "&to=" + std::to_string(NowMs() + 3600 * 1000);
+  const HttpResult local = direct.Get("/v1/stats/summary?" + range);
+  const HttpResult cluster = ca.Get("/v1/stats/summary?scope=cluster&" + range);
+  REQUIRE(local.status == 200);
+  INFO(cluster.body);
+  REQUIRE(cluster.status == 200);
+  simdjson::dom::parser p1, p2;
+  simdjson::dom::element l = ParseJson(p1, local.body), c = ParseJson(p2, cluster.body);
+  CHECK(Str(c, "scope") == "cluster");
+  CHECK(Int(l, "from_ms") == Int(c, "from_ms"));
+  CHECK(Int(l, "to_ms") == Int(c, "to_ms"));
+  CHECK(Int(l, "events") > 0);
+  CHECK(Int(c, "events") == Int(l, "events"));
+  CHECK(Int(c, "sessions") == Int(l, "sessions"));
+  std::map<std::string, std::pair<int64_t, int64_t>> local_convs, cluster_convs;
+  const simdjson::dom::array local_array = l["conversions"].get_array().value();
+  const simdjson::dom::array cluster_array = c["conversions"].get_array().value();
+  for (simdjson::dom::element x : local_array) {
+    local_convs[Str(x, "name")] = {Int(x, "events"), Int(x, "sessions")};
+  }
+  for (simdjson::dom::element x : cluster_array) {
+    cluster_convs[Str(x, "name")] = {Int(x, "events"), Int(x, "sessions")};
+  }
+  CHECK(local_convs.at("reader").first > 0);  // dwell: counted per node only...
+  local_convs.erase("reader");                // ...and left out of the cluster summary, with a note
+  CHECK(cluster_convs == local_convs);
+  CHECK(cluster_convs.at("demo_video").first == 20);
+  CHECK(cluster_convs.at("five_stars").first == 15);
+  CHECK_THAT(cluster.body, Catch::Contains("dwell conversions"));
+
+  // Errors: other reports, and a replica without [export.clickhouse].
+  const HttpResult funnel = ca.Get("/v1/stats/lift?scope=cluster");
+  CHECK(funnel.status == 400);
+  CHECK_THAT(funnel.body, Catch::Contains("query_invalid"));
+  const HttpResult unconfigured = direct.Get("/v1/stats/summary?scope=cluster");
+  CHECK(unconfigured.status == 400);
+  CHECK_THAT(unconfigured.body, Catch::Contains("cluster_not_configured"));
+  CHECK(ca.Get("/v1/stats/summary?scope=everywhere").status == 400);
+  // ClickHouse away: 503 with Retry-After, never a crash; the node-local summary still answers.
+  ch.Stop();
+  const HttpResult away = ca.Get("/v1/stats/summary?scope=cluster&" + range);
+  CHECK(away.status == 503);
+  CHECK_THAT(away.body, Catch::Contains("cluster_unavailable"));
+  CHECK(away.header("retry-after") == "5");
+  CHECK(ca.Get("/v1/stats/summary?" + range).status == 200);
+}
