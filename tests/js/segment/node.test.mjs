@@ -6,10 +6,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import { Analytics } from '@segment/analytics-node';
-import { DESKTOP_UA } from './harness.mjs';
+import { DESKTOP_UA } from '../harness.mjs';
 import {
   SERVER_KEY, startSegmentServer, storedEvent, journeyOf, metric, waitAggregated,
-} from './segment_util.mjs';
+} from './util.mjs';
 
 function client(host, extra = {}) {
   return new Analytics({ writeKey: SERVER_KEY, host, flushAt: 20, flushInterval: 60000, maxRetries: 3, ...extra });

@@ -9,11 +9,11 @@ import http from 'node:http';
 import { readFileSync, existsSync } from 'node:fs';
 import { join, dirname, normalize } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { launchChromium, waitUntil, DESKTOP_UA } from './harness.mjs';
-import { BROWSER_KEY, startSegmentServer, waitStored, journeyOf, metric, waitAggregated } from './segment_util.mjs';
+import { launchChromium, waitUntil, DESKTOP_UA } from '../harness.mjs';
+import { BROWSER_KEY, startSegmentServer, waitStored, journeyOf, metric, waitAggregated } from './util.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const umd = join(here, 'node_modules', '@segment', 'analytics-next', 'dist', 'umd');
+const umd = join(here, '..', 'node_modules', '@segment', 'analytics-next', 'dist', 'umd');
 
 // The site: /shop.html loads the SDK with settings inline (the collector's address comes in the
 // query) and resolves window.ready once analytics is loaded.

@@ -3,7 +3,7 @@
 import { writeFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startServer, waitUntil, readSession } from './harness.mjs';
+import { startServer, waitUntil, readSession } from '../harness.mjs';
 
 export const SERVER_KEY = 'sk_test_backend';
 export const BROWSER_KEY = 'pk_test_web';
