@@ -4,6 +4,7 @@
 // micro-conversion defined on a Segment event name.
 #include <catch2/catch.hpp>
 
+#include <csignal>
 #include <chrono>
 #include <cstdio>
 #include <ctime>
@@ -161,7 +162,7 @@ TEST_CASE("segment: write keys by Basic auth, body or query, unknown keys are 40
 }
 
 TEST_CASE("segment: a server source takes context.ip/userAgent and its SDK is no bot", "[integration]") {
-  Fixture f(kConfig);
+  Fixture f(kConfig, {"FOOTHOLD_SHUTDOWN__DRAIN_DELAY=0s"});
   const int64_t now = NowMs();
   const int64_t two_hours_ago = now - 2 * 3600 * 1000;
   const std::string batch =
@@ -235,6 +236,15 @@ TEST_CASE("segment: a server source takes context.ip/userAgent and its SDK is no
   CHECK(events_of("web") == 0);  // its one event is a bot
   CHECK(f.client.Get("/v1/stats/timeseries?source=nope" + range).status == 404);
   CHECK(f.client.Get("/v1/stats/timeseries?source=web&name=purchase" + range).status == 400);
+
+  // The per-source series are part of the exactly-once contract: a recount of the log agrees.
+  f.server.Signal(SIGTERM);
+  REQUIRE(f.server.WaitExit() == 0);
+  std::string out;
+  CHECK(RunBinary({"verify", "--config", f.dir.path() + "/foothold.toml", "--data-dir", f.dir.path() + "/data"},
+                  &out) == 0);
+  INFO(out);
+  CHECK(out.find("ok: recounted") != std::string::npos);
 }
 
 TEST_CASE("segment: limits, gzip, preflight, methods, per-message results", "[integration]") {
