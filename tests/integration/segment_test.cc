@@ -311,3 +311,16 @@ TEST_CASE("sources.require_write_key guards /v1/collect too", "[integration]") {
   CHECK(pixel.header("x-foothold-rejected") == "write_key_missing");
   CHECK(f.client.Get("/v1/collect?e=x&sid=s&eid=px-2&writeKey=pk_web", {{"User-Agent", kDesktopUa}}).status == 200);
 }
+
+TEST_CASE("segment: over the rate limit the SDKs get 429 with Retry-After", "[integration]") {
+  Fixture f("", {"FOOTHOLD_HTTP__RATE_LIMIT=0.5", "FOOTHOLD_HTTP__RATE_LIMIT_BURST=1"});
+  const std::string track = R"({"event":"x","userId":"u","messageId":"rl-1"})";
+  REQUIRE(f.client.Post("/v1/t", track, "text/plain").status == 200);
+  auto limited = f.client.Post("/v1/t", track, "text/plain", {{"Origin", "https://shop.example"}});
+  CHECK(limited.status == 429);
+  CHECK(limited.body.find("\"rate_limited\"") != std::string::npos);
+  CHECK_FALSE(limited.header("retry-after").empty());
+  // A cross-origin SDK can read it: the origin headers and Retry-After are exposed.
+  CHECK(limited.header("access-control-allow-origin") == "https://shop.example");
+  CHECK(limited.header("access-control-expose-headers").find("Retry-After") != std::string::npos);
+}
