@@ -24,4 +24,14 @@ namespace foothold::storage {
 Status QueryClusterSummary(const ExportOptions& ex, const AnalyticsDefs& defs, TimeRange range, Summary* out,
                            size_t* dwell_skipped);
 
+// Funnel counts (ordered mode) with ClickHouse's windowFunnel over closed
+// sessions that started on the days of the range, like QueryFunnel. A session
+// counts as closed when its newest received_at is before closed_before_ms
+// (now minus the session timeout: the node's watermark). windowFunnel gives
+// the deepest step, not the step times, so time_bins stay empty.
+// InvalidArgument for a strict/any funnel, a dwell step, or a range over 40
+// days (windowFunnel's UInt32 clock counts ms from the first day).
+Status QueryClusterFunnel(const ExportOptions& ex, const AnalyticsDefs& defs, const config::Funnel& funnel,
+                          TimeRange range, int64_t closed_before_ms, FunnelCounts* out);
+
 }  // namespace foothold::storage

@@ -237,12 +237,30 @@ Response Timeseries(const storage::EventStore& store, const config::Config& conf
 }
 
 // ---- /v1/stats/funnels/{name} ----
-Response Funnel(const storage::EventStore& store, const config::Funnel& f, const StatsQuery& q) {
+// A cluster query's failure: our request (400) or ClickHouse (503).
+Response ClusterError(const Status& st) {
+  if (st.code() == Status::Code::kInvalidArgument) return ErrorResponse(proto::codes::kQueryInvalid, st.message());
+  Response r = ErrorResponse(proto::codes::kClusterUnavailable, st.message());
+  r.headers.emplace_back("Retry-After", "5");
+  return r;
+}
+
+Response Funnel(const storage::EventStore& store, const config::Config& config, const config::Funnel& f,
+                const StatsQuery& q) {
   storage::FunnelCounts c;
-  Status st = store.QueryFunnel(f, q.range, &c);
-  if (!st.ok()) return Unavailable(st);
+  if (q.cluster) {
+    const storage::StoreOptions options = storage::StoreOptionsFromConfig(config);
+    Status st = storage::QueryClusterFunnel(options.export_clickhouse, store.analytics(), f, q.range,
+                                            q.now_ms - config.session.timeout_ms, &c);
+    if (!st.ok()) return ClusterError(st);
+  } else {
+    Status st = store.QueryFunnel(f, q.range, &c);
+    if (!st.ok()) return Unavailable(st);
+  }
   Json j;
-  j.Open().Key("funnel").Str(f.name);
+  j.Open();
+  if (q.cluster) j.Key("scope").Str("cluster");
+  j.Key("funnel").Str(f.name);
   j.Key("mode").Str(f.mode == config::FunnelMode::kOrdered ? "ordered"
                     : f.mode == config::FunnelMode::kStrict ? "strict"
                                                             : "any");
@@ -270,10 +288,16 @@ Response Funnel(const storage::EventStore& store, const config::Funnel& f, const
   }
   j.CloseArray();
   j.Key("notes").OpenArray();
-  j.Str("times to convert are from step 1, read from log-spaced histogram bins (within about 9%)");
+  if (q.cluster) {
+    j.Str("cluster scope: ClickHouse's windowFunnel gives the deepest step, not step times; time_to_convert is "
+          "null; a session counts once no event reached any replica for session.timeout");
+  } else {
+    j.Str("times to convert are from step 1, read from log-spaced histogram bins (within about 9%)");
+  }
   if (started == 0) j.Str("not enough data: no closed session entered the funnel in the range");
   j.CloseArray();
   AppendAggregator(store, &j);
+  if (q.cluster) AppendExport(store, &j);
   return Ok(j.Close().Take());
 }
 
@@ -478,6 +502,7 @@ double HistogramQuantileMs(const std::vector<uint64_t>& bins, double q) {
 
 bool ParseStatsQuery(std::string_view query, int64_t now_ms, StatsQuery* out, Response* error) {
   *out = StatsQuery{};
+  out->now_ms = now_ms;
   out->range = {now_ms - kDayMs, now_ms};
   bool from_set = false, to_set = false;
   auto fail = [&](std::string message) {
@@ -527,9 +552,9 @@ Response StatsReport(const storage::EventStore& store, const config::Config& con
       return ErrorResponse(proto::codes::kClusterNotConfigured,
                            "scope=cluster reads ClickHouse: set [export.clickhouse] url on this replica");
     }
-    if (rest != "summary") {
+    if (rest != "summary" && !rest.starts_with("funnels/")) {
       return ErrorResponse(proto::codes::kQueryInvalid,
-                           "scope=cluster is answered for summary; funnels, lift and experiments over every "
+                           "scope=cluster is answered for summary and funnels; lift and experiments over every "
                            "replica are SQL on the exported table (README.md, Cluster-wide view)");
     }
   }
@@ -543,7 +568,7 @@ Response StatsReport(const storage::EventStore& store, const config::Config& con
   std::string name;
   if (named("funnels/", &name)) {
     for (const config::Funnel& f : config.funnels) {
-      if (f.name == name) return Funnel(store, f, q);
+      if (f.name == name) return Funnel(store, config, f, q);
     }
     return ErrorResponse(proto::codes::kNotFound, "no funnel named '" + name + "'");
   }

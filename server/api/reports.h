@@ -27,7 +27,8 @@ struct StatsQuery {
   std::string name;          // timeseries: a conversion name
   int64_t bucket_ms = 0;     // timeseries: minute|hour|day
   std::string target;        // lift: a macro-conversion; default the first one
-  bool cluster = false;      // scope=cluster: every replica, from ClickHouse (summary only)
+  bool cluster = false;      // scope=cluster: every replica, from ClickHouse (summary, funnels)
+  int64_t now_ms = 0;        // the clock the query was parsed at
 };
 
 // Parses `query` (the part after '?'). On error returns false with *error set

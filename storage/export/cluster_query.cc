@@ -79,19 +79,94 @@ std::vector<uint64_t> ParseNumbers(std::string_view tsv) {
   return out;
 }
 
+Status Endpoint(const ExportOptions& ex, ClickHouseEndpoint* ep) {
+  if (ex.url.empty()) return Status::InvalidArgument("cluster scope needs [export.clickhouse] url");
+  Status s = ParseClickHouseUrl(ex.url, ep);
+  ep->user = ex.user;
+  ep->password = ex.password;
+  ep->timeout_ms = ex.timeout_ms;
+  return s;
+}
+
+// Runs `sql` (FORMAT TabSeparated) and parses every cell as a number.
+Status RunNumbers(const ExportOptions& ex, const std::string& sql, std::vector<uint64_t>* out) {
+  ClickHouseEndpoint ep;
+  Status s = Endpoint(ex, &ep);
+  if (!s.ok()) return s;
+  HttpAnswer a = ClickHouseHttp(ep).Post(sql, "", "&wait_end_of_query=1");
+  if (a.failure != HttpFailure::kNone) {
+    return Status::Unavailable(std::string("ClickHouse (") + HttpFailureName(a.failure) + "): " + a.error);
+  }
+  *out = ParseNumbers(a.body);
+  return Status::Ok();
+}
+
+// The SQL condition of a conversion by name; false when it is a dwell one (or unknown).
+bool ConversionSql(const AnalyticsDefs& defs, std::string_view name, std::string* sql) {
+  for (const config::MicroConversion& m : defs.micro) {
+    if (m.name == name) {
+      if (m.kind == config::MicroConversion::Kind::kDwell) return false;
+      *sql = MatcherSql(m.match);
+      return true;
+    }
+  }
+  for (const config::MacroConversion& m : defs.macro) {
+    if (m.name == name) {
+      *sql = MatcherSql(m.match);
+      return true;
+    }
+  }
+  return false;
+}
+
 }  // namespace
+
+Status QueryClusterFunnel(const ExportOptions& ex, const AnalyticsDefs& defs, const config::Funnel& funnel,
+                          TimeRange range, int64_t closed_before_ms, FunnelCounts* out) {
+  constexpr int64_t kDayMs = 24 * 3600 * 1000;
+  const size_t n = funnel.steps.size();
+  *out = FunnelCounts{funnel.steps, std::vector<uint64_t>(n, 0),
+                      std::vector<std::vector<uint64_t>>(n, std::vector<uint64_t>(kFunnelTimeBins, 0))};
+  if (funnel.mode != config::FunnelMode::kOrdered) {
+    return Status::InvalidArgument("funnel '" + funnel.name + "' is not mode = \"ordered\": windowFunnel on "
+                                   "ClickHouse 18.16 has no strict or any mode");
+  }
+  const int64_t day_from = FloorTo(range.from_ms, kDayMs);
+  const int64_t day_to = FloorTo(range.to_ms + kDayMs - 1, kDayMs);
+  if (day_to - day_from > 40 * kDayMs) {
+    return Status::InvalidArgument("cluster funnels cover at most 40 days (windowFunnel counts ms in a UInt32)");
+  }
+  std::string conds;
+  for (const std::string& step : funnel.steps) {
+    std::string cond;
+    if (!ConversionSql(defs, step, &cond)) {
+      return Status::InvalidArgument("funnel step '" + step + "' is a dwell conversion: counted per node only");
+    }
+    conds += ", " + cond;
+  }
+  // Per session: its start, its newest receipt, and the deepest step reached
+  // (timestamps are ms since the first day, so the window keeps ms precision).
+  const std::string inner =
+      "SELECT session_id, min(event_time) AS start_ms, max(received_at) AS last_rx, windowFunnel(" +
+      Int(funnel.window_ms) + ")(toUInt32(greatest(event_time - " + Int(day_from) + ", 0))" + conds +
+      ") AS level FROM " + ex.database + "." + ex.table + " FINAL WHERE bot = 0 GROUP BY session_id" +
+      " HAVING start_ms >= " + Int(day_from) + " AND start_ms < " + Int(day_to) + " AND last_rx < " +
+      Int(closed_before_ms);
+  const std::string sql = "SELECT level, count() FROM (" + inner + ") GROUP BY level FORMAT TabSeparated";
+  std::vector<uint64_t> v;
+  Status s = RunNumbers(ex, sql, &v);
+  if (!s.ok()) return s;
+  if (v.size() % 2 != 0) return Status::Unavailable("ClickHouse answered an unexpected funnel result");
+  for (size_t i = 0; i < v.size(); i += 2) {
+    for (size_t k = 0; k < n && k < v[i]; ++k) out->reached[k] += v[i + 1];
+  }
+  return Status::Ok();
+}
 
 Status QueryClusterSummary(const ExportOptions& ex, const AnalyticsDefs& defs, TimeRange range, Summary* out,
                            size_t* dwell_skipped) {
   *out = Summary{};
   *dwell_skipped = 0;
-  if (ex.url.empty()) return Status::InvalidArgument("cluster scope needs [export.clickhouse] url");
-  ClickHouseEndpoint ep;
-  Status s = ParseClickHouseUrl(ex.url, &ep);
-  if (!s.ok()) return s;
-  ep.user = ex.user;
-  ep.password = ex.password;
-  ep.timeout_ms = ex.timeout_ms;
 
   const int64_t from = FloorTo(range.from_ms, kMinuteMs);
   const int64_t to = FloorTo(range.to_ms + kMinuteMs - 1, kMinuteMs);
@@ -127,14 +202,10 @@ Status QueryClusterSummary(const ExportOptions& ex, const AnalyticsDefs& defs, T
   inner += " FROM " + ex.database + "." + ex.table + " FINAL WHERE bot = 0 GROUP BY session_id";
   const std::string sql = outer + " FROM (" + inner + ") FORMAT TabSeparated";
 
-  HttpAnswer a = ClickHouseHttp(ep).Post(sql, "", "&wait_end_of_query=1");
-  if (a.failure != HttpFailure::kNone) {
-    return Status::Unavailable(std::string("ClickHouse (") + HttpFailureName(a.failure) + "): " + a.error);
-  }
-  const std::vector<uint64_t> v = ParseNumbers(a.body);
-  if (v.size() != 2 + 2 * convs.size()) {
-    return Status::Unavailable("ClickHouse answered an unexpected result: " + a.body.substr(0, 200));
-  }
+  std::vector<uint64_t> v;
+  Status s = RunNumbers(ex, sql, &v);
+  if (!s.ok()) return s;
+  if (v.size() != 2 + 2 * convs.size()) return Status::Unavailable("ClickHouse answered an unexpected result");
   out->events = v[0];
   out->sessions = v[1];
   for (size_t i = 0; i < convs.size(); ++i) {

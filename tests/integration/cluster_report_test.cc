@@ -1,6 +1,6 @@
 // Cluster-wide reports (README.md, "Cluster-wide view"): two collectors behind the real HAProxy
 // (deploy/haproxy/haproxy.cfg, sid affinity) export to one ClickHouse; a third collector gets every
-// event directly. The first collector's /v1/stats/summary?scope=cluster, read from ClickHouse over
+// event directly. The first collector's summary and funnel with ?scope=cluster, read from ClickHouse over
 // the split data, equals what the third reports on all of it.
 #include <catch2/catch.hpp>
 
@@ -49,6 +49,17 @@ dwell = { url_prefix = "/blog/", min_engaged_s = 30 }
 [[macro_conversion]]
 name = "purchase"
 event = "purchase"
+
+[[funnel]]
+name = "buy"
+steps = ["demo_video", "product_add", "purchase"]
+window = "10m"
+
+[[funnel]]
+name = "strictly"
+steps = ["demo_video", "purchase"]
+window = "10m"
+mode = "strict"
 )";
 
 std::string FindHaproxy() {
@@ -96,7 +107,7 @@ std::string SessionEvents(int s, int64_t t0) {
 
 }  // namespace
 
-TEST_CASE("cluster summary: two replicas behind HAProxy via ClickHouse equal one node with every event",
+TEST_CASE("cluster reports: two replicas behind HAProxy via ClickHouse equal one node with every event",
           "[integration][clickhouse]") {
   if (!ClickHouseInstalled()) return;
   const std::string haproxy_binary = FindHaproxy();
@@ -117,13 +128,15 @@ TEST_CASE("cluster summary: two replicas behind HAProxy via ClickHouse equal one
     std::fclose(f);
   }
   auto env = [&](const std::string& node) {
-    return std::vector<std::string>{"FOOTHOLD_TRUSTED_PROXIES=127.0.0.1/32", "FOOTHOLD_EXPORT__CLICKHOUSE__URL=" + ch.url(),
+    // A short session timeout: sessions close (for funnels) seconds after the last post.
+    return std::vector<std::string>{"FOOTHOLD_TRUSTED_PROXIES=127.0.0.1/32", "FOOTHOLD_SESSION__TIMEOUT=2s",
+                                    "FOOTHOLD_EXPORT__CLICKHOUSE__URL=" + ch.url(),
                                     "FOOTHOLD_EXPORT__CLICKHOUSE__NODE=" + node,
                                     "FOOTHOLD_EXPORT__CLICKHOUSE__LINGER=20ms"};
   };
   ServerProcess a(dir.path() + "/a", {"--config", cfg}, env("a"));
   ServerProcess b(dir.path() + "/b", {"--config", cfg}, env("b"));
-  ServerProcess all(dir.path() + "/all", {"--config", cfg});  // every event, no export
+  ServerProcess all(dir.path() + "/all", {"--config", cfg}, {"FOOTHOLD_SESSION__TIMEOUT=2s"});  // every event, no export
   REQUIRE(a.started());
   REQUIRE(b.started());
   REQUIRE(all.started());
@@ -200,10 +213,32 @@ TEST_CASE("cluster summary: two replicas behind HAProxy via ClickHouse equal one
   CHECK(cluster_convs.at("five_stars").first == 15);
   CHECK_THAT(cluster.body, Catch::Contains("dwell conversions"));
 
-  // Errors: other reports, and a replica without [export.clickhouse].
-  const HttpResult funnel = ca.Get("/v1/stats/lift?scope=cluster");
-  CHECK(funnel.status == 400);
-  CHECK_THAT(funnel.body, Catch::Contains("query_invalid"));
+  // The funnel, once the direct node closed every session (clock ticks after session.timeout).
+  REQUIRE(WaitUntil([&] {
+    return MetricValue(direct.Get("/metrics").body, "foothold_aggregator_open_sessions") == 0;
+  }, 60));
+  const HttpResult local_funnel = direct.Get("/v1/stats/funnels/buy?" + range);
+  const HttpResult cluster_funnel = ca.Get("/v1/stats/funnels/buy?scope=cluster&" + range);
+  REQUIRE(local_funnel.status == 200);
+  INFO(cluster_funnel.body);
+  REQUIRE(cluster_funnel.status == 200);
+  simdjson::dom::element lf = ParseJson(p1, local_funnel.body), cf = ParseJson(p2, cluster_funnel.body);
+  CHECK(Int(lf, "sessions_entered") == 20);
+  CHECK(Int(cf, "sessions_entered") == Int(lf, "sessions_entered"));
+  std::vector<int64_t> local_steps, cluster_steps;
+  const simdjson::dom::array lsteps = lf["steps"].get_array().value(), csteps = cf["steps"].get_array().value();
+  for (simdjson::dom::element x : lsteps) local_steps.push_back(Int(x, "sessions"));
+  for (simdjson::dom::element x : csteps) cluster_steps.push_back(Int(x, "sessions"));
+  CHECK(local_steps == std::vector<int64_t>{20, 10, 10});
+  CHECK(cluster_steps == local_steps);
+
+  // Errors: what windowFunnel cannot answer, other reports, a replica without [export.clickhouse].
+  const HttpResult strict = ca.Get("/v1/stats/funnels/strictly?scope=cluster");
+  CHECK(strict.status == 400);
+  CHECK_THAT(strict.body, Catch::Contains("query_invalid"));
+  const HttpResult lift = ca.Get("/v1/stats/lift?scope=cluster");
+  CHECK(lift.status == 400);
+  CHECK_THAT(lift.body, Catch::Contains("query_invalid"));
   const HttpResult unconfigured = direct.Get("/v1/stats/summary?scope=cluster");
   CHECK(unconfigured.status == 400);
   CHECK_THAT(unconfigured.body, Catch::Contains("cluster_not_configured"));
