@@ -8,6 +8,9 @@
 // call to ClickHouse; call them off the I/O threads.
 #pragma once
 
+#include <string_view>
+#include <vector>
+
 #include "proto/status.h"
 #include "storage/event_store.h"
 #include "storage/stats.h"
@@ -33,5 +36,19 @@ Status QueryClusterSummary(const ExportOptions& ex, const AnalyticsDefs& defs, T
 // days (windowFunnel's UInt32 clock counts ms from the first day).
 Status QueryClusterFunnel(const ExportOptions& ex, const AnalyticsDefs& defs, const config::Funnel& funnel,
                           TimeRange range, int64_t closed_before_ms, FunnelCounts* out);
+
+// Lift cells against `target` for every event-matched micro-conversion, over
+// the same closed sessions as QueryClusterFunnel; "before the target" compares
+// (event_time, seq) like the rollup. Dwell micro-conversions are left out
+// (*dwell_skipped counts them).
+Status QueryClusterLift(const ExportOptions& ex, const AnalyticsDefs& defs, std::string_view target, TimeRange range,
+                        int64_t closed_before_ms, std::vector<LiftCells>* out, size_t* dwell_skipped);
+
+// Experiment counts per day of session start over the same closed sessions:
+// a session's variant is its first exposure by (event_time, seq) ("$other"
+// when not in the config), converted when the target occurs at or after it.
+// InvalidArgument when the target is a dwell conversion.
+Status QueryClusterExperiment(const ExportOptions& ex, const AnalyticsDefs& defs, const config::Experiment& x,
+                              TimeRange range, int64_t closed_before_ms, std::vector<ExperimentDay>* out);
 
 }  // namespace foothold::storage

@@ -312,8 +312,16 @@ Response Lift(const storage::EventStore& store, const config::Config& config, co
                          "no macro-conversion named '" + target + "' (lift targets are macro-conversions)");
   }
   std::vector<storage::LiftCells> rows;
-  Status st = store.QueryLift(target, q.range, &rows);
-  if (!st.ok()) return Unavailable(st);
+  size_t dwell_skipped = 0;
+  if (q.cluster) {
+    const storage::StoreOptions options = storage::StoreOptionsFromConfig(config);
+    Status st = storage::QueryClusterLift(options.export_clickhouse, store.analytics(), target, q.range,
+                                          q.now_ms - config.session.timeout_ms, &rows, &dwell_skipped);
+    if (!st.ok()) return ClusterError(st);
+  } else {
+    Status st = store.QueryLift(target, q.range, &rows);
+    if (!st.ok()) return Unavailable(st);
+  }
 
   struct Row {
     const storage::LiftCells* cells;
@@ -346,7 +354,9 @@ Response Lift(const storage::EventStore& store, const config::Config& config, co
   const uint64_t converted = any ? any->a + any->c : 0;
   const double min_support = std::min(25.0, 0.02 * static_cast<double>(sessions));
   Json j;
-  j.Open().Key("target").Str(target);
+  j.Open();
+  if (q.cluster) j.Key("scope").Str("cluster");
+  j.Key("target").Str(target);
   AppendDays(q.range, &j);
   j.Key("sessions").Uint(sessions).Key("sessions_converted").Uint(converted);
   j.Key("conversion_rate").Num(Ratio(converted, sessions));
@@ -363,6 +373,7 @@ Response Lift(const storage::EventStore& store, const config::Config& config, co
     j.Str("not enough data: " + std::to_string(converted) + " converted sessions; at least " +
           std::to_string(kMinConversions) + " are needed");
   }
+  if (dwell_skipped > 0) j.Str("dwell conversions are counted per node only (left out here)");
   j.CloseArray();
   j.Key("micro_conversions").OpenArray();
   for (const Row& r : out) {
@@ -388,14 +399,23 @@ Response Lift(const storage::EventStore& store, const config::Config& config, co
   }
   j.CloseArray();
   AppendAggregator(store, &j);
+  if (q.cluster) AppendExport(store, &j);
   return Ok(j.Close().Take());
 }
 
 // ---- /v1/stats/experiments/{name} ----
-Response Experiment(const storage::EventStore& store, const config::Experiment& x, const StatsQuery& q) {
+Response Experiment(const storage::EventStore& store, const config::Config& config, const config::Experiment& x,
+                    const StatsQuery& q) {
   std::vector<storage::ExperimentDay> days;
-  Status st = store.QueryExperiment(x, q.range, &days);
-  if (!st.ok()) return Unavailable(st);
+  if (q.cluster) {
+    const storage::StoreOptions options = storage::StoreOptionsFromConfig(config);
+    Status st = storage::QueryClusterExperiment(options.export_clickhouse, store.analytics(), x, q.range,
+                                                q.now_ms - config.session.timeout_ms, &days);
+    if (!st.ok()) return ClusterError(st);
+  } else {
+    Status st = store.QueryExperiment(x, q.range, &days);
+    if (!st.ok()) return Unavailable(st);
+  }
   // Totals per variant (config order, then "$other"), and the cumulative
   // control-vs-variant snapshot at the end of every day for the mSPRT.
   std::vector<storage::VariantCounts> total;
@@ -449,7 +469,9 @@ Response Experiment(const storage::EventStore& store, const config::Experiment& 
   }
 
   Json j;
-  j.Open().Key("experiment").Str(x.name).Key("target").Str(x.target).Key("control").Str(x.variants[0]);
+  j.Open();
+  if (q.cluster) j.Key("scope").Str("cluster");
+  j.Key("experiment").Str(x.name).Key("target").Str(x.target).Key("control").Str(x.variants[0]);
   AppendDays(q.range, &j);
   j.Key("enough_data").Bool(enough);
   j.Key("variants").OpenArray();
@@ -476,6 +498,7 @@ Response Experiment(const storage::EventStore& store, const config::Experiment& 
   for (const std::string& n : notes) j.Str(n);
   j.CloseArray();
   AppendAggregator(store, &j);
+  if (q.cluster) AppendExport(store, &j);
   return Ok(j.Close().Take());
 }
 
@@ -552,10 +575,10 @@ Response StatsReport(const storage::EventStore& store, const config::Config& con
       return ErrorResponse(proto::codes::kClusterNotConfigured,
                            "scope=cluster reads ClickHouse: set [export.clickhouse] url on this replica");
     }
-    if (rest != "summary" && !rest.starts_with("funnels/")) {
+    if (rest == "timeseries") {
       return ErrorResponse(proto::codes::kQueryInvalid,
-                           "scope=cluster is answered for summary and funnels; lift and experiments over every "
-                           "replica are SQL on the exported table (README.md, Cluster-wide view)");
+                           "scope=cluster is answered for summary, funnels, lift and experiments; a cluster time "
+                           "series is SQL on the exported table (README.md, Cluster-wide view)");
     }
   }
   if (rest == "summary") return Summary(store, config, q);
@@ -574,7 +597,7 @@ Response StatsReport(const storage::EventStore& store, const config::Config& con
   }
   if (named("experiments/", &name)) {
     for (const config::Experiment& x : config.experiments) {
-      if (x.name == name) return Experiment(store, x, q);
+      if (x.name == name) return Experiment(store, config, x, q);
     }
     return ErrorResponse(proto::codes::kNotFound, "no experiment named '" + name + "'");
   }
