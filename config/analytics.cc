@@ -33,8 +33,8 @@ constexpr int64_t kMaxWindowMs = 365LL * 24 * 3600 * 1000;
 constexpr int64_t kMaxDwellSeconds = 365LL * 24 * 3600;
 constexpr std::string_view kNameRule = "[A-Za-z0-9_.:-], 1..64 bytes";
 
-// [A-Za-z0-9_.:-]{1,64}: the rule for event names, props keys (DESIGN.md
-// §4.1) and the names defined here.
+// [A-Za-z0-9_.:-]{1,64}: the rule for event names, props keys (proto/README.md
+// "Event fields") and the names defined here.
 bool IsName(std::string_view text) {
   if (text.empty() || text.size() > 64) return false;
   return std::all_of(text.begin(), text.end(), [](char c) {

@@ -1,4 +1,4 @@
-// Reads the analytics definitions of DESIGN.md §7 — [[micro_conversion]],
+// Reads the analytics definitions (config/README.md) — [[micro_conversion]],
 // [[macro_conversion]], [[funnel]], [[experiment]] — from a parsed TOML
 // document into Config. They come only from the file (no environment or flag
 // form). Internal to foothold_config.

@@ -35,7 +35,7 @@ struct Args {
   View flags;
 };
 
-// Flags of DESIGN.md §9 map onto top-level keys.
+// Flags (config/README.md) map onto top-level keys.
 constexpr std::pair<std::string_view, std::string_view> kFlagKeys[] = {
     {"--listen", "listen"},   {"--admin-listen", "admin_listen"}, {"--data-dir", "data_dir"},
     {"--threads", "threads"}, {"--log-level", "log_level"},

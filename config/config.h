@@ -3,7 +3,7 @@
 // environment variables (nested keys with "__": FOOTHOLD_STORAGE__DURABILITY),
 // the TOML file given by --config, built-in defaults (the inline values below).
 // Every value is validated once at load; after that code reads typed fields.
-// The analytics definitions of DESIGN.md §7 ([[micro_conversion]],
+// The analytics definitions (config/README.md; [[micro_conversion]],
 // [[macro_conversion]], [[funnel]], [[experiment]]) come only from the TOML
 // file: they have no environment or flag form, and without a file there are none.
 //
@@ -22,7 +22,7 @@ namespace foothold::config {
 
 enum class Durability { kWal, kSync };
 
-// ---- Analytics definitions (DESIGN.md §7), read only from the TOML file. ----
+// ---- Analytics definitions (README.md "Analytics"), read only from the TOML file. ----
 // Names of conversions, funnels and experiments match [A-Za-z0-9_.:-]{1,64};
 // conversion names are unique across micro AND macro conversions.
 
@@ -84,6 +84,8 @@ struct Config {
   std::string log_level = "info";       // [log_level] trace|debug|info|warn|error
 
   struct Limits {
+    // Two body limits: as sent (the HTTP parser's body_limit), and after any
+    // gunzip (the decoder's proto::Limits::max_decoded_bytes).
     size_t max_body_bytes = 1 << 20;          // [limits.max_body_bytes] as sent (1 MiB)
     size_t max_decompressed_bytes = 8 << 20;  // [limits.max_decompressed_bytes] after gunzip (8 MiB)
     size_t max_events = 500;                  // [limits.max_events] per request
@@ -185,7 +187,7 @@ struct LoadResult {
   int exit_code = 0;
 };
 
-// Parses argv (flags of DESIGN.md §9), the environment (`envp`, NULL-terminated
+// Parses argv (flags of config/README.md), the environment (`envp`, NULL-terminated
 // "KEY=VALUE" strings) and the --config file, applies precedence, validates.
 LoadResult LoadConfig(int argc, const char* const* argv, const char* const* envp);
 

@@ -252,7 +252,7 @@ const Setting* FindSetting(const std::vector<Setting>& settings, std::string_vie
   return nullptr;
 }
 
-// The analytics tables of DESIGN.md §7 are read from the config file only; an
+// The analytics tables (config/README.md) are read from the config file only; an
 // environment variable such as FOOTHOLD_FUNNEL__NAME gets told so rather than
 // left to look like a typo.
 std::string UnknownKeyHint(std::string_view key) {

@@ -298,10 +298,10 @@ void Decoder::DecodeBody(std::string_view body, BodyFormat format, DecodedBatch*
   out->Clear();
   Impl& im = *impl_;
   im.out = out;
-  if (body.size() > im.limits.max_body_bytes) {
+  if (body.size() > im.limits.max_decoded_bytes) {
     return im.BodyFail(codes::kBodyTooLarge,
                        "the body is " + std::to_string(body.size()) + " bytes; the limit is " +
-                           std::to_string(im.limits.max_body_bytes));
+                           std::to_string(im.limits.max_decoded_bytes));
   }
   // RFC 8259 lets a parser ignore a byte order mark; some clients send one.
   if (body.size() >= 3 && body.compare(0, 3, "\xEF\xBB\xBF") == 0) body.remove_prefix(3);

@@ -1,5 +1,5 @@
-// Decoding and validation of beacon bodies (DESIGN.md §4.1) and pixel query
-// strings (§4.2) into Events.
+// Decoding and validation of beacon bodies and pixel query strings into
+// Events (proto/README.md "Bodies", "Pixel query strings").
 //
 // A Decoder owns a reusable simdjson parser and scratch buffers. It is NOT
 // thread-safe: keep one per I/O thread (thread_local) and reuse it. All
@@ -18,10 +18,13 @@
 
 namespace foothold::proto {
 
+// What the decoder accepts. The server fills it from config [limits]:
+// max_decoded_bytes is limits.max_decompressed_bytes, the body after any
+// gunzip; the body as sent (limits.max_body_bytes) is the HTTP layer's limit.
 struct Limits {
-  size_t max_events = 500;                 // events in one request; more: 413 too_many_events
-  size_t max_event_bytes = 32 * 1024;      // JSON bytes of one event; more: event_too_large
-  size_t max_body_bytes = 8 * 1024 * 1024; // decoded (decompressed) body; more: 413 body_too_large
+  size_t max_events = 500;                     // events in one request; more: 413 too_many_events
+  size_t max_event_bytes = 32 * 1024;          // JSON bytes of one event; more: event_too_large
+  size_t max_decoded_bytes = 8 * 1024 * 1024;  // decoded (decompressed) body; more: 413 body_too_large
 };
 
 enum class BodyFormat { kJson, kNdjson };

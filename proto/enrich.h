@@ -1,4 +1,4 @@
-// Enrichment helpers (DESIGN.md §5): event time, event ids, bot detection.
+// Enrichment helpers (proto/README.md "Enrichment"): event time, event ids, bot detection.
 // IP handling is in proto/ip.h.
 //
 // Thread safety: pure functions, except NewEventId which uses a thread-local

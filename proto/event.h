@@ -39,7 +39,7 @@ enum EventFlags : uint32_t {
 };
 
 struct Event {
-  // --- Client fields (DESIGN.md §4.1). Empty string means "absent". ---
+  // --- Client fields (proto/README.md "Event fields"). Empty string means "absent". ---
   std::string event;         // required, [A-Za-z0-9_.:-]{1,64}
   std::string session_id;    // absent: filled by server sessionization (flag set)
   std::string anonymous_id;
@@ -53,7 +53,7 @@ struct Event {
   std::vector<std::pair<std::string, std::string>> experiments;  // name -> variant, in wire order
   std::vector<Prop> props;                                       // in wire order, keys unique
 
-  // --- Enrichment (DESIGN.md §5), set by the server. ---
+  // --- Enrichment (proto/README.md "Enrichment"), set by the server. ---
   int64_t received_at_ms = 0;  // server clock when the request arrived
   int64_t event_time_ms = 0;   // corrected and clamped client time; the analytics clock
   uint64_t seq = 0;            // per-node monotonic, assigned by the journey log writer

@@ -1,5 +1,5 @@
 // IP addresses, CIDR ranges, client-IP resolution through trusted proxies, and
-// the privacy modes for storing an IP (DESIGN.md §5). No Asio: plain bytes.
+// the privacy modes for storing an IP (proto/README.md "Enrichment"). No Asio: plain bytes.
 //
 // Thread safety: pure functions and value types.
 #pragma once

@@ -1,4 +1,4 @@
-// Pixel query decoding (DESIGN.md §4.2): Decoder::DecodeQuery.
+// Pixel query decoding (proto/README.md "Pixel query strings"): Decoder::DecodeQuery.
 //
 // Rules beyond the JSON ones, forced by what a query string can express:
 //  - '+' is a space and %XX a byte; a malformed escape is field_invalid.

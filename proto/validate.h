@@ -1,4 +1,4 @@
-// Field rules of an event (DESIGN.md §4.1), shared by the JSON decoder and the
+// Field rules of an event (proto/README.md "Event fields"), shared by the JSON decoder and the
 // pixel query decoder so both answer with the same codes and messages.
 // Private to proto/: other folders use proto/decode.h.
 //

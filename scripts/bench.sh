@@ -1,62 +1,128 @@
 #!/usr/bin/env bash
-# Collector benchmark (DESIGN.md §11), all in one run on this machine:
-#   1. nginx `return 204` vs foothold, single 300-byte beacon per POST, keep-alive;
-#   2. foothold with 100-event batches vs RocksDB's db_bench fillseq (batch 64, 300-byte values).
-# Servers are pinned to core 1 and wrk / db_bench's client side to core 0 (PITFALLS.md).
-# Prints req/s, events/s, p50/p99, server CPU per request, RSS and the ratios. Never a test.
+# Collector benchmark with real traffic, all in one run on this machine (README.md, "Benchmarks"):
+# every foothold body carries a desktop Chrome User-Agent and current timestamps, and the server
+# runs the shipped config/foothold.toml, so the aggregator counts every event (a request without a
+# browser User-Agent is a bot and the aggregator skips it). Two session shapes:
+#   fresh  short visits of 10 events each (new session ids all run);
+#   long   a pool of 4096 sessions that keep growing all run.
+# Rows, each against a fresh server and data directory:
+#   nginx `return 204`  the anchor for one request (same body, same wrk);
+#   foothold single beacon (one ~330-byte event a POST), fresh and long;
+#   foothold 100-event batches, fresh and long, with the aggregator's lag sampled from /metrics
+#     while loaded and the time it needs to catch up after;
+#   Segment /v1/batch with 100 track calls (when the server has that endpoint);
+#   p99 at half the maximum single-beacon rate, from a rate-limited open loop (h2load --rps);
+#   RSS with 10 k idle keep-alive connections under batch load;
+#   RocksDB's db_bench fillseq (batch 64, 300-byte values, WAL on), the storage anchor.
+# Every server is pinned to BENCH_SERVER_CORE (1), wrk / h2load / clients to BENCH_CLIENT_CORE (0).
+# Per row: requests/s, events/s, p50/p99, requests (and events) per server CPU-second, peak RSS,
+# and the server's CPU split by thread: http (listener, decode), writer (group commit, RocksDB
+# writes), aggregator, rocksdb (flush, compaction). A benchmark, never a test: it exits non-zero
+# only when something breaks (a server dies, requests fail).
 #
-# Usage: scripts/bench.sh [seconds per run (default 10)] [connections (default 64)]
+# Usage: scripts/bench.sh [seconds per run (10)] [connections (64)]
+#   BENCH_THREADS (1) server --threads; BENCH_SKIP_BUILD=1 uses build/server/foothold as is.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 secs="${1:-10}"
 conns="${2:-64}"
 server_core="${BENCH_SERVER_CORE:-1}"
 client_core="${BENCH_CLIENT_CORE:-0}"
+threads="${BENCH_THREADS:-1}"
+config="$root/config/foothold.toml"
+ua='Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36'
 
 "$root/scripts/setup.sh" bench
-FOOTHOLD_TARGETS=foothold "$root/scripts/build.sh" -DCMAKE_BUILD_TYPE=Release >/dev/null
+if [ "${BENCH_SKIP_BUILD:-0}" != 1 ]; then
+  FOOTHOLD_TARGETS=foothold "$root/scripts/build.sh" -DCMAKE_BUILD_TYPE=Release >/dev/null
+fi
 bin="$root/build/server/foothold"
+[ -x "$bin" ] || { echo "bench: no binary at $bin" >&2; exit 1; }
 
 work="$(mktemp -d /tmp/foothold-bench-XXXXXX)"
 pids=()
 cleanup() {
+  touch "$work/stop-sampler" 2>/dev/null || true
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
   wait 2>/dev/null || true
   rm -rf "$work"
 }
 trap cleanup EXIT
+trap 'exit 130' INT TERM
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
-rss_mib() { awk '/VmRSS/ {printf "%.1f", $2/1024}' "/proc/$1/status"; }
 hz=$(getconf CLK_TCK)
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+now() { date +%s.%N; }
+calc() { awk "BEGIN { $1 }"; }
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+peak_rss_mib() { awk '/VmHWM/ {printf "%.0f", $2/1024}' "/proc/$1/status"; }
+metric() { awk -v n="$1" '$1 == n { print $2; found = 1 } END { if (!found) print 0 }' "$2"; }
+# thread_ticks PID -> "role ticks" per thread; roles from the thread names foothold sets.
+thread_ticks() {
+  for t in /proc/"$1"/task/*; do
+    local comm; comm=$(cat "$t/comm" 2>/dev/null) || continue
+    local role=http
+    case "$comm" in fh-aggregator) role=aggregator ;; fh-writer) role=writer ;; rocksdb*) role=rocksdb ;; esac
+    awk -v r="$role" '{ print r, $14 + $15 }' "$t/stat" 2>/dev/null || true
+  done
+}
+# cpu_split BEFORE AFTER EVENTS -> "http=12.3 writer=... (CPU-µs per event)"
+cpu_split() {
+  awk -v hz="$hz" -v ev="$3" 'FILENAME == ARGV[1] { b[$1] += $2; next } { a[$1] += $2 }
+    END { n = split("http writer aggregator rocksdb", r, " ")
+          for (i = 1; i <= n; i++) printf "%s=%.2f ", r[i], (ev > 0 ? (a[r[i]] - b[r[i]]) / hz * 1e6 / ev : 0) }' "$1" "$2"
+}
 
-# --- request bodies -----------------------------------------------------------
-python3 - "$work" <<'PY'
-import json, sys
-work = sys.argv[1]
-def ev(i):
-    return {"event": "video_play", "session_id": "bench-session-%06d" % (i % 5000),
-            "anonymous_id": "visitor-%08d" % (i % 20000), "ts": 1700000000000 + i,
-            "url": "https://shop.example.com/p/running-shoes-x200?ref=home",
-            "title": "Running shoes X200", "engaged_ms": 4200,
-            "props": {"video_kind": "demo", "position": 3, "autoplay": False}}
-single = json.dumps(ev(1), separators=(",", ":"))
-open(work + "/single.json", "w").write(single)
-batch = json.dumps([ev(i) for i in range(100)], separators=(",", ":"))
-open(work + "/batch.json", "w").write(batch)
-print("single beacon body: %d bytes; batch body: %d bytes (100 events)" % (len(single), len(batch)))
-PY
-
-cat > "$work/post.lua" <<'LUA'
-local body_file = os.getenv("BENCH_BODY")
+# --- load scripts ---------------------------------------------------------------
+# BENCH_SHAPE fresh|long, BENCH_EVENTS events a request, BENCH_FORMAT native|segment.
+cat > "$work/load.lua" <<LUA
+local shape = os.getenv("BENCH_SHAPE") or "fresh"
+local per = tonumber(os.getenv("BENCH_EVENTS") or "1")
+local format = os.getenv("BENCH_FORMAT") or "native"
+local path = format == "segment" and "/v1/batch" or "/v1/collect"
+local ua = "$ua"
+local names = {"page_view", "page_view", "page_view", "engagement", "engagement", "site_search",
+               "video_play", "add_to_cart", "begin_checkout", "purchase", "wishlist_add", "newsletter_signup"}
+local n, run, headers = 0, "", nil
 function init(args)
-  local f = io.open(body_file, "rb"); local body = f:read("*a"); f:close()
-  req = wrk.format("POST", "/v1/collect", {["Content-Type"] = "text/plain;charset=UTF-8"}, body)
+  math.randomseed(os.time() + os.clock() * 1e6)
+  run = string.format("%06x", math.random(0, 0xffffff))  -- new session ids every run
+  headers = {["Content-Type"] = "text/plain;charset=UTF-8", ["User-Agent"] = ua}
 end
-function request() return req end
-LUA
-cat > "$work/report.lua" <<'LUA'
+local function sid(i)
+  if shape == "fresh" then return run .. "-visit-" .. math.floor(i / 10) end
+  return run .. "-pool-" .. (i % 4096)
+end
+-- ~330 bytes, like a tracker beacon: ids, url with a query, title, engagement, exposure, props.
+local function native(i, ts)
+  local s, p = sid(i), i % 500 + 1
+  return '{"event":"' .. names[(i * 5 + math.floor(i / 97)) % 12 + 1] .. '","session_id":"' .. s ..
+    '","anonymous_id":"a-' .. s .. '","ts":' .. ts ..
+    ',"url":"https://shop.example.com/p/' .. p .. '-trail-running-shoes?ref=home&utm_source=newsletter"' ..
+    ',"title":"Trail running shoes X' .. p .. ' | Shop Example","engaged_ms":' .. (i % 7) * 5000 ..
+    ',"experiments":{"video_autoplay":"' .. (i % 2 == 0 and "control" or "autoplay") ..
+    '"},"props":{"category":"running","position":' .. (i % 24) .. ',"logged_in":false}}'
+end
+local function segment(i, ts)
+  local s, p = sid(i), i % 500 + 1
+  return '{"type":"track","event":"Product Viewed","anonymousId":"a-' .. s .. '","properties":{"product_id":"' ..
+    p .. '","category":"running","position":' .. (i % 24) .. '},"context":{"page":{"url":' ..
+    '"https://shop.example.com/p/' .. p .. '-trail-running-shoes?ref=home"},"userAgent":"' .. ua .. '"}}'
+end
+function request()
+  local ts = os.time() * 1000
+  local make = format == "segment" and segment or native
+  local body
+  if per == 1 then
+    body = make(n, ts); n = n + 1
+  else
+    local t = {}
+    for k = 1, per do t[k] = make(n, ts); n = n + 1 end
+    body = table.concat(t, ",")
+    body = format == "segment" and ('{"batch":[' .. body .. ']}') or ("[" .. body .. "]")
+  end
+  return wrk.format("POST", path, headers, body)
+end
 done = function(summary, latency, requests)
   io.write(string.format("RESULT rps=%.0f p50_ms=%.3f p99_ms=%.3f errors=%d non2xx=%d\n",
     summary.requests / (summary.duration / 1e6), latency:percentile(50) / 1000, latency:percentile(99) / 1000,
@@ -64,36 +130,98 @@ done = function(summary, latency, requests)
     summary.errors.status))
 end
 LUA
-cat "$work/report.lua" >> "$work/post.lua"
 
-# run_wrk NAME PID URL [lua] -> prints a row
-run_wrk() {
-  local name="$1" pid="$2" url="$3" script="${4:-}"
-  local t0 t1 out
-  t0=$(cpu_ticks "$pid")
-  if [ -n "$script" ]; then
-    out=$(taskset -c "$client_core" wrk -t1 -c"$conns" -d"${secs}s" --latency -s "$script" "$url")
-  else
-    out=$(taskset -c "$client_core" wrk -t1 -c"$conns" -d"${secs}s" --latency -s "$work/report.lua" "$url")
-  fi
-  t1=$(cpu_ticks "$pid")
-  local line; line=$(grep '^RESULT' <<<"$out")
-  local rps p50 p99 errs non2xx
-  rps=$(sed -E 's/.*rps=([0-9]+).*/\1/' <<<"$line")
-  p50=$(sed -E 's/.*p50_ms=([0-9.]+).*/\1/' <<<"$line")
-  p99=$(sed -E 's/.*p99_ms=([0-9.]+).*/\1/' <<<"$line")
-  errs=$(sed -E 's/.*errors=([0-9]+).*/\1/' <<<"$line")
-  non2xx=$(sed -E 's/.*non2xx=([0-9]+).*/\1/' <<<"$line")
-  local cpu_s; cpu_s=$(awk -v a="$t0" -v b="$t1" -v hz="$hz" 'BEGIN{printf "%.2f", (b-a)/hz}')
-  local per_cpu; per_cpu=$(awk -v r="$rps" -v s="$secs" -v c="$cpu_s" 'BEGIN{ if (c>0) printf "%.0f", r*s/c; else print "n/a"}')
-  printf "%-28s %10s req/s  p50 %7s ms  p99 %7s ms  %9s req/CPU-s  RSS %6s MiB  errors %s non-2xx %s\n" \
-    "$name" "$rps" "$p50" "$p99" "$per_cpu" "$(rss_mib "$pid")" "$errs" "$non2xx"
-  eval "RPS_${name//[^a-zA-Z0-9]/_}=$rps"
+# --- servers --------------------------------------------------------------------
+start_foothold() {  # -> fh_pid, fh_url, fh_data
+  local port; port=$(free_port)
+  fh_data="$work/data-$RANDOM"
+  env -u FOOTHOLD_BUILD_DIR -u FOOTHOLD_TARGETS FOOTHOLD_SHUTDOWN__DRAIN_DELAY=0s \
+    taskset -c "$server_core" "$bin" --config "$config" --listen "127.0.0.1:$port" \
+    --data-dir "$fh_data" --threads "$threads" --log-level warn >"$work/foothold.log" 2>&1 &
+  fh_pid=$!
+  pids+=("$fh_pid")
+  fh_url="http://127.0.0.1:$port"
+  for _ in $(seq 100); do curl -fs "$fh_url/readyz" >/dev/null 2>&1 && return 0; sleep 0.1; done
+  echo "bench: foothold did not become ready:" >&2; cat "$work/foothold.log" >&2; exit 1
+}
+stop_foothold() {
+  kill -TERM "$fh_pid"; wait "$fh_pid" 2>/dev/null || true
+  rm -rf "$fh_data"
 }
 
-echo "== machine: $(nproc) cores; servers on core $server_core, load on core $client_core; ${secs}s per run, $conns connections"
+# Sampler: every 200 ms "lag pending" from /metrics, until $work/stop-sampler exists.
+sampler() {
+  while [ ! -e "$work/stop-sampler" ]; do
+    curl -fs --max-time 2 "$1/metrics" 2>/dev/null | awk '
+      $1 == "foothold_aggregator_lag_seconds" { l = $2 } $1 == "foothold_aggregator_pending_events" { p = $2 }
+      END { if (l != "") print l, p }' >>"$2" || true
+    sleep 0.2
+  done
+}
 
-# --- nginx anchor --------------------------------------------------------------
+printf -v header '%-26s %9s %10s %8s %8s %11s %12s %6s  %s' row "req/s" "events/s" "p50 ms" "p99 ms" "req/CPU-s" "events/CPU-s" "RSS" \
+  "CPU-µs per event by thread; aggregator lag"
+rows=()
+declare -A R  # figures for the summary
+
+# run_row NAME PID URL SHAPE EVENTS [FORMAT] -> a row; R[NAME.rps] etc.
+run_row() {
+  local name="$1" pid="$2" url="$3" shape="$4" per="$5" format="${6:-native}"
+  local t0 t1 out samples="$work/samples-$name.txt"
+  : >"$samples"; rm -f "$work/stop-sampler"
+  local sampler_pid=""
+  if [ "$name" != nginx ]; then
+    (taskset -p -c "$client_core" "$BASHPID" >/dev/null; sampler "$url" "$samples") &
+    sampler_pid=$!
+    thread_ticks "$pid" >"$work/tt0"
+    curl -fs "$url/metrics" -o "$work/m0"
+  fi
+  t0=$(cpu_ticks "$pid")
+  out=$(BENCH_SHAPE="$shape" BENCH_EVENTS="$per" BENCH_FORMAT="$format" taskset -c "$client_core" \
+    wrk -t1 -c"$conns" -d"${secs}s" --latency -s "$work/load.lua" "$url")
+  t1=$(cpu_ticks "$pid")
+  local line; line=$(grep '^RESULT' <<<"$out") || { echo "bench: wrk failed for $name: $out" >&2; exit 1; }
+  local rps p50 p99 errs non2xx
+  rps=$(sed -E 's/.*rps=([0-9]+).*/\1/' <<<"$line"); p50=$(sed -E 's/.*p50_ms=([0-9.]+).*/\1/' <<<"$line")
+  p99=$(sed -E 's/.*p99_ms=([0-9.]+).*/\1/' <<<"$line"); errs=$(sed -E 's/.*errors=([0-9]+).*/\1/' <<<"$line")
+  non2xx=$(sed -E 's/.*non2xx=([0-9]+).*/\1/' <<<"$line")
+  local cpu_s; cpu_s=$(calc "printf \"%.3f\", ($t1 - $t0) / $hz")
+  local eps=$((rps * per))
+  local per_cpu ev_cpu; per_cpu=$(calc "if ($cpu_s > 0) printf \"%.0f\", $rps * $secs / $cpu_s; else print \"n/a\"")
+  ev_cpu=$(calc "if ($cpu_s > 0) printf \"%.0f\", $eps * $secs / $cpu_s; else print \"n/a\"")
+  local extra=""
+  if [ -n "$sampler_pid" ]; then
+    # Catch-up: until nothing is pending (at most 120 s); CPU by thread over load + catch-up.
+    local tl caught=""; tl=$(now)
+    while calc "exit !($(now) - $tl < 120)"; do
+      curl -fs "$url/metrics" -o "$work/m1"
+      if [ "$(metric foothold_aggregator_pending_events "$work/m1")" = 0 ]; then caught=$(now); break; fi
+      sleep 0.05
+    done
+    thread_ticks "$pid" >"$work/tt1"
+    touch "$work/stop-sampler"; wait "$sampler_pid" 2>/dev/null || true
+    local written; written=$(( $(metric foothold_writer_events_total "$work/m1") - $(metric foothold_writer_events_total "$work/m0") ))
+    local bots; bots=$(metric foothold_bot_events_total "$work/m1")
+    local lag_max; lag_max=$(awk 'BEGIN { m = 0 } $1 > m { m = $1 } END { printf "%.2f", m }' "$samples")
+    local catchup; catchup=$([ -n "$caught" ] && calc "printf \"%.2f s\", $caught - $tl" || echo "> 120 s")
+    extra="$(cpu_split "$work/tt0" "$work/tt1" "$written"); lag max ${lag_max} s, catch-up $catchup"
+    [ "$bots" = 0 ] || extra="$extra; $bots BOT EVENTS"
+    R[$name.lag]=$lag_max
+    kill -0 "$pid" 2>/dev/null || { echo "bench: foothold died during $name" >&2; tail -20 "$work/foothold.log" >&2; exit 1; }
+  fi
+  [ "$errs" = 0 ] && [ "$non2xx" = 0 ] || extra="$extra; $errs socket errors, $non2xx non-2xx"
+  R[$name.rps]=$rps; R[$name.eps]=$eps; R[$name.cpu]=$per_cpu; R[$name.p99]=$p99; R[$name.ok]=$((errs + non2xx == 0))
+  local row
+  printf -v row '%-26s %9s %10s %8s %8s %11s %12s %6s  %s' "$name" "$rps" "$eps" "$p50" "$p99" "$per_cpu" "$ev_cpu" \
+    "$(peak_rss_mib "$pid")M" "$extra"
+  rows+=("$row"); echo "$row"
+}
+
+echo "== $(nproc) cores; servers on core $server_core (foothold --threads $threads), load on core $client_core;" \
+  "${secs}s a run, $conns connections; config $config"
+echo "$header"
+
+# --- nginx anchor ---------------------------------------------------------------
 nginx_port=$(free_port)
 mkdir -p "$work/nginx"
 cat > "$work/nginx/nginx.conf" <<CONF
@@ -101,45 +229,64 @@ worker_processes 1;
 daemon off;
 pid $work/nginx/nginx.pid;
 error_log $work/nginx/error.log;
-events { worker_connections 4096; }
+events { worker_connections 16384; }
 http {
   access_log off;
   client_body_temp_path $work/nginx/body;
-  server {
-    listen 127.0.0.1:$nginx_port;
-    location / { return 204; }
-  }
+  server { listen 127.0.0.1:$nginx_port; location / { return 204; } }
 }
 CONF
 taskset -c "$server_core" nginx -c "$work/nginx/nginx.conf" -p "$work/nginx" &
-sleep 0.5
-nginx_pid=$(cat "$work/nginx/nginx.pid")
-# The worker is the one serving; measure its CPU.
-nginx_worker=$(pgrep -P "$nginx_pid" | head -1)
-pids+=("$nginx_pid")
+pids+=($!)
+for _ in $(seq 50); do [ -s "$work/nginx/nginx.pid" ] && break; sleep 0.1; done
+sleep 0.2
+nginx_worker=$(pgrep -P "$(cat "$work/nginx/nginx.pid")" | head -1)
+run_row nginx "$nginx_worker" "http://127.0.0.1:$nginx_port" fresh 1
 
-# --- foothold ------------------------------------------------------------------
-fh_port=$(free_port)
-taskset -c "$server_core" "$bin" --listen "127.0.0.1:$fh_port" --data-dir "$work/data" --threads 1 \
-  --log-level warn &
-fh_pid=$!
-pids+=("$fh_pid")
-for _ in $(seq 100); do curl -fs "http://127.0.0.1:$fh_port/readyz" >/dev/null && break; sleep 0.1; done
+# --- foothold rows ----------------------------------------------------------------
+for spec in "single-fresh fresh 1" "single-long long 1" "batch100-fresh fresh 100" "batch100-long long 100"; do
+  read -r name shape per <<<"$spec"
+  start_foothold
+  run_row "$name" "$fh_pid" "$fh_url" "$shape" "$per"
+  stop_foothold
+done
 
-echo
-echo "== 1. single beacon per request (keep-alive)"
-BENCH_BODY="$work/single.json" run_wrk "nginx-return-204" "$nginx_worker" "http://127.0.0.1:$nginx_port/v1/collect" "$work/post.lua"
-BENCH_BODY="$work/single.json" run_wrk "foothold-single" "$fh_pid" "http://127.0.0.1:$fh_port/v1/collect" "$work/post.lua"
+start_foothold
+seg_status=$(curl -s -o /dev/null -w '%{http_code}' -H "User-Agent: $ua" -H 'Content-Type: text/plain' \
+  --data '{"batch":[{"type":"track","event":"probe","anonymousId":"bench-probe"}]}' "$fh_url/v1/batch")
+if [ "$seg_status" = 200 ]; then
+  run_row segment-batch100-fresh "$fh_pid" "$fh_url" fresh 100 segment
+else
+  rows+=("segment-batch100-fresh     skipped: POST /v1/batch answered $seg_status (no Segment endpoint in this build)")
+  echo "${rows[-1]}"
+fi
 
-echo
-echo "== 2. 100-event batches (durability = wal)"
-BENCH_BODY="$work/batch.json" run_wrk "foothold-batch100" "$fh_pid" "http://127.0.0.1:$fh_port/v1/collect" "$work/post.lua"
-events_per_s=$((RPS_foothold_batch100 * 100))
-echo "foothold batched: $events_per_s events/s"
+# --- p99 at half the maximum single-beacon rate (open loop) -------------------------
+rate=$(( ${R[single-fresh.rps]} / 2 ))
+hconns=32
+python3 - "$work/beacon.json" <<'PY'
+import json, sys, time
+json.dump({"event": "page_view", "session_id": "bench-rate", "anonymous_id": "a-bench-rate",
+           "ts": int(time.time() * 1000), "url": "https://shop.example.com/p/7-trail-running-shoes?ref=home",
+           "title": "Trail running shoes X7 | Shop Example", "engaged_ms": 5000,
+           "props": {"category": "running", "position": 3, "logged_in": False}}, open(sys.argv[1], "w"))
+PY
+h2_out=$(taskset -c "$client_core" h2load --h1 -c "$hconns" --rps "$(calc "printf \"%.2f\", $rate / $hconns")" \
+  -D "$secs" -d "$work/beacon.json" -H "User-Agent: $ua" -H 'Content-Type: text/plain' \
+  --log-file="$work/h2load.log" "$fh_url/v1/collect" 2>&1) || true
+h2_bad=$(awk '$2 != 200 { bad++ } END { print bad + 0 }' "$work/h2load.log")
+read -r h2_n h2_p50 h2_p99 < <(awk '{ print $3 / 1000 }' "$work/h2load.log" | sort -n |
+  awk '{ v[NR] = $1 } END { if (NR == 0) { print 0, "nan", "nan"; exit }
+        i50 = int(NR * 0.50); i99 = int(NR * 0.99); if (i50 < 1) i50 = 1; if (i99 < 1) i99 = 1
+        printf "%d %.3f %.3f\n", NR, v[i50], v[i99] }')
+R[rate.p99]=$h2_p99
+printf -v row '%-26s %9s %10s %8s %8s  %s' "single-at-half-rate" "$(calc "printf \"%.0f\", $h2_n / $secs")" "" "$h2_p50" "$h2_p99" \
+  "h2load --rps, target $rate req/s over $hconns connections, $h2_bad non-200 (one session: h2load repeats one body)"
+rows+=("$row"); echo "$row"
+[ "$h2_n" -gt 0 ] || echo "$h2_out" | tail -5
 
-echo
-echo "== 3. RSS with 10k idle keep-alive connections under load (target <= 256 MiB)"
-python3 - "$fh_port" "$((secs + 10))" > "$work/idle.log" 2>&1 <<'PY' &
+# --- RSS with 10k idle keep-alive connections under batch load ------------------------
+python3 - "${fh_url##*:}" "$((secs + 15))" > "$work/idle.log" 2>&1 <<'PY' &
 import resource, socket, sys, time
 soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
 resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
@@ -154,24 +301,40 @@ print("open", flush=True)
 time.sleep(float(sys.argv[2]))
 PY
 idle_pid=$!
-for _ in $(seq 200); do grep -q open "$work/idle.log" 2>/dev/null && break; sleep 0.1; done
+pids+=("$idle_pid")
+for _ in $(seq 300); do grep -q open "$work/idle.log" 2>/dev/null && break; sleep 0.1; done
 if grep -q open "$work/idle.log"; then
-  BENCH_BODY="$work/single.json" run_wrk "foothold-single+10k-idle" "$fh_pid" "http://127.0.0.1:$fh_port/v1/collect" "$work/post.lua"
-  BENCH_BODY="$work/batch.json" run_wrk "foothold-batch+10k-idle" "$fh_pid" "http://127.0.0.1:$fh_port/v1/collect" "$work/post.lua"
+  run_row batch100-fresh+10k-idle "$fh_pid" "$fh_url" fresh 100
 else
-  echo "could not open 10k connections (ulimit -n?): $(cat "$work/idle.log")"
+  rows+=("batch100-fresh+10k-idle    could not open 10k connections: $(head -c 200 "$work/idle.log")"); echo "${rows[-1]}"
 fi
 kill "$idle_pid" 2>/dev/null || true
-kill "$fh_pid"; wait "$fh_pid" 2>/dev/null || true
+stop_foothold
 
-echo
-echo "== RocksDB anchor: db_bench fillseq, batch 64, 300-byte values, WAL on, pinned to core $server_core"
+# --- RocksDB anchor ------------------------------------------------------------------
 db_out=$(taskset -c "$server_core" db_bench --benchmarks=fillseq --batch_size=64 --value_size=300 --key_size=16 \
   --num=3000000 --db="$work/dbbench" --disable_wal=false --sync=false --compression_type=none 2>&1 | grep -E '^fillseq')
-echo "$db_out"
-db_ops=$(awk '{for (i=1;i<=NF;i++) if ($i=="ops/sec" || $i=="ops/sec;") print $(i-1)}' <<<"$db_out")
+db_ops=$(awk '{for (i = 1; i <= NF; i++) if ($i == "ops/sec" || $i == "ops/sec;") print $(i-1)}' <<<"$db_out")
+printf -v row '%-26s %9s %10s  %s' "db_bench-fillseq-b64" "" "${db_ops%.*}" "(RocksDB alone, WAL on, 300-byte values, batch 64)"
+rows+=("$row"); echo "$row"
 
+# --- summary ---------------------------------------------------------------------------
 echo
-echo "== summary"
-awk -v f="$RPS_foothold_single" -v n="$RPS_nginx_return_204" 'BEGIN{printf "single beacon: foothold/nginx = %.2f (target >= 0.80)\n", f/n}'
-awk -v e="$events_per_s" -v d="$db_ops" 'BEGIN{printf "batched: %d events/s (target >= 500000); foothold/db_bench = %.2f (target >= 0.50)\n", e, e/d}'
+echo "== results (one run; servers on core $server_core, load on core $client_core)"
+echo "$header"
+printf '%s\n' "${rows[@]}"
+echo
+echo "== against the targets"
+ratio() { calc "if ($2 > 0) printf \"%.2f\", $1 / $2; else print \"n/a\""; }
+echo "single beacon, fresh:   $(ratio "${R[single-fresh.rps]}" "${R[nginx.rps]}") x nginx req/s (target >= 0.80);" \
+  "$(ratio "${R[single-fresh.cpu]}" "${R[nginx.cpu]}") x nginx req per CPU-s"
+echo "single beacon, long:    $(ratio "${R[single-long.rps]}" "${R[nginx.rps]}") x nginx req/s;" \
+  "long/fresh = $(ratio "${R[single-long.rps]}" "${R[single-fresh.rps]}") (target >= 0.80)"
+echo "batches, fresh:         ${R[batch100-fresh.eps]} events/s (target >= 500000);" \
+  "$(ratio "${R[batch100-fresh.eps]}" "${db_ops:-0}") x db_bench (target >= 0.50); aggregator lag max ${R[batch100-fresh.lag]} s (target < 1 s)"
+echo "batches, long-lived:    ${R[batch100-long.eps]} events/s; long/fresh = $(ratio "${R[batch100-long.eps]}" "${R[batch100-fresh.eps]}")" \
+  "(target >= 0.80); aggregator lag max ${R[batch100-long.lag]} s"
+echo "p99 at half the single-beacon rate: ${R[rate.p99]} ms (target <= 5 ms)"
+for k in single-fresh single-long batch100-fresh batch100-long; do
+  [ "${R[$k.ok]:-1}" = 1 ] || { echo "bench: $k had failed requests" >&2; exit 1; }
+done

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Aggregator and stats API benchmark (DESIGN.md §7 "Freshness", §8 stats endpoints, §11), one run:
+# Aggregator and stats API benchmark (scripts/README.md "Benchmarks" and "Targets"), one run:
 #   1. Aggregator lag at the maximum ingest rate: wrk (core 0, 64 connections) posts 100-event
 #      JSON arrays with a browser User-Agent (a blank/bot UA would make the aggregator skip the
 #      events and flatter it) and a realistic mix that hits the seed conversions (page_view /
@@ -20,7 +20,8 @@
 #      the default is 400 k (~3.5 min in all); BENCH_SESSIONS=1000000 gives the real figure
 #      (~10 min in all).
 # The server (all its threads) is pinned to core 1, load generators and clients to core 0
-# (PITFALLS.md). Figures are printed beside their DESIGN.md targets. A benchmark, never a test:
+# (two processes on the same 2 cores make the figures meaningless). Figures are printed beside
+# their targets (scripts/README.md "Targets"). A benchmark, never a test:
 # it exits non-zero only when something breaks (server dies, verify mismatch, a request fails).
 #
 # Usage: scripts/bench_stats.sh

@@ -2,7 +2,7 @@
 """Foothold load generator: simulated shoppers with planted effects, posted
 through the real server (POST /v1/collect), plus the ground truth computed from
 exactly what was generated, to check the aggregator's counters, lift tables,
-funnels and experiment results against (DESIGN.md §4.1, §7).
+funnels and experiment results against (proto/README.md, README.md "Analytics").
 
 Python 3.11 standard library only. Deterministic: the same --seed and --now-ms
 give the same events byte for byte (posting order across connections varies,

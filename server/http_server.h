@@ -1,7 +1,7 @@
 // HttpServer: the Boost.Beast HTTP/1.1 front of foothold. One io_context per
 // I/O thread; each connection lives on one thread for its whole life; the
 // acceptor hands new sockets out round-robin. Handles SIGTERM/SIGINT with the
-// drain sequence of DESIGN.md §8.
+// drain sequence of server/README.md ("Shutdown").
 //
 // Thread safety: Start and Wait are called by one controlling thread (main);
 // RequestShutdown may be called from any thread, any number of times.

@@ -1,4 +1,4 @@
-// foothold: the collector binary. See README.md and DESIGN.md §9.
+// foothold: the collector binary. See README.md ("Running") and config/README.md.
 #include <cstdio>
 #include <memory>
 

@@ -1,4 +1,4 @@
-// EventStore: the durable per-session journey log (DESIGN.md §6) in an
+// EventStore: the durable per-session journey log (storage/README.md) in an
 // embedded RocksDB. Callers see this header only; RocksDB stays inside
 // storage/.
 //
@@ -29,7 +29,7 @@
 
 namespace foothold::storage {
 
-// The analytics definitions the aggregator counts (DESIGN.md §7).
+// The analytics definitions the aggregator counts (config/README.md).
 struct AnalyticsDefs {
   std::vector<config::MicroConversion> micro;
   std::vector<config::MacroConversion> macro;
@@ -71,9 +71,12 @@ struct StoreOptions {
   int64_t retention_interval_ms = 3600 * 1000;  // how often the retention pass runs (and at open)
   size_t block_cache_bytes = 64 << 20;
   AnalyticsDefs analytics;                      // what the aggregator counts
+  // Open sessions the aggregator keeps in memory; the others are read back
+  // from the `sessions` column family when an event or the close needs them.
+  size_t session_cache = 65536;
   // When idle, write a clock tick into the log once the wall clock would
-  // close an open session, so sessions close without traffic (DESIGN.md §7's
-  // watermark is the newest received_at; ticks keep it moving).
+  // close an open session, so sessions close without traffic (the watermark
+  // is the newest received_at, storage/README.md; ticks keep it moving).
   bool clock_ticks = true;
   bool aggregate_live = true;                   // false: the aggregator runs only at Close (tests)
   int64_t aggregate_interval_ms = 20;           // a caught-up aggregator looks for new records this often
@@ -166,7 +169,7 @@ class EventStore {
   // (used as the ip_mode=hash key when privacy.hash_secret is not set).
   const std::string& instance_secret() const;
 
-  // ---- Aggregator (DESIGN.md §7) and the counter queries of the stats API. ----
+  // ---- Aggregator (storage/README.md) and the counter queries of the stats API. ----
   AggregatorStats aggregator_stats() const;
   // Waits until every event committed before the call is aggregated. False
   // on timeout or when the aggregator has failed.

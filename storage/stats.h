@@ -1,5 +1,5 @@
 // Plain result types of the aggregator and of the counter queries that the
-// stats endpoints are built from (DESIGN.md §7, §8). Every query reads
+// stats endpoints are built from (storage/README.md, README.md "Analytics"). Every query reads
 // counters only, in O(buckets): never the log. Times are ms since the epoch,
 // buckets and days are UTC.
 //

@@ -1,4 +1,4 @@
-// Verify: `foothold verify --data-dir DIR` (DESIGN.md §9). Recounts the whole
+// Verify: `foothold verify --data-dir DIR` (README.md "Analytics"). Recounts the whole
 // log up to the aggregator's checkpoint with a fresh Rollup (the same code the
 // aggregator runs) and compares the result with the stored counters and open
 // session states, key by key. The server must not be running on the same

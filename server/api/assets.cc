@@ -69,8 +69,8 @@ bool IfNoneMatchHits(std::string_view header, std::string_view etag) {
   return false;
 }
 
-ServedAsset::ServedAsset(const web::Asset& asset, std::string_view cache_control)
-    : asset_(&asset), cache_control_(cache_control) {
+ServedAsset::ServedAsset(const web::Asset& asset, std::string_view cache_control, bool any_origin)
+    : asset_(&asset), cache_control_(cache_control), any_origin_(any_origin) {
   char hex[17];
   std::snprintf(hex, sizeof(hex), "%016llx", static_cast<unsigned long long>(Fnv1a(asset.body)));
   etag_ = std::string("\"") + hex + "\"";
@@ -86,6 +86,7 @@ Response ServedAsset::Serve(const Request& req) const {
   r.headers.emplace_back("ETag", etag);
   r.headers.emplace_back("Cache-Control", cache_control_);
   r.headers.emplace_back("Vary", "Accept-Encoding");
+  if (any_origin_) r.headers.emplace_back("Access-Control-Allow-Origin", "*");
   // Either encoding's tag names the same bytes once decoded, so a cache holding one need not refetch.
   if (!req.if_none_match.empty() &&
       (IfNoneMatchHits(req.if_none_match, etag_) || IfNoneMatchHits(req.if_none_match, etag_gzip_))) {

@@ -3,7 +3,7 @@
 // encoding, a Cache-Control policy — and answered with conditional GET
 // (If-None-Match → 304) and content negotiation (Accept-Encoding: gzip).
 // The tracker, the demo shop and the dashboard are all served through it;
-// server/README.md ("Browser assets") is the contract.
+// server/web/README.md ("Serving") is the contract.
 //
 // Thread safety: immutable after construction; Serve may be called from any
 // thread concurrently.
@@ -23,8 +23,10 @@ inline constexpr std::string_view kCacheRevalidate = "no-cache";  // always reva
 
 class ServedAsset {
  public:
-  // `asset` is static embedded data and outlives this object.
-  ServedAsset(const web::Asset& asset, std::string_view cache_control);
+  // `asset` is static embedded data and outlives this object. `any_origin` adds
+  // `Access-Control-Allow-Origin: *`, so a page on any site may load it with `crossorigin`
+  // (Subresource Integrity needs that); only for public files that never vary by credentials.
+  ServedAsset(const web::Asset& asset, std::string_view cache_control, bool any_origin = false);
 
   // The answer to a GET or HEAD of this asset: 200 with the body (gzip when
   // the request accepts it), or 304 when If-None-Match names the current
@@ -38,6 +40,7 @@ class ServedAsset {
  private:
   const web::Asset* asset_;
   std::string cache_control_;
+  bool any_origin_;
   std::string etag_;       // "\"<16 hex digits>\""
   std::string etag_gzip_;  // "\"<16 hex digits>.gz\"": a strong ETag names one encoding
   std::string gzipped_;    // empty when gzip would not make the body smaller

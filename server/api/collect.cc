@@ -1,5 +1,6 @@
-// The collect endpoints (DESIGN.md §4.1, §4.2): body → events → enrichment →
-// EventStore::Append → response once the group reached the WAL.
+// The collect endpoints (server/README.md "Collect pipeline"; formats in
+// proto/README.md): body → events → enrichment → EventStore::Append →
+// response once the group reached the WAL.
 #include <cctype>
 #include <chrono>
 #include <cstdio>
@@ -88,7 +89,7 @@ void AddHeaders(const Response& from, Response* to) {
 }
 
 
-// Server-side fields of every event of `batch` (DESIGN.md §5).
+// Server-side fields of every event of `batch` (proto/README.md "Enrichment").
 void Enrich(const config::Config& config, const std::string& ip_secret, const Request& req,
             const proto::IpAddress& client, proto::DecodedBatch* batch, Metrics* metrics) {
   const std::string stored_ip = proto::StoredIp(client, config.privacy.ip_mode, ip_secret, req.received_at_ms);

@@ -502,6 +502,31 @@ Response Experiment(const storage::EventStore& store, const config::Config& conf
   return Ok(j.Close().Take());
 }
 
+// ---- /v1/stats/definitions ----
+// What the config defines, so a reader (the dashboard) can list the funnels,
+// experiments and lift targets without being told their names.
+Response Definitions(const storage::EventStore& store, const config::Config& config) {
+  Json j;
+  j.Open().Key("conversions").OpenArray();
+  for (const auto& m : config.micro_conversions) j.Open().Key("name").Str(m.name).Key("kind").Str("micro").Close();
+  for (const auto& m : config.macro_conversions) j.Open().Key("name").Str(m.name).Key("kind").Str("macro").Close();
+  j.CloseArray().Key("funnels").OpenArray();
+  for (const config::Funnel& f : config.funnels) {
+    j.Open().Key("name").Str(f.name).Key("steps").OpenArray();
+    for (const std::string& step : f.steps) j.Str(step);
+    j.CloseArray().Key("window_ms").Int(f.window_ms).Close();
+  }
+  j.CloseArray().Key("experiments").OpenArray();
+  for (const config::Experiment& x : config.experiments) {
+    j.Open().Key("name").Str(x.name).Key("target").Str(x.target).Key("variants").OpenArray();
+    for (const std::string& v : x.variants) j.Str(v);
+    j.CloseArray().Close();
+  }
+  j.CloseArray();
+  AppendAggregator(store, &j);
+  return Ok(j.Close().Take());
+}
+
 }  // namespace
 
 double HistogramQuantileMs(const std::vector<uint64_t>& bins, double q) {
@@ -584,6 +609,7 @@ Response StatsReport(const storage::EventStore& store, const config::Config& con
   if (rest == "summary") return Summary(store, config, q);
   if (rest == "timeseries") return Timeseries(store, config, q);
   if (rest == "lift") return Lift(store, config, q);
+  if (rest == "definitions") return Definitions(store, config);
   auto named = [&](std::string_view prefix, std::string* name) {
     if (!rest.starts_with(prefix)) return false;
     return proto::PercentDecode(rest.substr(prefix.size()), false, name) && !name->empty();
@@ -602,7 +628,7 @@ Response StatsReport(const storage::EventStore& store, const config::Config& con
     return ErrorResponse(proto::codes::kNotFound, "no experiment named '" + name + "'");
   }
   return ErrorResponse(proto::codes::kNotFound,
-                       "no such report (summary, timeseries, lift, funnels/{name}, experiments/{name})");
+                       "no such report (summary, timeseries, lift, funnels/{name}, experiments/{name}, definitions)");
 }
 
 }  // namespace foothold::server

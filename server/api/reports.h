@@ -1,4 +1,4 @@
-// Reports: the JSON bodies of the stats endpoints (DESIGN.md §8) built from
+// Reports: the JSON bodies of the stats endpoints (README.md "Analytics") built from
 // the counter queries of the EventStore (storage/stats.h) and the pure
 // statistics of server/statistics.h. Every report reads counters only, in
 // O(buckets); none scans the log.
@@ -27,7 +27,7 @@ struct StatsQuery {
   std::string name;          // timeseries: a conversion name
   int64_t bucket_ms = 0;     // timeseries: minute|hour|day
   std::string target;        // lift: a macro-conversion; default the first one
-  bool cluster = false;      // scope=cluster: every replica, from ClickHouse (summary, funnels)
+  bool cluster = false;      // scope=cluster: every replica, from ClickHouse (summary, funnels, lift, experiments)
   int64_t now_ms = 0;        // the clock the query was parsed at
 };
 

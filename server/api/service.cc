@@ -43,8 +43,11 @@ Response JsonResponse(int status, std::string body) {
   return r;
 }
 
+bool IsDashboardPath(std::string_view path) { return path == "/dashboard" || path.starts_with("/dashboard/"); }
+
 bool IsAdminPath(std::string_view path) {
-  return path == "/metrics" || path.starts_with("/v1/sessions/") || path.starts_with("/v1/stats/");
+  return path == "/metrics" || path.starts_with("/v1/sessions/") || path.starts_with("/v1/stats/") ||
+         IsDashboardPath(path);
 }
 
 }  // namespace
@@ -66,8 +69,22 @@ Service::Service(const config::Config& config, storage::EventStore* store, Metri
       limiter_(std::make_unique<RateLimiter>(config.http.rate_limit_per_ip, config.http.rate_limit_burst)),
       readers_(std::make_unique<BlockingPool>(2)) {
   if (const web::Asset* tracker = web::FindEmbeddedAsset("tracker/foothold.js")) {
-    assets_.emplace("/foothold.js", ServedAsset(*tracker, kCacheTracker));
-    for (const std::string& path : config.tracker.script_paths) assets_.emplace(path, ServedAsset(*tracker, kCacheTracker));
+    // Any site may embed the tracker, with `crossorigin` and `integrity` too.
+    assets_.emplace("/foothold.js", ServedAsset(*tracker, kCacheTracker, /*any_origin=*/true));
+    for (const std::string& path : config.tracker.script_paths) {
+      assets_.emplace(path, ServedAsset(*tracker, kCacheTracker, /*any_origin=*/true));
+    }
+  }
+  // The dashboard: every file under server/web/dashboard/ at /dashboard/<file>, its page also at
+  // /dashboard. Served without the admin token (the page asks for it and sends it to the API);
+  // admin listener only when one is configured (IsAdminPath).
+  for (const web::Asset& a : web::EmbeddedAssets()) {
+    if (!a.path.starts_with("dashboard/")) continue;
+    assets_.emplace("/" + std::string(a.path), ServedAsset(a, kCacheRevalidate));
+    if (a.path == "dashboard/index.html") {
+      assets_.emplace("/dashboard", ServedAsset(a, kCacheRevalidate));
+      assets_.emplace("/dashboard/", ServedAsset(a, kCacheRevalidate));
+    }
   }
   if (config.demo.enabled) {
     // The demo shop: every file under server/web/demo/ at /demo/<file>, its index at /demo/.

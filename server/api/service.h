@@ -1,4 +1,4 @@
-// Service: the HTTP endpoints of DESIGN.md §4 and §8 behind a Beast-free
+// Service: the HTTP endpoints of server/README.md ("Endpoints") behind a Beast-free
 // interface. Connections parse HTTP and hand each Request to Handle(); the
 // Service validates, enriches, appends to the EventStore, and answers through
 // the Respond callback (possibly later, from the writer thread).
@@ -47,7 +47,7 @@ class Service {
   const config::Config& config() const { return config_; }
 
   // The embedded asset served at URL path `path` (GET/HEAD), or nullptr: /foothold.js and
-  // tracker.script_path, and the demo shop when demo.enabled. server/README.md lists them.
+  // tracker.script_path, and the demo shop when demo.enabled. server/web/README.md lists them.
   const ServedAsset* FindAsset(std::string_view path) const;
 
  private:

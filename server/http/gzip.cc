@@ -56,7 +56,7 @@ GunzipResult Gunzip(std::string_view in, size_t max_out, std::string* out) {
 std::string GzipCompress(std::string_view in) {
   z_stream zs{};
   // 16 + MAX_WBITS: write a gzip header and trailer; memLevel 9 for the smallest output.
-  deflateInit2(&zs, Z_BEST_COMPRESSION, Z_DEFLATED, 16 + MAX_WBITS, 9, Z_DEFAULT_STRATEGY);
+  if (deflateInit2(&zs, Z_BEST_COMPRESSION, Z_DEFLATED, 16 + MAX_WBITS, 9, Z_DEFAULT_STRATEGY) != Z_OK) return {};
   std::string out(deflateBound(&zs, static_cast<uLong>(in.size())), '\0');
   zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
   zs.avail_in = static_cast<uInt>(in.size());

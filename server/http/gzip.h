@@ -17,7 +17,7 @@ enum class GunzipResult { kOk, kInvalid, kTooLarge };
 // *out, stopping with kTooLarge as soon as the output would pass `max_out`.
 GunzipResult Gunzip(std::string_view in, size_t max_out, std::string* out);
 
-// `in` as one gzip member at the best compression level (zlib level 9).
+// `in` as one gzip member at the best compression level (zlib level 9); "" if zlib cannot start.
 std::string GzipCompress(std::string_view in);
 
 }  // namespace foothold::server

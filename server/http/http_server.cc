@@ -123,8 +123,9 @@ Status HttpServer::Start() {
   Impl& s = *impl_;
   size_t threads = s.config.threads > 0 ? static_cast<size_t>(s.config.threads) : std::thread::hardware_concurrency();
   if (threads == 0) threads = 1;
-  const proto::Limits limits{s.config.limits.max_events, s.config.limits.max_event_bytes,
-                             s.config.limits.max_decompressed_bytes};
+  const proto::Limits limits{.max_events = s.config.limits.max_events,
+                             .max_event_bytes = s.config.limits.max_event_bytes,
+                             .max_decoded_bytes = s.config.limits.max_decompressed_bytes};
   for (size_t i = 0; i < threads; ++i) s.workers.push_back(std::make_unique<Worker>(limits));
 
   auto listen = [&](const char* key, const std::string& value, Listener kind, uint16_t* port_out) -> Status {
@@ -235,7 +236,7 @@ void HttpServer::Wait() {
   s.Drain();
 }
 
-// DESIGN.md §8: readiness off at once; keep serving for drain_delay so the
+// server/README.md "Shutdown": readiness off at once; keep serving for drain_delay so the
 // load balancer notices; then stop accepting, close idle connections, finish
 // in-flight requests (bounded by shutdown.deadline), stop the threads.
 void HttpServer::Impl::Drain() {

@@ -1,5 +1,5 @@
 // Statistics: the small numerical routines behind the analytics reports
-// (DESIGN.md §7 "Lift" and "Experiments"): normal and chi-square tail
+// (README.md "Analytics": lift and experiments): normal and chi-square tail
 // probabilities, Wilson and Katz intervals, Pearson and Fisher tests on 2x2
 // tables, Benjamini-Hochberg q-values, the two-proportion z-test, the mSPRT
 // always-valid p-value and the sample-ratio-mismatch test.
@@ -20,7 +20,7 @@
 
 namespace foothold::server {
 
-// Φ⁻¹(0.975): the z of a two-sided 95% interval. DESIGN.md writes it as 1.96.
+// Φ⁻¹(0.975): the z of a two-sided 95% interval. Reports and README.md write it as 1.96.
 inline constexpr double kZ95 = 1.959963984540054;
 
 // Below this expected count in any cell the chi-square approximation of a 2x2
@@ -78,9 +78,10 @@ ConfidenceInterval WilsonInterval(int64_t successes, int64_t n, double z = kZ95)
 
 // ---- 2x2 tables --------------------------------------------------------------
 //
-// Cells, as in DESIGN.md "Lift": a = exposed and event, b = exposed and no
-// event, c = unexposed and event, d = unexposed and no event. Any negative cell
-// makes every result below NaN / undefined.
+// Cells, as in the lift report (storage/README.md "The aggregator"):
+// a = exposed and event, b = exposed and no event, c = unexposed and event,
+// d = unexposed and no event. Any negative cell makes every result below
+// NaN / undefined.
 
 struct RelativeRisk {
   // (a/(a+b)) / (c/(c+d)). NaN when a row is empty or a = c = 0; +inf when

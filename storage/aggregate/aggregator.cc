@@ -1,5 +1,7 @@
 #include "storage/aggregate/aggregator.h"
 
+#include <pthread.h>
+
 #include <chrono>
 #include <utility>
 
@@ -10,6 +12,7 @@
 #include "storage/aggregate/counter_keys.h"
 #include "storage/log/filters.h"
 #include "storage/log/keys.h"
+#include "storage/aggregate/session_state.h"
 
 namespace foothold::storage {
 namespace {
@@ -46,7 +49,57 @@ int64_t SteadyUs() {
       .count();
 }
 
+// The session rows of a batch go into its WriteBatch.
+class BatchSink : public SessionSink {
+ public:
+  BatchSink(rocksdb::WriteBatch* batch, rocksdb::ColumnFamilyHandle* cf) : batch_(batch), cf_(cf) {}
+  void Put(const std::string& key, const std::string& value) override {
+    ok_ = ok_ && batch_->Put(cf_, key, value).ok();
+  }
+  void Delete(const std::string& key) override { ok_ = ok_ && batch_->Delete(cf_, key).ok(); }
+  bool ok() const { return ok_; }
+
+ private:
+  rocksdb::WriteBatch* batch_;
+  rocksdb::ColumnFamilyHandle* cf_;
+  bool ok_ = true;
+};
+
 }  // namespace
+
+Status StoredSessions::ReadHead(const std::string& session_id, SessionState* out) {
+  rocksdb::ReadOptions ro;
+  rocksdb::Status s = db_->db()->Get(ro, db_->sessions(), SessionHeadKey(session_id), &value_);
+  if (s.IsNotFound()) return Status::NotFound(session_id);
+  if (!s.ok()) return FromRocks(s, "read session " + session_id);
+  Status st = DecodeHead(value_, out);
+  if (!st.ok()) return Status::Corruption("session " + session_id + ": " + st.message());
+  return Status::Ok();
+}
+
+Status StoredSessions::ReadHits(const std::string& session_id, std::vector<SessionState::Hit>* out,
+                                std::vector<uint64_t>* rows) {
+  const std::string prefix = SessionHitPrefix(session_id);
+  std::string end = prefix;
+  end.back() = '\x01';  // just past every key with the prefix
+  rocksdb::Slice upper(end);
+  rocksdb::ReadOptions ro;
+  ro.iterate_upper_bound = &upper;
+  std::unique_ptr<rocksdb::Iterator> it(db_->db()->NewIterator(ro, db_->sessions()));
+  for (it->Seek(prefix); it->Valid(); it->Next()) {
+    std::string_view id;
+    uint64_t seq = 0;
+    const std::string_view key(it->key().data(), it->key().size());
+    if (ParseSessionKey(key, &id, &seq) != SessionRowKind::kHit || id != session_id) {
+      return Status::Corruption("session " + session_id + ": malformed hit key");
+    }
+    Status st = DecodeHits(std::string_view(it->value().data(), it->value().size()), out);
+    if (!st.ok()) return Status::Corruption("session " + session_id + ": " + st.message());
+    rows->push_back(seq);
+  }
+  if (!it->status().ok()) return FromRocks(it->status(), "read hits of session " + session_id);
+  return Status::Ok();
+}
 
 Status ReadAggregatorCheckpoint(Database* db, uint64_t* seq, int64_t* watermark_ms,
                                 std::vector<std::string>* names) {
@@ -71,7 +124,8 @@ Aggregator::Aggregator(const StoreOptions& options, Database* db,
     : options_(options),
       db_(db),
       committed_next_seq_(committed_next_seq),
-      rollup_(options.analytics, options.session_timeout_ms),
+      source_(db),
+      rollup_(options.analytics, options.session_timeout_ms, &source_, options.session_cache),
       names_joined_(JoinNames(rollup_.conversion_names())) {}
 
 Aggregator::~Aggregator() { Stop(); }
@@ -84,22 +138,107 @@ Status Aggregator::Start() {
   if (!st.ok()) return st;
   if (names.empty()) names = rollup_.conversion_names();
   rollup_.set_watermark_ms(watermark);
-  {
-    std::unique_ptr<rocksdb::Iterator> it(db_->db()->NewIterator(rocksdb::ReadOptions(), db_->sessions()));
-    for (it->SeekToFirst(); it->Valid(); it->Next()) {
-      st = rollup_.Restore(it->key().ToString(),
-                           std::string_view(it->value().data(), it->value().size()), names);
-      if (!st.ok()) return Status::Corruption("aggregator state in " + db_->dir() + ": " + st.message());
-    }
-    if (!it->status().ok()) return FromRocks(it->status(), "load sessions in " + db_->dir());
-  }
+  st = LoadSessions(names);
+  if (!st.ok()) return Status::Corruption("aggregator state in " + db_->dir() + ": " + st.message());
   checkpoint_.store(seq);
   watermark_ms_.store(watermark);
   open_sessions_.store(rollup_.open_sessions());
   caught_up_at_ms_.store(SteadyMs());
   st = LoadTotals();
   if (!st.ok()) return st;
-  thread_ = std::thread([this] { Run(); });
+  thread_ = std::thread([this] {
+    pthread_setname_np(pthread_self(), "fh-aggregator");  // for top -H, perf --per-thread
+    Run();
+  });
+  return Status::Ok();
+}
+
+// Rebuilds the closing wheel from the stored heads; first converts version 1
+// states, and states written under other conversion names, in one WriteBatch
+// (storage/README.md, "Session state").
+Status Aggregator::LoadSessions(const std::vector<std::string>& names) {
+  rocksdb::ReadOptions ro;
+  ro.fill_cache = false;
+  bool has_v1 = false;
+  {
+    std::unique_ptr<rocksdb::Iterator> it(db_->db()->NewIterator(ro, db_->sessions()));
+    it->Seek(std::string(1, '\x20'));  // version 1 keys are bare printable ids
+    has_v1 = it->Valid();
+    if (!it->status().ok()) return FromRocks(it->status(), "scan sessions");
+  }
+  const bool renamed = names != rollup_.conversion_names();
+  if (has_v1 || renamed) {
+    Status st = Migrate(names, renamed);
+    if (!st.ok()) return st;
+  }
+  std::unique_ptr<rocksdb::Iterator> it(db_->db()->NewIterator(ro, db_->sessions()));
+  const std::string end(1, kSessionHitTag);
+  SessionState s;
+  for (it->Seek(std::string(1, kSessionHeadTag)); it->Valid() && it->key().compare(end) < 0; it->Next()) {
+    std::string_view id;
+    uint64_t seq = 0;
+    const std::string_view key(it->key().data(), it->key().size());
+    if (ParseSessionKey(key, &id, &seq) != SessionRowKind::kHead) return Status::Corruption("malformed session key");
+    Status st = DecodeHead(std::string_view(it->value().data(), it->value().size()), &s);
+    if (!st.ok()) return Status::Corruption("session " + std::string(id) + ": " + st.message());
+    rollup_.AddStoredSession(id, s.last_received_ms);
+  }
+  if (!it->status().ok()) return FromRocks(it->status(), "scan sessions");
+  return Status::Ok();
+}
+
+Status Aggregator::Migrate(const std::vector<std::string>& names, bool renamed) {
+  rocksdb::WriteBatch batch;
+  rocksdb::ReadOptions ro;
+  ro.fill_cache = false;
+  std::unique_ptr<rocksdb::Iterator> it(db_->db()->NewIterator(ro, db_->sessions()));
+  SessionState s;
+  std::vector<SessionState::Hit> hits;
+  uint64_t converted = 0;
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    std::string_view id;
+    uint64_t seq = 0;
+    const std::string_view key(it->key().data(), it->key().size());
+    const std::string_view value(it->value().data(), it->value().size());
+    const SessionRowKind kind = ParseSessionKey(key, &id, &seq);
+    Status st;
+    if (kind == SessionRowKind::kV1) {
+      st = DecodeV1(value, &s, &hits);
+      if (st.ok()) {
+        for (auto& h : hits) h.conv = rollup_.RemapConv(h.conv, names);
+        rollup_.RemapHead(&s, names);
+        for (const auto& [hit_seq, row] : rollup_.UpgradeV1Hits(&s, hits)) {
+          batch.Put(db_->sessions(), SessionHitKey(id, hit_seq), row);
+        }
+        batch.Put(db_->sessions(), SessionHeadKey(id), EncodeHead(s));
+        batch.Delete(db_->sessions(), it->key());
+        ++converted;
+      }
+    } else if (kind == SessionRowKind::kHead && renamed) {
+      st = DecodeHead(value, &s);
+      if (st.ok()) {
+        rollup_.RemapHead(&s, names);
+        batch.Put(db_->sessions(), it->key(), EncodeHead(s));
+      }
+    } else if (kind == SessionRowKind::kHit && renamed) {
+      hits.clear();
+      st = DecodeHits(value, &hits);
+      if (st.ok()) {
+        for (auto& h : hits) h.conv = rollup_.RemapConv(h.conv, names);
+        batch.Put(db_->sessions(), it->key(), EncodeHits(hits));
+      }
+    } else if (kind == SessionRowKind::kUnknown) {
+      st = Status::Corruption("malformed session key");
+    }
+    if (!st.ok()) return Status::Corruption("session " + std::string(id) + ": " + st.message());
+  }
+  if (!it->status().ok()) return FromRocks(it->status(), "scan sessions");
+  batch.Put(db_->meta(), kMetaAggNames, names_joined_);
+  rocksdb::WriteOptions wo;
+  wo.sync = options_.durability == config::Durability::kSync;
+  rocksdb::Status w = db_->db()->Write(wo, &batch);
+  if (!w.ok()) return FromRocks(w, "convert session states");
+  (void)converted;
   return Status::Ok();
 }
 
@@ -199,8 +338,11 @@ Status Aggregator::Pass(size_t* read) {
   }
   rollup_.CloseDue(&deltas);
   rollup_.DrainSeries(&deltas);
-  std::vector<std::string> touched = rollup_.TakeTouched();
-  if (*read == 0 && deltas.empty() && touched.empty()) return Status::Ok();
+  if (!rollup_.status().ok()) {
+    return Status::Corruption("aggregator: read sessions in " + db_->dir() + ": " +
+                              rollup_.status().message());
+  }
+  if (*read == 0 && deltas.empty() && !rollup_.has_changes()) return Status::Ok();
 
   rocksdb::WriteBatch batch;
   for (const auto& [key, delta] : deltas) {
@@ -208,13 +350,9 @@ Status Aggregator::Pass(size_t* read) {
     // Two's complement: uint64add wraps, so a negative delta subtracts.
     batch.Merge(db_->counters(), key, EncodeCounter(static_cast<uint64_t>(delta)));
   }
-  for (const std::string& id : touched) {
-    if (const SessionState* state = rollup_.Find(id)) {
-      batch.Put(db_->sessions(), id, Rollup::EncodeState(*state));
-    } else {
-      batch.Delete(db_->sessions(), id);
-    }
-  }
+  BatchSink sink(&batch, db_->sessions());
+  rollup_.Persist(&sink);
+  if (!sink.ok()) return Status::IoError("aggregator: session rows do not fit a WriteBatch in " + db_->dir());
   std::string v;
   PutBe64(last, &v);
   batch.Put(db_->meta(), kMetaAggCheckpoint, v);
@@ -229,6 +367,7 @@ Status Aggregator::Pass(size_t* read) {
   // the store, so the aggregator stops; a restart replays from the checkpoint.
   if (!w.ok()) return FromRocks(w, "aggregator: write in " + db_->dir());
 
+  rollup_.Evict();
   checkpoint_.store(last);
   events_aggregated_.fetch_add(*read);
   batches_.fetch_add(1);

@@ -1,4 +1,4 @@
-// Private to storage/: the aggregator thread (DESIGN.md §2, §7). It tails the
+// Private to storage/: the aggregator thread (storage/README.md). It tails the
 // `log` column family from its checkpoint, feeds each record to a Rollup, and
 // commits the counter deltas, the touched session states and the new
 // checkpoint in ONE WriteBatch. A crash anywhere loses at most the batch in
@@ -33,6 +33,20 @@ inline constexpr char kMetaAggNames[] = "agg_names";            // conversion na
 // Reads the aggregator's checkpoint (0 when nothing was aggregated yet).
 Status ReadAggregatorCheckpoint(Database* db, uint64_t* seq, int64_t* watermark_ms,
                                 std::vector<std::string>* names);
+
+// The aggregator's SessionSource: the `sessions` column family.
+// Thread safety: aggregator thread only.
+class StoredSessions : public SessionSource {
+ public:
+  explicit StoredSessions(Database* db) : db_(db) {}
+  Status ReadHead(const std::string& session_id, SessionState* out) override;
+  Status ReadHits(const std::string& session_id, std::vector<SessionState::Hit>* out,
+                  std::vector<uint64_t>* rows) override;
+
+ private:
+  Database* const db_;
+  std::string value_;  // reused
+};
 
 class Aggregator {
  public:
@@ -80,10 +94,13 @@ class Aggregator {
   // how many records were read.
   Status Pass(size_t* read);
   Status LoadTotals();
+  Status LoadSessions(const std::vector<std::string>& names);
+  Status Migrate(const std::vector<std::string>& names, bool renamed);
 
   const StoreOptions options_;
   Database* const db_;
   const std::atomic<uint64_t>* const committed_next_seq_;
+  StoredSessions source_;
   Rollup rollup_;  // aggregator-thread state after Start
   const std::string names_joined_;  // the meta record of conversion names, written with every batch
 

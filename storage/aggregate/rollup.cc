@@ -4,6 +4,7 @@
 #include <tuple>
 #include <utility>
 
+#include "proto/coding.h"
 #include "storage/aggregate/counter_keys.h"
 
 namespace foothold::storage {
@@ -33,66 +34,24 @@ int64_t Second(int64_t ms) { return BucketStart(ms, 1000) / 1000; }
 
 void Add(CounterDeltas* d, std::string key, int64_t delta) { (*d)[std::move(key)] += delta; }
 
+// The closing wheel's packed id lists: length-prefixed ids, one after another.
+void AppendId(std::string_view id, std::string* out) { proto::PutLengthPrefixed(out, id); }
 
-// ---- State codec: a version byte, then varints (zigzag for signed). ----
-constexpr uint8_t kStateVersion = 1;
-
-void PutVar(uint64_t v, std::string* out) {
-  while (v >= 0x80) {
-    out->push_back(static_cast<char>((v & 0x7f) | 0x80));
-    v >>= 7;
-  }
-  out->push_back(static_cast<char>(v));
+// REQUIRES: *in starts with an id written by AppendId.
+std::string_view NextId(std::string_view* in) {
+  std::string_view id;
+  if (!proto::GetLengthPrefixed(in, &id)) in->remove_prefix(in->size());  // never: written above
+  return id;
 }
-void PutSigned(int64_t v, std::string* out) {
-  PutVar((static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63), out);
-}
-void PutStr(std::string_view s, std::string* out) {
-  PutVar(s.size(), out);
-  out->append(s);
-}
-
-struct Reader {
-  std::string_view in;
-  bool ok = true;
-  uint64_t Var() {
-    uint64_t v = 0;
-    for (int shift = 0; shift < 64; shift += 7) {
-      if (in.empty()) break;
-      uint8_t b = static_cast<uint8_t>(in[0]);
-      in.remove_prefix(1);
-      v |= static_cast<uint64_t>(b & 0x7f) << shift;
-      if ((b & 0x80) == 0) return v;
-    }
-    ok = false;
-    return 0;
-  }
-  int64_t Signed() {
-    uint64_t v = Var();
-    return static_cast<int64_t>((v >> 1) ^ (~(v & 1) + 1));
-  }
-  std::string Str() {
-    uint64_t n = Var();
-    if (!ok || n > in.size()) {
-      ok = false;
-      return {};
-    }
-    std::string s(in.substr(0, n));
-    in.remove_prefix(n);
-    return s;
-  }
-  // A count of entries, each at least one byte: bounds allocation on corrupt input.
-  uint64_t Count() {
-    uint64_t n = Var();
-    if (n > in.size()) ok = false;
-    return ok ? n : 0;
-  }
-};
 
 }  // namespace
 
-Rollup::Rollup(AnalyticsDefs defs, int64_t session_timeout_ms)
-    : defs_(std::move(defs)), timeout_ms_(session_timeout_ms) {
+Rollup::Rollup(AnalyticsDefs defs, int64_t session_timeout_ms, SessionSource* source,
+               size_t cache_sessions)
+    : defs_(std::move(defs)),
+      timeout_ms_(session_timeout_ms),
+      source_(source),
+      cache_sessions_(cache_sessions) {
   micro_count_ = defs_.micro.size();
   auto add = [&](const std::string& name, const config::Matcher* m, int64_t dwell_ms) {
     auto id = static_cast<uint16_t>(names_.size());
@@ -126,6 +85,16 @@ Rollup::Rollup(AnalyticsDefs defs, int64_t session_timeout_ms)
     experiment_ids_[x.name] = static_cast<uint16_t>(experiments_.size());
     experiments_.push_back(Experiment{x.name, id_of(x.target), x.variants});
   }
+  funnel_step_.assign(names_.size(), false);
+  experiment_target_.assign(names_.size(), false);
+  for (const Funnel& f : funnels_) {
+    for (uint16_t step : f.steps) {
+      if (step < names_.size()) funnel_step_[step] = true;
+    }
+  }
+  for (const Experiment& x : experiments_) {
+    if (x.target < names_.size()) experiment_target_[x.target] = true;
+  }
 }
 
 bool Rollup::Matches(const config::Matcher& m, const proto::Event& e) const {
@@ -158,42 +127,49 @@ bool Rollup::Matches(const config::Matcher& m, const proto::Event& e) const {
   return true;
 }
 
+
 void Rollup::Apply(const proto::Event& e, CounterDeltas* d) {
   const bool counted = !e.bot && (e.flags & proto::kFlagClockTick) == 0;
+  Entry* en = nullptr;
   if (counted) {
     // Closing is evaluated against the watermark before this event, exactly
     // as if every due session had been closed right after the previous one.
-    auto it = sessions_.find(e.session_id);
-    if (it != sessions_.end() && it->second.last_received_ms < watermark_ms_) {
-      Close(it->first, it->second, d);
-      sessions_.erase(it);
+    en = Lookup(e.session_id);
+    if (en != nullptr && en->state.last_received_ms < watermark_ms_) {
+      auto it = sessions_.find(e.session_id);
+      Close(it->first, en, d);
+      Erase(it);
+      en = nullptr;
     }
   }
   watermark_ms_ = std::max(watermark_ms_, e.received_at_ms - timeout_ms_);
   if (!counted) return;
 
-  auto [it, created] = sessions_.try_emplace(e.session_id);
-  SessionState& s = it->second;
-  const int64_t old_received = s.last_received_ms;
-  if (created) {
-    Open(&s, e);
+  if (en == nullptr) {
+    auto it = Insert(e.session_id, SessionState{});
+    en = &it->second;
+    ++open_sessions_;
+    Open(&en->state, e);
+    File(Second(e.received_at_ms), e.session_id);
   } else {
+    SessionState& s = en->state;
     if (e.event_time_ms < s.start_ms) {
       MoveSeries(kAllId, 's', s.start_ms, e.event_time_ms);
       s.start_ms = e.event_time_ms;
     }
     s.last_received_ms = std::max(s.last_received_ms, e.received_at_ms);
   }
+  SessionState& s = en->state;
   ++s.events;
   AddSeries(kAllId, 'e', e.event_time_ms, 1);
 
-  const size_t hits_before = s.hits.size();
+  const uint64_t hits_before = s.hits;
   if (auto m = by_event_.find(e.event); m != by_event_.end()) {
     for (uint16_t conv : m->second) {
-      if (Matches(*matchers_[conv], e)) Occur(&s, conv, e.event_time_ms, e.seq);
+      if (Matches(*matchers_[conv], e)) Occur(en, conv, e.event_time_ms, e.seq);
     }
   }
-  if (!dwell_ids_.empty()) Dwell(&s, e);
+  if (!dwell_ids_.empty()) Dwell(en, e);
   for (const auto& [name, variant] : e.experiments) {
     if (!experiment_ids_.contains(name)) continue;
     auto seen = std::find_if(s.exposures.begin(), s.exposures.end(),
@@ -204,15 +180,49 @@ void Rollup::Apply(const proto::Event& e, CounterDeltas* d) {
       *seen = {name, variant, e.event_time_ms, e.seq};
     }
   }
-  if (record_all_hits_ && s.hits.size() == hits_before && !s.hits_truncated) {
-    if (s.hits.size() < kMaxHits) {
-      s.hits.push_back({e.event_time_ms, e.seq, SessionState::kOther});
-    } else {
-      s.hits_truncated = true;
-    }
+  if (record_all_hits_ && s.hits == hits_before && !s.hits_truncated) {
+    RecordHit(en, SessionState::kOther, e.event_time_ms, e.seq);
   }
-  Track(it->first, created ? INT64_MIN : old_received, s);
-  touched_.insert(it->first);
+  if (s.pending.size() >= kHitChunk) Seal(en);
+  MarkDirty(e.session_id, en);
+}
+
+Rollup::Entry* Rollup::Lookup(const std::string& id) {
+  if (auto it = sessions_.find(id); it != sessions_.end()) {
+    if (source_ != nullptr) lru_.splice(lru_.begin(), lru_, it->second.lru);
+    return &it->second;
+  }
+  if (source_ == nullptr || !status_.ok() || closed_now_.contains(id)) return nullptr;
+  SessionState s;
+  Status st = source_->ReadHead(id, &s);
+  if (st.code() == Status::Code::kNotFound) return nullptr;
+  if (!st.ok()) {
+    status_ = st;
+    return nullptr;
+  }
+  return &Insert(id, std::move(s))->second;
+}
+
+Rollup::Sessions::iterator Rollup::Insert(const std::string& id, SessionState state) {
+  auto [it, created] = sessions_.try_emplace(id);
+  (void)created;  // REQUIRES: not in memory
+  it->second.state = std::move(state);
+  if (source_ != nullptr) {
+    lru_.push_front(&it->first);
+    it->second.lru = lru_.begin();
+  }
+  return it;
+}
+
+void Rollup::Erase(Sessions::iterator it) {
+  if (source_ != nullptr) lru_.erase(it->second.lru);
+  sessions_.erase(it);
+}
+
+void Rollup::MarkDirty(const std::string& id, Entry* en) {
+  if (en->dirty) return;
+  en->dirty = true;
+  dirty_.push_back(id);
 }
 
 void Rollup::Open(SessionState* s, const proto::Event& e) {
@@ -221,11 +231,12 @@ void Rollup::Open(SessionState* s, const proto::Event& e) {
   AddSeries(kAllId, 's', e.event_time_ms, 1);
 }
 
-void Rollup::Occur(SessionState* s, uint16_t conv, int64_t time_ms, uint64_t seq) {
+void Rollup::Occur(Entry* en, uint16_t conv, int64_t time_ms, uint64_t seq) {
+  SessionState* s = &en->state;
   AddSeries(conv, 'e', time_ms, 1);
   ++conv_events_[conv];
   auto f = std::find_if(s->first.begin(), s->first.end(),
-                        [&](const SessionState::First& f) { return f.conv == conv; });
+                        [&](const SessionState::Occurrence& f) { return f.conv == conv; });
   if (f == s->first.end()) {
     s->first.push_back({conv, time_ms, seq});
     AddSeries(conv, 's', time_ms, 1);
@@ -235,11 +246,39 @@ void Rollup::Occur(SessionState* s, uint16_t conv, int64_t time_ms, uint64_t seq
     f->time_ms = time_ms;
     f->seq = seq;
   }
-  if (s->hits.size() < kMaxHits) {
-    s->hits.push_back({time_ms, seq, conv});
-  } else {
-    s->hits_truncated = true;
+  RecordHit(en, conv, time_ms, seq);
+}
+
+uint32_t Rollup::KeptAs(uint16_t conv) const {
+  if (conv != SessionState::kOther && funnel_step_[conv]) return conv;
+  // A strict funnel breaks on any event that is not one of its steps.
+  return record_all_hits_ ? SessionState::kOther : kDrop;
+}
+
+void Rollup::RecordHit(Entry* en, uint16_t conv, int64_t time_ms, uint64_t seq) const {
+  SessionState& s = en->state;
+  if (s.hits >= kMaxHits) {
+    s.hits_truncated = true;
+    return;
   }
+  ++s.hits;
+  if (conv != SessionState::kOther && experiment_target_[conv]) {
+    auto l = std::find_if(s.last.begin(), s.last.end(),
+                          [&](const SessionState::Occurrence& o) { return o.conv == conv; });
+    if (l == s.last.end()) {
+      s.last.push_back({conv, time_ms, seq});
+    } else if (Before(l->time_ms, l->seq, time_ms, seq)) {
+      *l = {conv, time_ms, seq};
+    }
+  }
+  const uint32_t kept = KeptAs(conv);
+  if (kept != kDrop) s.pending.push_back({time_ms, seq, static_cast<uint16_t>(kept)});
+}
+
+void Rollup::Seal(Entry* en) const {
+  en->new_chunks.push_back(std::move(en->state.pending));
+  en->state.pending.clear();
+  ++en->state.chunks;
 }
 
 void Rollup::AddSeries(uint16_t name, char field, int64_t t_ms, int64_t delta) {
@@ -267,7 +306,8 @@ void Rollup::DrainSeries(CounterDeltas* d) {
   series_.clear();
 }
 
-void Rollup::Dwell(SessionState* s, const proto::Event& e) {
+void Rollup::Dwell(Entry* en, const proto::Event& e) {
+  SessionState* s = &en->state;
   const std::string_view path = UrlPath(e.url);
   if (path.empty()) return;
   for (uint16_t conv : dwell_ids_) {
@@ -288,64 +328,87 @@ void Rollup::Dwell(SessionState* s, const proto::Event& e) {
     if (e.engaged_ms && *e.engaged_ms > 0) page->engaged_ms += *e.engaged_ms;
     if (!page->fired && page->engaged_ms >= dwell_min_ms_[conv]) {
       page->fired = true;
-      Occur(s, conv, e.event_time_ms, e.seq);
+      Occur(en, conv, e.event_time_ms, e.seq);
     }
   }
 }
 
-void Rollup::Track(const std::string& id, int64_t old_received_ms, const SessionState& s) {
-  // One entry per session, filed under the second it opened; CloseDue moves
-  // it forward when the session turns out to be newer. Memory stays
-  // O(open sessions) however long and busy the sessions are.
-  if (old_received_ms == INT64_MIN) by_second_[Second(s.last_received_ms)].push_back(id);
+void Rollup::File(int64_t sec, std::string_view id) { AppendId(id, &by_second_[sec]); }
+
+void Rollup::AddStoredSession(std::string_view session_id, int64_t last_received_ms) {
+  ++open_sessions_;
+  File(Second(last_received_ms), session_id);
 }
 
 void Rollup::CloseDue(CounterDeltas* d) {
-  while (!by_second_.empty()) {
+  // One entry per session, filed under the second it opened; this moves it
+  // forward when the session turns out to be newer. Memory stays O(open
+  // sessions) however long and busy the sessions are.
+  while (!by_second_.empty() && status_.ok()) {
     auto bucket = by_second_.begin();
     const int64_t sec = bucket->first;
     if (sec * 1000 >= watermark_ms_) break;  // everything here and later is newer
-    std::vector<std::string> keep;
-    for (std::string& id : bucket->second) {
-      auto it = sessions_.find(id);
-      if (it == sessions_.end()) continue;  // closed already
-      const int64_t now_sec = Second(it->second.last_received_ms);
+    const std::string ids = std::move(bucket->second);
+    by_second_.erase(bucket);
+    std::string keep;
+    std::string id;
+    for (std::string_view rest = ids; !rest.empty();) {
+      id.assign(NextId(&rest));
+      Entry* en = Lookup(id);
+      if (en == nullptr) continue;  // closed already
+      const int64_t now_sec = Second(en->state.last_received_ms);
       if (now_sec > sec) {  // active since it was filed: file it under its newest second
-        by_second_[now_sec].push_back(std::move(id));
+        File(now_sec, id);
         continue;
       }
-      if (it->second.last_received_ms < watermark_ms_) {
-        Close(it->first, it->second, d);
-        sessions_.erase(it);
+      if (en->state.last_received_ms < watermark_ms_) {
+        auto it = sessions_.find(id);
+        Close(it->first, en, d);
+        Erase(it);
       } else {
-        keep.push_back(std::move(id));
+        AppendId(id, &keep);
       }
     }
     if (!keep.empty()) {  // the watermark falls inside this second
-      bucket->second = std::move(keep);
+      by_second_[sec] = std::move(keep);
       break;
     }
-    by_second_.erase(bucket);
   }
 }
 
-void Rollup::Close(const std::string& id, const SessionState& s, CounterDeltas* d) {
+void Rollup::Close(const std::string& id, Entry* en, CounterDeltas* d) {
+  const SessionState& s = en->state;
   ++sessions_closed_;
-  touched_.insert(id);
+  --open_sessions_;
+  std::vector<SessionState::Hit> hits;
+  if (source_ != nullptr) {
+    std::vector<uint64_t> rows;
+    if (s.chunks > en->new_chunks.size()) {
+      // Earlier batches stored some of its chunks (this batch's are in new_chunks).
+      Status st = source_->ReadHits(id, &hits, &rows);
+      if (!st.ok() && status_.ok()) status_ = st;
+    }
+    closed_.emplace_back(id, std::move(rows));
+    closed_now_.insert(id);
+  }
+  for (const auto& chunk : en->new_chunks) hits.insert(hits.end(), chunk.begin(), chunk.end());
+  hits.insert(hits.end(), s.pending.begin(), s.pending.end());
+
   const int64_t day = BucketStart(s.start_ms, kDayBucketMs);
   series_[{kClosedId, 's', static_cast<char>(Gran::kDay), day}] += 1;
 
-  auto first_of = [&](uint16_t conv) -> const SessionState::First* {
-    for (const SessionState::First& f : s.first) {
-      if (f.conv == conv) return &f;
+  auto find = [](const std::vector<SessionState::Occurrence>& list,
+                 uint16_t conv) -> const SessionState::Occurrence* {
+    for (const SessionState::Occurrence& o : list) {
+      if (o.conv == conv) return &o;
     }
     return nullptr;
   };
   // Lift: for every macro-conversion target, each micro-conversion's cell.
   for (size_t t = micro_count_; t < names_.size(); ++t) {
-    const SessionState::First* target = first_of(static_cast<uint16_t>(t));
+    const SessionState::Occurrence* target = find(s.first, static_cast<uint16_t>(t));
     for (size_t x = 0; x < micro_count_; ++x) {
-      const SessionState::First* micro = first_of(static_cast<uint16_t>(x));
+      const SessionState::Occurrence* micro = find(s.first, static_cast<uint16_t>(x));
       bool did = micro != nullptr &&
                  (target == nullptr || Before(micro->time_ms, micro->seq, target->time_ms, target->seq));
       char cell = target != nullptr ? (did ? 'a' : 'c') : (did ? 'b' : 'd');
@@ -354,8 +417,8 @@ void Rollup::Close(const std::string& id, const SessionState& s, CounterDeltas* 
   }
 
   if (!funnels_.empty()) {
-    std::vector<SessionState::Hit> hits = s.hits;  // arrival order -> (event_time, seq)
-    std::sort(hits.begin(), hits.end(), [](const auto& a, const auto& b) {
+    // Arrival order -> (event_time, seq); one event's hits keep their order.
+    std::stable_sort(hits.begin(), hits.end(), [](const auto& a, const auto& b) {
       return Before(a.time_ms, a.seq, b.time_ms, b.seq);
     });
     for (const Funnel& f : funnels_) CloseFunnel(f, hits, day, d);
@@ -369,17 +432,14 @@ void Rollup::Close(const std::string& id, const SessionState& s, CounterDeltas* 
     const std::string variant = listed ? x.variant : "$other";
     Add(d, ExperimentKey(exp.name, day, variant, 'n'), 1);
     bool converted = false;
-    if (const SessionState::First* f = first_of(exp.target)) {
-      converted = !Before(f->time_ms, f->seq, x.time_ms, x.seq);
-    }
-    for (const SessionState::Hit& h : s.hits) {
-      if (converted) break;
-      converted = h.conv == exp.target && !Before(h.time_ms, h.seq, x.time_ms, x.seq);
+    for (const auto* list : {&s.first, &s.last}) {
+      if (const SessionState::Occurrence* o = find(*list, exp.target)) {
+        converted = converted || !Before(o->time_ms, o->seq, x.time_ms, x.seq);
+      }
     }
     if (converted) Add(d, ExperimentKey(exp.name, day, variant, 'c'), 1);
   }
 }
-
 // PostHog's funnel state machine (funnel-udf steps.rs), per session over its
 // hits in (event_time, seq) order. chain[k] holds the step times of the
 // newest chain that reached step k; the first chain to reach the deepest step
@@ -435,119 +495,100 @@ void Rollup::CloseFunnel(const Funnel& f, const std::vector<SessionState::Hit>& 
   }
 }
 
-std::vector<std::string> Rollup::TakeTouched() {
-  std::vector<std::string> out(touched_.begin(), touched_.end());
-  touched_.clear();
-  std::sort(out.begin(), out.end());
-  return out;
-}
-
 int64_t Rollup::NextCloseMs() const {
   if (by_second_.empty()) return INT64_MAX;
   return by_second_.begin()->first * 1000 + timeout_ms_;
 }
 
-const SessionState* Rollup::Find(const std::string& session_id) const {
-  auto it = sessions_.find(session_id);
-  return it == sessions_.end() ? nullptr : &it->second;
+void Rollup::PutRows(const std::string& id, const Entry& en, std::vector<Row>* rows) const {
+  rows->push_back({SessionHeadKey(id), EncodeHead(en.state), false});
+  for (const auto& chunk : en.new_chunks) {
+    rows->push_back({SessionHitKey(id, chunk.front().seq), EncodeHits(chunk), false});
+  }
 }
 
-std::string Rollup::EncodeState(const SessionState& s) {
-  std::string out;
-  out.push_back(static_cast<char>(kStateVersion));
-  PutSigned(s.start_ms, &out);
-  PutSigned(s.last_received_ms, &out);
-  PutVar(s.events, &out);
-  PutVar(s.hits_truncated ? 1 : 0, &out);
-  PutVar(s.first.size(), &out);
-  for (const auto& f : s.first) {
-    PutVar(f.conv, &out);
-    PutSigned(f.time_ms, &out);
-    PutVar(f.seq, &out);
+void Rollup::Persist(SessionSink* sink, bool all) {
+  // Sorted by key: RocksDB inserts a sorted batch into its memtable with far
+  // fewer comparisons. Deletes come first for a key (a session closed and
+  // opened again under the same id in one batch).
+  std::vector<Row> rows;
+  if (all) {
+    for (const auto& [id, en] : sessions_) PutRows(id, en, &rows);
+  } else {
+    for (const auto& [id, seqs] : closed_) {
+      rows.push_back({SessionHeadKey(id), {}, true});
+      for (uint64_t seq : seqs) rows.push_back({SessionHitKey(id, seq), {}, true});
+    }
+    closed_.clear();
+    closed_now_.clear();
+    for (const std::string& id : dirty_) {
+      auto it = sessions_.find(id);
+      if (it == sessions_.end() || !it->second.dirty) continue;  // closed since, or done
+      PutRows(id, it->second, &rows);
+      it->second.dirty = false;
+      if (source_ != nullptr) it->second.new_chunks.clear();  // stored now: Close reads them back
+    }
+    dirty_.clear();
   }
-  PutVar(s.hits.size(), &out);
-  for (const auto& h : s.hits) {
-    PutVar(h.conv, &out);
-    PutSigned(h.time_ms, &out);
-    PutVar(h.seq, &out);
+  std::stable_sort(rows.begin(), rows.end(), [](const Row& a, const Row& b) { return a.key < b.key; });
+  for (const Row& r : rows) {
+    if (r.erase) {
+      sink->Delete(r.key);
+    } else {
+      sink->Put(r.key, r.value);
+    }
   }
-  PutVar(s.exposures.size(), &out);
-  for (const auto& x : s.exposures) {
-    PutStr(x.experiment, &out);
-    PutStr(x.variant, &out);
-    PutSigned(x.time_ms, &out);
-    PutVar(x.seq, &out);
-  }
-  PutVar(s.pages.size(), &out);
-  for (const auto& p : s.pages) {
-    PutVar(p.conv, &out);
-    PutVar(p.fired ? 1 : 0, &out);
-    PutSigned(p.engaged_ms, &out);
-    PutStr(p.path, &out);
-  }
-  return out;
 }
 
-Status Rollup::DecodeState(std::string_view in, SessionState* out) {
-  *out = SessionState{};
-  if (in.empty() || static_cast<uint8_t>(in[0]) != kStateVersion) {
-    return Status::Corruption("session state: unknown version");
+void Rollup::Evict() {
+  if (source_ == nullptr) return;
+  while (sessions_.size() > cache_sessions_ && !lru_.empty()) {
+    auto it = sessions_.find(*lru_.back());
+    if (it->second.dirty) break;  // not persisted yet: never before Persist
+    Erase(it);
   }
-  Reader r{in.substr(1)};
-  out->start_ms = r.Signed();
-  out->last_received_ms = r.Signed();
-  out->events = r.Var();
-  out->hits_truncated = r.Var() != 0;
-  for (uint64_t n = r.Count(); n > 0 && r.ok; --n) {
-    auto conv = static_cast<uint16_t>(r.Var());
-    int64_t t = r.Signed();
-    out->first.push_back({conv, t, r.Var()});
-  }
-  for (uint64_t n = r.Count(); n > 0 && r.ok; --n) {
-    auto conv = static_cast<uint16_t>(r.Var());
-    int64_t t = r.Signed();
-    out->hits.push_back({t, r.Var(), conv});
-  }
-  for (uint64_t n = r.Count(); n > 0 && r.ok; --n) {
-    std::string experiment = r.Str();
-    std::string variant = r.Str();
-    int64_t t = r.Signed();
-    out->exposures.push_back({std::move(experiment), std::move(variant), t, r.Var()});
-  }
-  for (uint64_t n = r.Count(); n > 0 && r.ok; --n) {
-    auto conv = static_cast<uint16_t>(r.Var());
-    bool fired = r.Var() != 0;
-    int64_t engaged = r.Signed();
-    out->pages.push_back({conv, fired, engaged, r.Str()});
-  }
-  if (!r.ok || !r.in.empty()) return Status::Corruption("session state: truncated or malformed");
-  return Status::Ok();
 }
 
-Status Rollup::Restore(std::string session_id, std::string_view encoded,
-                       const std::vector<std::string>& stored_names) {
-  SessionState s;
-  Status st = DecodeState(encoded, &s);
-  if (!st.ok()) return Status::Corruption("session " + session_id + ": " + st.message());
-  if (stored_names != names_) {
-    // Definitions were edited since the state was written: follow names.
-    auto remap = [&](uint16_t conv) -> uint16_t {
-      if (conv == SessionState::kOther || conv >= stored_names.size()) return SessionState::kOther;
-      auto it = std::find(names_.begin(), names_.end(), stored_names[conv]);
-      return it == names_.end() ? SessionState::kOther : static_cast<uint16_t>(it - names_.begin());
-    };
-    for (auto& f : s.first) f.conv = remap(f.conv);
-    std::erase_if(s.first, [](const auto& f) { return f.conv == SessionState::kOther; });
-    for (auto& h : s.hits) h.conv = remap(h.conv);
-    for (auto& p : s.pages) p.conv = remap(p.conv);
-    std::erase_if(s.pages, [&](const auto& p) {
-      return p.conv == SessionState::kOther || dwell_min_ms_[p.conv] == 0;
-    });
+uint16_t Rollup::RemapConv(uint16_t conv, const std::vector<std::string>& stored_names) const {
+  if (conv == SessionState::kOther || conv >= stored_names.size()) return SessionState::kOther;
+  auto it = std::find(names_.begin(), names_.end(), stored_names[conv]);
+  return it == names_.end() ? SessionState::kOther : static_cast<uint16_t>(it - names_.begin());
+}
+
+void Rollup::RemapHead(SessionState* s, const std::vector<std::string>& stored_names) const {
+  if (stored_names == names_) return;
+  for (auto* list : {&s->first, &s->last}) {
+    for (auto& o : *list) o.conv = RemapConv(o.conv, stored_names);
+    std::erase_if(*list, [](const auto& o) { return o.conv == SessionState::kOther; });
   }
-  auto [it, created] = sessions_.insert_or_assign(std::move(session_id), std::move(s));
-  (void)created;
-  by_second_[Second(it->second.last_received_ms)].push_back(it->first);
-  return Status::Ok();
+  std::erase_if(s->last, [&](const auto& o) { return !experiment_target_[o.conv]; });
+  for (auto& h : s->pending) h.conv = RemapConv(h.conv, stored_names);
+  for (auto& p : s->pages) p.conv = RemapConv(p.conv, stored_names);
+  std::erase_if(s->pages, [&](const auto& p) {
+    return p.conv == SessionState::kOther || dwell_min_ms_[p.conv] == 0;
+  });
+}
+
+std::vector<std::pair<uint64_t, std::string>> Rollup::UpgradeV1Hits(
+    SessionState* s, const std::vector<SessionState::Hit>& hits) const {
+  // Replays RecordHit (and the sealing at event boundaries) over the recorded
+  // hits: the same `last`, pending hits and chunks as if these events had
+  // been applied by this version.
+  Entry en;
+  en.state = std::move(*s);
+  en.state.hits = 0;
+  en.state.last.clear();
+  en.state.pending.clear();
+  en.state.chunks = 0;
+  for (size_t i = 0; i < hits.size(); ++i) {
+    RecordHit(&en, hits[i].conv, hits[i].time_ms, hits[i].seq);
+    const bool event_ends = i + 1 == hits.size() || hits[i + 1].seq != hits[i].seq;
+    if (event_ends && en.state.pending.size() >= kHitChunk) Seal(&en);
+  }
+  *s = std::move(en.state);
+  std::vector<std::pair<uint64_t, std::string>> rows;
+  for (const auto& chunk : en.new_chunks) rows.emplace_back(chunk.front().seq, EncodeHits(chunk));
+  return rows;
 }
 
 }  // namespace foothold::storage

@@ -1,11 +1,20 @@
 // Private to storage/: Rollup, the deterministic heart of the aggregator
-// (DESIGN.md §7). It consumes stored events in seq order and produces counter
-// deltas (storage/counter_keys.h) plus per-session state. It does no I/O: the
-// Aggregator persists what it produces (deltas, dirty session states and the
-// checkpoint in one WriteBatch), and `foothold verify` runs a fresh Rollup over
-// the whole log to recount. Same events in, same counters out, however the
-// input was split into batches and whatever crashes happened between them:
-// that is what makes the rollup exactly-once.
+// (semantics in storage/README.md, "Aggregator"). It consumes stored events in
+// seq order and produces counter deltas (counter_keys.h) plus per-session
+// state (session_state.h). It does no I/O of its own: open sessions it does
+// not hold come from a SessionSource, and Persist hands the changed session
+// rows to a SessionSink. The Aggregator commits those rows, the counter deltas
+// and the checkpoint in one WriteBatch; `foothold verify` runs a fresh Rollup
+// (no source: everything in memory) over the whole log to recount. Same events
+// in, same counters and session rows out, however the input was split into
+// batches and whatever crashes happened between them: that is what makes the
+// rollup exactly-once.
+//
+// Cost and memory: an event costs O(1) whatever the length of its session
+// (the head row is O(conversions + exposures + pages), hits are appended as
+// rows of their own). With a source, at most `cache_sessions` clean sessions
+// stay in memory (least recently used evicted after each Persist); the
+// closing wheel keeps only ids, packed, per second.
 //
 // Semantics, per non-bot event (bots and clock ticks only move the watermark):
 //  - A session is its session_id. It is *closed* once the watermark (the
@@ -22,14 +31,17 @@
 //    time is the event_time of the event that crossed it.
 //  - At close, by the day of session start: "$closed" sessions; the lift
 //    cells of every micro-conversion for every macro-conversion; the funnel
-//    steps reached with the time from step 1; experiment exposure (first
-//    exposure wins, by (event_time, seq)) and conversion (a target event at
-//    or after the exposure).
+//    steps reached with the time from step 1 (over the first kMaxHits hits in
+//    arrival order, sorted by (event_time, seq), one event's hits in the
+//    order recorded); experiment exposure (first exposure wins, by
+//    (event_time, seq)) and conversion (a target event at or after the
+//    exposure: its first occurrence, or its newest among the recorded hits).
 //
 // Thread safety: none; one thread owns a Rollup.
 #pragma once
 
 #include <cstdint>
+#include <list>
 #include <map>
 #include <string>
 #include <string_view>
@@ -41,45 +53,32 @@
 #include "proto/event.h"
 #include "proto/status.h"
 #include "storage/event_store.h"
+#include "storage/aggregate/session_state.h"
 
 namespace foothold::storage {
 
 // Counter key -> signed delta, summed over a batch.
 using CounterDeltas = std::unordered_map<std::string, int64_t>;
 
-// The state of one open session (persisted in the `sessions` column family).
-struct SessionState {
-  static constexpr uint16_t kOther = 0xffff;  // a hit of an event matching no conversion
-  struct Hit {          // a conversion occurrence (or, for strict funnels, any event)
-    int64_t time_ms;
-    uint64_t seq;
-    uint16_t conv;
-  };
-  struct First {        // the earliest occurrence of a conversion, by (time, seq)
-    uint16_t conv;
-    int64_t time_ms;
-    uint64_t seq;
-  };
-  struct Exposure {     // the first exposure to a configured experiment
-    std::string experiment;  // its name (names survive edits of the definitions)
-    std::string variant;
-    int64_t time_ms;
-    uint64_t seq;
-  };
-  struct PageView {     // dwell accumulation on one url path
-    uint16_t conv;
-    bool fired;
-    int64_t engaged_ms;
-    std::string path;
-  };
-  int64_t start_ms = 0;          // earliest event_time
-  int64_t last_received_ms = 0;  // newest received_at
-  uint64_t events = 0;
-  bool hits_truncated = false;   // more than kMaxHits hits: funnels use the first kMaxHits
-  std::vector<First> first;
-  std::vector<Hit> hits;
-  std::vector<Exposure> exposures;
-  std::vector<PageView> pages;
+// Where a Rollup finds the open sessions it does not hold in memory: the
+// aggregator reads the `sessions` column family; verify's recount has none
+// (it keeps every session in memory).
+class SessionSource {
+ public:
+  virtual ~SessionSource() = default;
+  // NotFound when the session has no stored head.
+  virtual Status ReadHead(const std::string& session_id, SessionState* out) = 0;
+  // Appends the hits of the stored chunks in seq order, and each chunk's key seq to *rows.
+  virtual Status ReadHits(const std::string& session_id, std::vector<SessionState::Hit>* out,
+                          std::vector<uint64_t>* rows) = 0;
+};
+
+// Receives the `sessions` rows a batch changed (session_state.h).
+class SessionSink {
+ public:
+  virtual ~SessionSink() = default;
+  virtual void Put(const std::string& key, const std::string& value) = 0;
+  virtual void Delete(const std::string& key) = 0;
 };
 
 class Rollup {
@@ -87,7 +86,10 @@ class Rollup {
   static constexpr size_t kMaxHits = 4096;   // per session, for funnels
   static constexpr size_t kMaxPages = 64;    // dwell page views tracked per session
 
-  Rollup(AnalyticsDefs defs, int64_t session_timeout_ms);
+  // `source` (may be null: everything stays in memory) must outlive the
+  // Rollup. With a source, Evict keeps at most `cache_sessions` in memory.
+  Rollup(AnalyticsDefs defs, int64_t session_timeout_ms, SessionSource* source = nullptr,
+         size_t cache_sessions = 0);
 
   // Conversion names by id (micro first, then macro): persisted with the
   // session states so a restart with edited definitions can remap ids.
@@ -105,9 +107,25 @@ class Rollup {
   // this moves those into `deltas` too. Call before persisting.
   void DrainSeries(CounterDeltas* deltas);
 
+  // Not ok once reading from the source failed: the rollup's state is then
+  // wrong and must not be persisted (the aggregator stops; a restart replays).
+  const Status& status() const { return status_; }
+
+  // Hands the rows changed since the last Persist to `sink`, sorted by key:
+  // deletes of the sessions closed, the heads and new chunk rows of the
+  // sessions touched. all = true: every open session's head and chunk rows
+  // instead (verify's expected rows; REQUIRES no source).
+  void Persist(SessionSink* sink, bool all = false);
+  // After the persisted rows are committed: drops least recently used
+  // sessions beyond cache_sessions (with a source only).
+  void Evict();
+  // Something for Persist to write.
+  bool has_changes() const { return !dirty_.empty() || !closed_.empty(); }
+
   int64_t watermark_ms() const { return watermark_ms_; }
   void set_watermark_ms(int64_t w) { watermark_ms_ = w; }
-  size_t open_sessions() const { return sessions_.size(); }
+  size_t open_sessions() const { return open_sessions_; }
+  size_t cached_sessions() const { return sessions_.size(); }
   uint64_t sessions_closed() const { return sessions_closed_; }
   // Per conversion id, since construction: occurrences, and sessions with a
   // first occurrence (a session moving its first occurrence counts once).
@@ -115,23 +133,24 @@ class Rollup {
   const std::vector<uint64_t>& conversion_sessions() const { return conv_sessions_; }
   size_t micro_count() const { return micro_count_; }
 
-  // Sessions touched since the last TakeTouched (present: put its state;
-  // absent from open sessions: delete it).
-  std::vector<std::string> TakeTouched();
   // A lower bound of the received_at that would close the oldest open
   // session (INT64_MAX when none is open): the aggregator writes a clock tick
   // once the wall clock passes it.
   int64_t NextCloseMs() const;
-  // nullptr when the session is not open.
-  const SessionState* Find(const std::string& session_id) const;
 
-  // Restores an open session loaded from storage. `stored_names` are the
-  // conversion names the state's ids refer to (see conversion_names()).
-  Status Restore(std::string session_id, std::string_view encoded,
-                 const std::vector<std::string>& stored_names);
+  // At start: a session stored open (its head was read from storage; the
+  // rollup loads it from the source when it needs it).
+  void AddStoredSession(std::string_view session_id, int64_t last_received_ms);
 
-  static std::string EncodeState(const SessionState& s);
-  static Status DecodeState(std::string_view in, SessionState* out);
+  // Stored states written under other conversion names (`stored_names`, see
+  // conversion_names()) or in version 1: rewrites them for these
+  // definitions. A conversion that no longer exists is dropped.
+  void RemapHead(SessionState* s, const std::vector<std::string>& stored_names) const;
+  uint16_t RemapConv(uint16_t conv, const std::vector<std::string>& stored_names) const;
+  // A version 1 state's recorded hits (arrival order, ids already remapped):
+  // fills s->last and returns the hit rows to store, (seq, row).
+  std::vector<std::pair<uint64_t, std::string>> UpgradeV1Hits(
+      SessionState* s, const std::vector<SessionState::Hit>& hits) const;
 
  private:
   struct Funnel {
@@ -145,28 +164,63 @@ class Rollup {
     uint16_t target;
     std::vector<std::string> variants;
   };
+  // An open session in memory.
+  struct Entry {
+    SessionState state;
+    // Chunks sealed since the last Persist (without a source: all of them).
+    std::vector<std::vector<SessionState::Hit>> new_chunks;
+    bool dirty = false;
+    std::list<const std::string*>::iterator lru;  // with a source only
+  };
+  using Sessions = std::unordered_map<std::string, Entry>;
+
+  // The open session `id`, from memory or the source; nullptr when not open.
+  Entry* Lookup(const std::string& id);
+  Sessions::iterator Insert(const std::string& id, SessionState state);
+  void Erase(Sessions::iterator it);
+  void MarkDirty(const std::string& id, Entry* en);
 
   void Open(SessionState* s, const proto::Event& e);
-  void Occur(SessionState* s, uint16_t conv, int64_t time_ms, uint64_t seq);
+  void Occur(Entry* en, uint16_t conv, int64_t time_ms, uint64_t seq);
+  // Records a hit if the session still has room (kMaxHits), keeping it when
+  // a funnel needs it.
+  void RecordHit(Entry* en, uint16_t conv, int64_t time_ms, uint64_t seq) const;
+  // What a hit of `conv` is kept as, or nullopt-like kDrop when no funnel needs it.
+  static constexpr uint32_t kDrop = 0x10000;
+  uint32_t KeptAs(uint16_t conv) const;
   // Series deltas are summed in series_, keyed by a compact cell rather than
   // the counter key string (building and hashing those strings was the
   // aggregator's top cost); DrainSeries turns them into counter keys.
   void AddSeries(uint16_t name, char field, int64_t t_ms, int64_t delta);
   void MoveSeries(uint16_t name, char field, int64_t from_ms, int64_t to_ms);
-  void Dwell(SessionState* s, const proto::Event& e);
-  void Close(const std::string& id, const SessionState& s, CounterDeltas* d);
+  void Dwell(Entry* en, const proto::Event& e);
+  void Close(const std::string& id, Entry* en, CounterDeltas* d);
   // REQUIRES: hits sorted by (event_time, seq).
   void CloseFunnel(const Funnel& f, const std::vector<SessionState::Hit>& hits, int64_t day,
                    CounterDeltas* d) const;
   bool Matches(const config::Matcher& m, const proto::Event& e) const;
-  void Track(const std::string& id, int64_t old_received_ms, const SessionState& s);
+  // Files `id` in the closing wheel under second `sec`.
+  void File(int64_t sec, std::string_view id);
+  struct Row {
+    std::string key;
+    std::string value;
+    bool erase;
+  };
+  // en's head row and its new chunk rows.
+  void PutRows(const std::string& id, const Entry& en, std::vector<Row>* rows) const;
+  // Moves the pending hits into a new chunk.
+  void Seal(Entry* en) const;
 
   AnalyticsDefs defs_;
   int64_t timeout_ms_;
+  SessionSource* const source_;
+  const size_t cache_sessions_;
   std::vector<std::string> names_;                // conversion id -> name
   std::vector<const config::Matcher*> matchers_;  // conversion id -> matcher (null for dwell)
   std::vector<int64_t> dwell_min_ms_;             // conversion id -> threshold (0: not dwell)
   std::vector<uint16_t> dwell_ids_;
+  std::vector<bool> funnel_step_;                 // conversion id -> some funnel has it as a step
+  std::vector<bool> experiment_target_;           // conversion id -> some experiment targets it
   size_t micro_count_ = 0;
   std::unordered_map<std::string, std::vector<uint16_t>> by_event_;  // event name -> conversion ids
   std::unordered_map<std::string, uint16_t> experiment_ids_;
@@ -194,12 +248,19 @@ class Rollup {
   std::unordered_map<SeriesCell, int64_t, SeriesCellHash> series_;
 
   int64_t watermark_ms_ = INT64_MIN;
-  std::unordered_map<std::string, SessionState> sessions_;
+  Status status_;
+  Sessions sessions_;                      // open sessions in memory
+  std::list<const std::string*> lru_;      // keys of sessions_, most recent first (with a source)
+  size_t open_sessions_ = 0;               // in memory or stored
   // Open sessions filed by a second at or before their newest received_at,
-  // for CloseDue (which refiles those that moved on). Entries of closed
-  // sessions are skipped when reached.
-  std::map<int64_t, std::vector<std::string>> by_second_;
-  std::unordered_set<std::string> touched_;
+  // for CloseDue (which refiles those that moved on): per second, the ids
+  // packed as (varint length, bytes). Entries of closed sessions are skipped
+  // when reached.
+  std::map<int64_t, std::string> by_second_;
+  std::vector<std::string> dirty_;         // ids whose rows changed since Persist
+  // Closed since Persist (with a source): their stored hit rows' seqs.
+  std::vector<std::pair<std::string, std::vector<uint64_t>>> closed_;
+  std::unordered_set<std::string> closed_now_;  // ids in closed_: not to be read from the source
   uint64_t sessions_closed_ = 0;
   std::vector<uint64_t> conv_events_;
   std::vector<uint64_t> conv_sessions_;

@@ -2,6 +2,7 @@
 
 #include <cstdio>
 #include <filesystem>
+#include <map>
 #include <memory>
 
 #include <rocksdb/iterator.h>
@@ -13,6 +14,7 @@
 #include "storage/log/db.h"
 #include "storage/log/keys.h"
 #include "storage/aggregate/rollup.h"
+#include "storage/aggregate/session_state.h"
 
 namespace foothold::storage {
 namespace {
@@ -57,6 +59,26 @@ void Report(VerifyReport* out, std::string line) {
   ++out->mismatches;
   if (out->differences.size() < VerifyReport::kMaxReported) out->differences.push_back(std::move(line));
 }
+
+// "session ID" for a head row, "session ID hit SEQ" for a hit row.
+std::string DescribeSessionRow(std::string_view key) {
+  std::string_view id;
+  uint64_t seq = 0;
+  switch (ParseSessionKey(key, &id, &seq)) {
+    case SessionRowKind::kHead: return "session " + Printable(id);
+    case SessionRowKind::kHit: return "session " + Printable(id) + " hit " + std::to_string(seq);
+    case SessionRowKind::kV1: return "session " + Printable(id) + " (version 1 state)";
+    case SessionRowKind::kUnknown: break;
+  }
+  return "session row " + Printable(key);
+}
+
+// The rows a recount would store, sorted like the column family (bytewise).
+struct ExpectedRows : SessionSink {
+  std::map<std::string, std::string> rows;
+  void Put(const std::string& key, const std::string& value) override { rows[key] = value; }
+  void Delete(const std::string& key) override { rows.erase(key); }
+};
 
 }  // namespace
 
@@ -126,21 +148,34 @@ Status Verify(const StoreOptions& options, VerifyReport* out) {
     Report(out, DescribeKey(key) + ": stored 0 (missing), recount " + std::to_string(value));
   }
 
-  // 3. The open sessions, state for state.
+  // 3. The open sessions, row for row: every head and hit row of the
+  // `sessions` column family against the rows the recount would store.
+  ExpectedRows expected;
+  rollup.Persist(&expected, /*all=*/true);
   uint64_t stored_sessions = 0;
   {
     std::unique_ptr<rocksdb::Iterator> it(
         db->db()->NewIterator(rocksdb::ReadOptions(), db->sessions()));
+    auto want = expected.rows.begin();
+    auto missing = [&](const std::string& key) {
+      Report(out, DescribeSessionRow(key) + ": in the recount, not stored");
+    };
     for (it->SeekToFirst(); it->Valid(); it->Next()) {
-      ++stored_sessions;
-      const std::string id = it->key().ToString();
-      const SessionState* state = rollup.Find(id);
-      if (state == nullptr) {
-        Report(out, "session " + Printable(id) + ": stored open, closed or unknown in the recount");
-      } else if (Rollup::EncodeState(*state) != it->value().ToString()) {
-        Report(out, "session " + Printable(id) + ": stored state differs from the recount");
+      const std::string key = it->key().ToString();
+      std::string_view id;
+      uint64_t seq = 0;
+      if (ParseSessionKey(key, &id, &seq) == SessionRowKind::kHead) ++stored_sessions;
+      for (; want != expected.rows.end() && want->first < key; ++want) missing(want->first);
+      if (want == expected.rows.end() || want->first != key) {
+        Report(out, DescribeSessionRow(key) + ": stored, closed or unknown in the recount");
+        continue;
       }
+      if (want->second != it->value().ToString()) {
+        Report(out, DescribeSessionRow(key) + ": stored state differs from the recount");
+      }
+      ++want;
     }
+    for (; want != expected.rows.end(); ++want) missing(want->first);
     if (!it->status().ok()) return FromRocks(it->status(), "scan sessions in " + db->dir());
   }
   out->sessions_checked = stored_sessions;

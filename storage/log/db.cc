@@ -22,7 +22,7 @@ constexpr int64_t kDayMs = 24LL * 3600 * 1000;
 
 // Memtable budget. The big stream (log + session_index) gets room to batch
 // into sequential SSTs; the point-lookup families are small. The DB-wide cap
-// keeps RSS bounded (DESIGN.md §11: <= 256 MiB under load).
+// keeps RSS bounded (scripts/README.md "Targets": <= 256 MiB under load).
 constexpr size_t kLogWriteBuffer = 32 << 20;
 constexpr size_t kSmallWriteBuffer = 8 << 20;
 constexpr size_t kDbWriteBuffer = 96 << 20;
@@ -104,7 +104,7 @@ Status Database::Open(const StoreOptions& options, std::unique_ptr<Database>* ou
   dbo.create_if_missing = true;
   dbo.create_missing_column_families = true;
   // Each group is one write; the WAL must reach the OS in that write so a
-  // process crash after the ack loses nothing (DESIGN.md §2).
+  // process crash after the ack loses nothing (storage/README.md "Durability").
   dbo.manual_wal_flush = false;
   // Readers must never see a later group without an earlier one.
   dbo.unordered_write = false;

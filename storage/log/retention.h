@@ -1,4 +1,4 @@
-// Private to storage/: the retention pass (DESIGN.md §6). The log is keyed by
+// Private to storage/: the retention pass (storage/README.md "Retention"). The log is keyed by
 // seq, which the single writer assigns in commit order, so it is also in
 // received_at order (up to clock steps): old records form a prefix of the
 // log. A pass walks that prefix and deletes it in bounded batches: one

@@ -1,4 +1,4 @@
-// Private to storage/: server-side sessionization (DESIGN.md §4.1). Events
+// Private to storage/: server-side sessionization (storage/README.md). Events
 // without a session_id get one derived from their visitor (anonymous_id, else
 // user_id) and an inactivity timeout on event time, GA4 style:
 //

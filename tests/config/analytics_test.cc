@@ -1,4 +1,4 @@
-// Analytics definitions of DESIGN.md §7 in the config file: the shipped seed
+// Analytics definitions (config/README.md) in the config file: the shipped seed
 // list, a full valid file, and every validation error.
 
 #include <catch2/catch.hpp>

@@ -43,6 +43,9 @@ void CheckSameConfig(const Config& a, const Config& b) {
   }
   CHECK(a.cors_allowed_origins == b.cors_allowed_origins);
   CHECK(a.admin.token == b.admin.token);
+  CHECK(a.tracker.script_paths == b.tracker.script_paths);
+  CHECK(a.tracker.collect_paths == b.tracker.collect_paths);
+  CHECK(a.demo.enabled == b.demo.enabled);
   CHECK(a.shutdown.drain_delay_ms == b.shutdown.drain_delay_ms);
   CHECK(a.shutdown.deadline_ms == b.shutdown.deadline_ms);
   CHECK(a.http.header_timeout_ms == b.http.header_timeout_ms);
@@ -424,6 +427,43 @@ TEST_CASE("config file values of the wrong TOML type are refused", "[config]") {
   CHECK(ok.config.threads == 3);
   CHECK(ok.config.trusted_proxies.size() == 2);
   CHECK(ok.config.storage.retention_days == 1000);
+}
+
+
+TEST_CASE("tracker paths and demo.enabled: parsed from file and environment, validated", "[config]") {
+  TempDir dir;
+  const std::string path = dir.Write("t.toml", R"(
+[tracker]
+script_path = ["/s/app.js", "/static/x-1.js"]
+collect_path = ["/e"]
+[demo]
+enabled = true
+)");
+  LoadResult r = Load({"--config", path});
+  INFO(r.error);
+  REQUIRE(r.error.empty());
+  CHECK(r.config.tracker.script_paths == std::vector<std::string>{"/s/app.js", "/static/x-1.js"});
+  CHECK(r.config.tracker.collect_paths == std::vector<std::string>{"/e"});
+  CHECK(r.config.demo.enabled);
+  CHECK(Load({}, {"FOOTHOLD_DEMO__ENABLED=FALSE"}).config.demo.enabled == false);
+  CHECK(Load({}, {"FOOTHOLD_TRACKER__COLLECT_PATH=/a,/b"}).config.tracker.collect_paths ==
+        std::vector<std::string>{"/a", "/b"});
+
+  for (const char* bad : {"/v1/collect", "/v1/x", "/foothold.js", "/demo/", "/demo", "/dashboard", "/dashboard/a",
+                          "/healthz", "/metrics", "x", "/", "/a b", "/a?b", "/a#b", "/a%20"}) {
+    LoadResult b = Load({}, {std::string("FOOTHOLD_TRACKER__SCRIPT_PATH=") + bad});
+    INFO(bad);
+    CHECK(b.exit_code == 2);
+    CHECK(b.error.find("invalid value for tracker.script_path") != std::string::npos);
+  }
+  LoadResult both = Load({}, {"FOOTHOLD_TRACKER__SCRIPT_PATH=/x", "FOOTHOLD_TRACKER__COLLECT_PATH=/x"});
+  CHECK(both.exit_code == 2);
+  CHECK(both.error.find("both name \"/x\"") != std::string::npos);
+  LoadResult demo = Load({}, {"FOOTHOLD_DEMO__ENABLED=true", "FOOTHOLD_TRACKER__COLLECT_PATH=/p/e"});
+  CHECK(demo.exit_code == 2);
+  CHECK(demo.error.find("under /p/") != std::string::npos);
+  CHECK(Load({}, {"FOOTHOLD_TRACKER__COLLECT_PATH=/p/e"}).exit_code == 0);
+  CHECK(Load({}, {"FOOTHOLD_DEMO__ENABLED=yes"}).error.find("demo.enabled") != std::string::npos);
 }
 
 }  // namespace

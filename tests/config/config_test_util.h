@@ -1,5 +1,5 @@
 // Helpers for the config tests: run LoadConfig with argument and environment
-// lists, and write config files into a private temporary directory.
+// lists (config files go into a tests/test_util.h TempDir).
 #pragma once
 
 #include <stdlib.h>
@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "config/config.h"
+#include "tests/test_util.h"
 
 namespace foothold::config::testing {
 
@@ -25,31 +26,6 @@ inline LoadResult Load(const std::vector<std::string>& args,
   return LoadConfig(static_cast<int>(argv.size() - 1), argv.data(), envp.data());
 }
 
-// A mkdtemp directory, removed with its contents on destruction.
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern =
-        (std::filesystem::temp_directory_path() / "foothold-config-XXXXXX").string();
-    path_ = mkdtemp(pattern.data()) != nullptr ? pattern : "";
-  }
-  ~TempDir() {
-    std::error_code ec;
-    if (!path_.empty()) std::filesystem::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-
-  // Writes `content` to `name` inside the directory and returns its path.
-  std::string Write(const std::string& name, const std::string& content) const {
-    const std::string file = path_ + "/" + name;
-    std::ofstream(file, std::ios::binary) << content;
-    return file;
-  }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
+using foothold::testing::TempDir;
 
 }  // namespace foothold::config::testing

@@ -24,15 +24,17 @@ const std::string kConfig = std::string(FOOTHOLD_SOURCE_DIR) + "/config/foothold
 // Waits until the aggregator has counted everything committed; returns the summary body.
 std::string CaughtUpSummary(HttpClient& client, const std::string& query) {
   simdjson::dom::parser p;
-  for (int i = 0; i < 3000; ++i) {
-    auto r = client.Get("/v1/stats/summary?" + query);
-    REQUIRE(r.status == 200);
-    simdjson::dom::element agg = ParseJson(p, r.body)["aggregator"].value();
-    if (Int(agg, "pending_events") == 0) return r.body;
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  FAIL("the aggregator did not catch up");
-  return {};
+  std::string body;
+  const bool caught_up = WaitUntil(
+      [&] {
+        auto r = client.Get("/v1/stats/summary?" + query);
+        REQUIRE(r.status == 200);
+        body = r.body;
+        return Int(ParseJson(p, body)["aggregator"].value(), "pending_events") == 0;
+      },
+      std::chrono::seconds(60));
+  if (!caught_up) FAIL("the aggregator did not catch up");
+  return body;
 }
 
 std::map<std::string, int64_t> ConversionEvents(const std::string& summary) {
@@ -47,7 +49,7 @@ std::map<std::string, int64_t> ConversionEvents(const std::string& summary) {
 
 }  // namespace
 
-// DESIGN.md §2 "Exactly-once rollup": three kill -9s while four clients post
+// storage/README.md "The aggregator: exactly once": three kill -9s while four clients post
 // (the aggregator runs throughout), then a clean run that retries whatever was
 // never acknowledged. Every posted event must be counted exactly once, and
 // `foothold verify` must find the counters equal to a recount of the log.
@@ -99,10 +101,12 @@ TEST_CASE("kill -9 during ingest and aggregation never double- or under-counts",
         }
       });
     }
-    while (sent.load() < 150 * (round + 1)) std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    const bool busy = WaitUntil([&] { return sent.load() >= 150 * (round + 1); }, std::chrono::seconds(60),
+                                std::chrono::milliseconds(2));
     server->Kill9();
     stop = true;
     for (auto& c : clients) c.join();
+    REQUIRE(busy);
   }
 
   auto server = std::make_unique<ServerProcess>(data, args);
@@ -170,16 +174,14 @@ TEST_CASE("stats endpoints answer from the counters and reject bad parameters", 
 
   simdjson::dom::parser p;
   std::string summary;
-  for (int i = 0; i < 3000; ++i) {  // wait for the aggregator (no timing assertion)
-    auto r = admin.Get("/v1/stats/summary", auth);
-    REQUIRE(r.status == 200);
-    if (Int(ParseJson(p, r.body)["aggregator"].value(), "checkpoint_seq") >= 8) {
-      summary = r.body;
-      break;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  REQUIRE(!summary.empty());
+  REQUIRE(WaitUntil(  // the aggregator has counted all 8
+      [&] {
+        auto r = admin.Get("/v1/stats/summary", auth);
+        REQUIRE(r.status == 200);
+        summary = r.body;
+        return Int(ParseJson(p, summary)["aggregator"].value(), "checkpoint_seq") >= 8;
+      },
+      std::chrono::seconds(30)));
   simdjson::dom::element s = ParseJson(p, summary);
   CHECK(Int(s, "events") == 7);
   CHECK(Int(s, "sessions") == 2);
@@ -230,16 +232,14 @@ TEST_CASE("stats endpoints answer from the counters and reject bad parameters", 
   // the watermark and close both sessions; the funnel, lift and experiment
   // reports then count them.
   std::string funnel;
-  for (int i = 0; i < 3000; ++i) {
-    auto r = admin.Get("/v1/stats/funnels/checkout?from=" + std::to_string(t - 86400000), auth);
-    REQUIRE(r.status == 200);
-    if (Int(ParseJson(p, r.body), "sessions_entered") == 2) {
-      funnel = r.body;
-      break;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  REQUIRE(!funnel.empty());
+  REQUIRE(WaitUntil(
+      [&] {
+        auto r = admin.Get("/v1/stats/funnels/checkout?from=" + std::to_string(t - 86400000), auth);
+        REQUIRE(r.status == 200);
+        funnel = r.body;
+        return Int(ParseJson(p, funnel), "sessions_entered") == 2;
+      },
+      std::chrono::seconds(30)));
   simdjson::dom::array steps = ParseJson(p, funnel)["steps"].get_array().value();
   std::vector<int64_t> reached;
   for (simdjson::dom::element st : steps) reached.push_back(Int(st, "sessions"));

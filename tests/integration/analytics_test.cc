@@ -62,14 +62,15 @@ TEST_CASE("reports recover the planted effects of the shopper simulator", "[inte
 
   // Wait until the aggregator has closed every generated session (the tick's stays open).
   std::string summary;
-  for (int i = 0; i < 6000 && summary.empty(); ++i) {
-    auto r = client.Get("/v1/stats/summary?" + range);
-    REQUIRE(r.status == 200);
-    simdjson::dom::element agg = ParseJson(p, r.body)["aggregator"].value();
-    if (Int(agg, "pending_events") == 0 && Int(agg, "open_sessions") <= 1) summary = r.body;
-    else std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  REQUIRE(!summary.empty());
+  REQUIRE(WaitUntil(
+      [&] {
+        auto r = client.Get("/v1/stats/summary?" + range);
+        REQUIRE(r.status == 200);
+        summary = r.body;
+        simdjson::dom::element agg = ParseJson(p, summary)["aggregator"].value();
+        return Int(agg, "pending_events") == 0 && Int(agg, "open_sessions") <= 1;
+      },
+      std::chrono::seconds(60)));
 
   // 1. Counts equal the ground truth exactly (+1 session and event: the tick).
   simdjson::dom::element s = ParseJson(p, summary);

@@ -1,6 +1,6 @@
 // Integration tests of the browser assets the binary serves (the tracker at /foothold.js and
 // tracker.script_path, the demo shop), of tracker.collect_path aliases, and of CORS as browsers
-// need it (server/README.md "Browser assets", README "CORS"). The browser half of these
+// need it (server/web/README.md "Serving", README "Browser tracker"). The browser half of these
 // contracts is in tests/js/tracker*.test.mjs.
 #include <catch2/catch.hpp>
 
@@ -32,6 +32,7 @@ TEST_CASE("the tracker is served with ETag, Cache-Control and gzip", "[integrati
   CHECK(plain.header("cache-control") == "public, max-age=3600, must-revalidate");
   CHECK(plain.header("vary") == "Accept-Encoding");
   CHECK(plain.header("content-encoding").empty());
+  CHECK(plain.header("access-control-allow-origin") == "*");  // <script crossorigin integrity=...> from any site
   const std::string etag = plain.header("etag");
   REQUIRE(etag.size() == 18);  // a strong tag: quoted 16 hex digits
   CHECK(etag.front() == '"');
@@ -103,6 +104,7 @@ TEST_CASE("the demo shop is served when enabled", "[integration]") {
   REQUIRE(index.status == 200);
   CHECK(index.header("content-type") == "text/html; charset=utf-8");
   CHECK(index.header("cache-control") == "no-cache");
+  CHECK(index.header("access-control-allow-origin").empty());
   CHECK(index.body.find("/foothold.js") != std::string::npos);
   // Single-page routes answer the index; a missing file stays 404.
   CHECK(f.client.Get("/p/desk-lamp").body == index.body);

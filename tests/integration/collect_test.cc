@@ -1,5 +1,5 @@
 // Integration tests: the real foothold binary on port 0 with a temp data dir,
-// spoken to over real HTTP (DESIGN.md §4, §5).
+// spoken to over real HTTP (server/README.md, proto/README.md).
 #include <catch2/catch.hpp>
 
 #include <string>

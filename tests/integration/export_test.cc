@@ -35,16 +35,8 @@ std::vector<std::string> ExportEnv(const std::string& url, const std::string& no
           "FOOTHOLD_EXPORT__CLICKHOUSE__LINGER=20ms", "FOOTHOLD_EXPORT__CLICKHOUSE__TIMEOUT=5s"};
 }
 
-// Polls `done` every 50 ms until it holds or `seconds` pass.
-template <typename Fn>
-bool WaitUntil(Fn done, int seconds) {
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(seconds);
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (done()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  return done();
-}
+// How often the export tests poll (tests/test_util.h WaitUntil).
+constexpr std::chrono::milliseconds kPoll{50};
 
 // A JSON array of `n` events with ids prefix-0.. in sessions of 5.
 std::string Batch(const std::string& prefix, int n, std::vector<std::string>* ids) {
@@ -201,7 +193,9 @@ TEST_CASE("export: every accepted event reaches ClickHouse once, with its fields
   REQUIRE(client.Post("/v1/collect", rich, "application/json", ua).body.find("\"duplicates\":1") != std::string::npos);
   ids.push_back("rich-1");
 
-  REQUIRE(WaitUntil([&] { return ch.QueryNumber("SELECT count() FROM foothold.events FINAL") >= 201; }, 60));
+  REQUIRE(WaitUntil(
+      [&] { return ch.QueryNumber("SELECT count() FROM foothold.events FINAL") >= 201; },
+      std::chrono::seconds(60), kPoll));
   CHECK(ch.QueryNumber("SELECT count() FROM foothold.events FINAL") == 201);
   CHECK(ExportedIds(ch) == std::set<std::string>(ids.begin(), ids.end()));
   CHECK(ch.QueryNumber("SELECT uniqExact(node, seq) FROM foothold.events FINAL WHERE node = 'node-a'") == 201);
@@ -242,7 +236,7 @@ TEST_CASE("export: every accepted event reaches ClickHouse once, with its fields
   CHECK(MetricValue(metrics, "foothold_export_dropped_records_total") == 0);
 }
 
-TEST_CASE("export: kill -9 between ClickHouse's 200 and the checkpoint re-sends the batch; FINAL counts it once",
+TEST_CASE("export: kill -9 between ClickHouse's 200 and the checkpoint re-sends the batch, and FINAL counts it once",
           "[integration][clickhouse]") {
   if (!ClickHouseInstalled()) return;
   TempDir dir;
@@ -272,7 +266,9 @@ TEST_CASE("export: kill -9 between ClickHouse's 200 and the checkpoint re-sends 
   ServerProcess node(data, {}, ExportEnv(url, "node-k"));
   REQUIRE(node.started());
   HttpClient client(node.port());
-  REQUIRE(WaitUntil([&] { return MetricValue(client.Get("/metrics").body, "foothold_export_pending_records") == 0; }, 60));
+  REQUIRE(WaitUntil(
+      [&] { return MetricValue(client.Get("/metrics").body, "foothold_export_pending_records") == 0; },
+      std::chrono::seconds(60), kPoll));
   CHECK(relay.rows_acknowledged() == 200);  // every row went to ClickHouse twice
   CHECK(ch.QueryNumber("SELECT count() FROM foothold.events FINAL") == 100);
   CHECK(ch.QueryNumber("SELECT uniqExact(node, seq) FROM foothold.events") == 100);
@@ -318,7 +314,9 @@ TEST_CASE("export: ClickHouse stopped under load and started again: every accept
     }
   });
   HttpClient ops(node.port());
-  REQUIRE(WaitUntil([&] { return ch.QueryNumber("SELECT count() FROM foothold.events") > 0; }, 60));
+  REQUIRE(WaitUntil(
+      [&] { return ch.QueryNumber("SELECT count() FROM foothold.events") > 0; },
+      std::chrono::seconds(60), kPoll));
 
   ch.Stop();
   const int during_outage_from = batches.load();
@@ -326,18 +324,20 @@ TEST_CASE("export: ClickHouse stopped under load and started again: every accept
   REQUIRE(WaitUntil([&] {
     const std::string m = ops.Get("/metrics").body;
     return MetricValue(m, "foothold_export_failures_total{kind=\"connect\"}") > 0 && batches.load() > during_outage_from + 20;
-  }, 60));
+  }, std::chrono::seconds(60), kPoll));
   CHECK(ops.Get("/readyz").status == 200);
   CHECK(MetricValue(ops.Get("/metrics").body, "foothold_export_pending_records") > 0);
 
   REQUIRE(ch.Start());
   const int after_restart = batches.load();
-  REQUIRE(WaitUntil([&] { return batches.load() > after_restart + 20; }, 60));
+  REQUIRE(WaitUntil([&] { return batches.load() > after_restart + 20; }, std::chrono::seconds(60), kPoll));
   stop.store(true);
   load.join();
   CHECK(refused.load() == 0);
 
-  REQUIRE(WaitUntil([&] { return MetricValue(ops.Get("/metrics").body, "foothold_export_pending_records") == 0; }, 90));
+  REQUIRE(WaitUntil(
+      [&] { return MetricValue(ops.Get("/metrics").body, "foothold_export_pending_records") == 0; },
+      std::chrono::seconds(90), kPoll));
   const long long final_count = ch.QueryNumber("SELECT count() FROM foothold.events FINAL");
   CHECK(final_count == static_cast<long long>(accepted.size()));
   CHECK(ch.QueryNumber("SELECT uniqExact(node, seq) FROM foothold.events") == final_count);

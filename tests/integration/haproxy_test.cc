@@ -1,11 +1,11 @@
-// Integration test of the scaled-out topology (DESIGN.md §10): two real foothold processes behind
+// Integration test of the scaled-out topology (deploy/README.md): two real foothold processes behind
 // HAProxy running deploy/haproxy/haproxy.cfg itself - the shipped file, not a copy - with only its
 // "${FH_*}" variables pointed at loopback ports and a faster health-check pace. It checks what ops
 // rely on: one session stays on one replica, and a replica rolled with SIGTERM under load drops
 // nothing it acknowledged and fails no request except with 503.
 //
-// Skipped (with a warning) when the haproxy binary is not installed; `scripts/setup.sh test`
-// installs it, so CI runs it.
+// Skipped (with a warning) when the haproxy binary is not installed, and failed instead when CI is
+// set (tests/test_util.h ToolAvailable); `scripts/setup.sh test` installs it.
 #include <catch2/catch.hpp>
 
 #include <netinet/in.h>
@@ -75,7 +75,7 @@ class HaproxyProcess {
   ~HaproxyProcess() {
     if (pid_ <= 0) return;
     ::kill(pid_, SIGTERM);  // with -db: stop at once
-    for (int i = 0; i < 400 && !Exited(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    WaitUntil([&] { return Exited(); }, std::chrono::seconds(2), std::chrono::milliseconds(5));
     if (pid_ > 0) {
       ::kill(pid_, SIGKILL);
       int status = 0;
@@ -133,15 +133,15 @@ struct Cluster {
             "FH_CHECK_RISE=1",
         },
         dir.path() + "/haproxy.log");
-    // Ready when HAProxy answers and has seen both replicas pass a check (bounded: 30s).
+    // Ready when HAProxy answers and has seen both replicas pass a check.
     HttpClient stats(stats_port);
-    for (int i = 0; i < 600 && !haproxy->Exited(); ++i) {
-      if (ServerUp(&stats, "foothold-1") && ServerUp(&stats, "foothold-2")) {
-        ready = true;
-        return;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
+    WaitUntil(
+        [&] {
+          if (haproxy->Exited()) return true;  // gave up: ready stays false, Logs() says why
+          ready = ServerUp(&stats, "foothold-1") && ServerUp(&stats, "foothold-2");
+          return ready;
+        },
+        std::chrono::seconds(30), std::chrono::milliseconds(50));
   }
 
   // The tail of each process's output, for failure messages (HAProxy logs every request).
@@ -176,10 +176,7 @@ void CountStored(uint16_t node_port, const std::set<std::string>& sids, std::map
 
 TEST_CASE("behind HAProxy, a session's POSTs and pixels land on one replica", "[integration]") {
   const std::string haproxy = FindHaproxy();
-  if (haproxy.empty()) {
-    WARN("haproxy is not installed (scripts/setup.sh test installs it): skipping the load balancer test");
-    return;
-  }
+  if (!ToolAvailable(!haproxy.empty(), "haproxy")) return;
   Cluster cluster(haproxy);
   if (!cluster.ready) FAIL("the cluster did not come up\n" << cluster.Logs());
 
@@ -234,10 +231,7 @@ TEST_CASE("behind HAProxy, a session's POSTs and pixels land on one replica", "[
 
 TEST_CASE("behind HAProxy, a replica rolled with SIGTERM under load loses and fails nothing", "[integration]") {
   const std::string haproxy = FindHaproxy();
-  if (haproxy.empty()) {
-    WARN("haproxy is not installed (scripts/setup.sh test installs it): skipping the load balancer test");
-    return;
-  }
+  if (!ToolAvailable(!haproxy.empty(), "haproxy")) return;
   Cluster cluster(haproxy);
   if (!cluster.ready) FAIL("the cluster did not come up\n" << cluster.Logs());
 
@@ -274,9 +268,7 @@ TEST_CASE("behind HAProxy, a replica rolled with SIGTERM under load loses and fa
     });
   }
   auto wait_for_requests = [&](int at_least) {
-    for (int i = 0; i < 6000 && requests.load() < at_least; ++i) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(5));
-    }
+    WaitUntil([&] { return requests.load() >= at_least; }, std::chrono::seconds(30), std::chrono::milliseconds(5));
   };
 
   wait_for_requests(300);

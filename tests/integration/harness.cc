@@ -29,18 +29,6 @@ namespace beast = boost::beast;
 namespace http = boost::beast::http;
 using tcp = asio::ip::tcp;
 
-TempDir::TempDir() {
-  char tmpl[] = "/tmp/foothold-test-XXXXXX";
-  char* p = mkdtemp(tmpl);
-  if (p == nullptr) throw std::runtime_error("mkdtemp failed");
-  path_ = p;
-}
-
-TempDir::~TempDir() {
-  std::error_code ec;
-  std::filesystem::remove_all(path_, ec);
-}
-
 struct HttpClient::Impl {
   explicit Impl(uint16_t p) : port(p), stream(ioc) {}
   bool Connect() {
@@ -190,30 +178,30 @@ ServerProcess::ServerProcess(const std::string& data_dir, std::vector<std::strin
   argv.insert(argv.end(), args.begin(), args.end());
   pid_ = Spawn(argv, env, log_path_);
   const std::regex re(R"(listening on [^ ]+:(\d+) \((\w[\w+]*)\))");
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-  while (std::chrono::steady_clock::now() < deadline) {
-    std::string log = ReadFile(log_path_);
-    for (auto it = std::sregex_iterator(log.begin(), log.end(), re); it != std::sregex_iterator(); ++it) {
-      uint16_t p = static_cast<uint16_t>(std::stoi((*it)[1]));
-      if ((*it)[2] == "admin") {
-        admin_port_ = p;
-      } else {
-        port_ = p;
-      }
-    }
-    bool want_admin = false;
-    for (const auto& a : args) want_admin |= a == "--admin-listen";
-    for (const auto& e : env) want_admin |= e.rfind("FOOTHOLD_ADMIN_LISTEN=", 0) == 0;
-    if (port_ != 0 && (!want_admin || admin_port_ != 0)) return;
-    int status = 0;
-    if (waitpid(pid_, &status, WNOHANG) == pid_) {
-      pid_ = -1;
-      port_ = 0;
-      return;  // exited before listening; started() is false, Log() says why
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  port_ = 0;
+  bool want_admin = false;
+  for (const auto& a : args) want_admin |= a == "--admin-listen";
+  for (const auto& e : env) want_admin |= e.rfind("FOOTHOLD_ADMIN_LISTEN=", 0) == 0;
+  const bool listening = WaitUntil(
+      [&] {
+        std::string log = ReadFile(log_path_);
+        for (auto it = std::sregex_iterator(log.begin(), log.end(), re); it != std::sregex_iterator(); ++it) {
+          uint16_t p = static_cast<uint16_t>(std::stoi((*it)[1]));
+          if ((*it)[2] == "admin") {
+            admin_port_ = p;
+          } else {
+            port_ = p;
+          }
+        }
+        if (port_ != 0 && (!want_admin || admin_port_ != 0)) return true;
+        int status = 0;
+        if (waitpid(pid_, &status, WNOHANG) == pid_) {
+          pid_ = -1;  // exited before listening; started() is false, Log() says why
+          return true;
+        }
+        return false;
+      },
+      std::chrono::seconds(30));
+  if (!listening || pid_ <= 0) port_ = 0;
 }
 
 ServerProcess::~ServerProcess() {
@@ -232,16 +220,12 @@ void ServerProcess::Signal(int sig) {
 
 int ServerProcess::WaitExit(int timeout_ms) {
   if (pid_ <= 0) return -1;
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
-  while (std::chrono::steady_clock::now() < deadline) {
-    int status = 0;
-    if (waitpid(pid_, &status, WNOHANG) == pid_) {
-      pid_ = -1;
-      return DecodeStatus(status);
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
-  return -1;
+  int status = 0;
+  const bool exited = WaitUntil([&] { return waitpid(pid_, &status, WNOHANG) == pid_; },
+                                std::chrono::milliseconds(timeout_ms), std::chrono::milliseconds(5));
+  if (!exited) return -1;
+  pid_ = -1;
+  return DecodeStatus(status);
 }
 
 void ServerProcess::Kill9() {

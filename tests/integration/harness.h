@@ -1,5 +1,6 @@
-// Test harness for integration tests: a temp directory, the real foothold
-// binary as a child process on port 0, and a small blocking HTTP client.
+// Test harness for integration tests: the real foothold binary as a child
+// process on port 0, and a small blocking HTTP client (TempDir, NowMs and
+// WaitUntil come from tests/test_util.h).
 // Beast stays in harness.cc.
 //
 // Thread safety: HttpClient and ServerProcess objects are not shared between
@@ -14,18 +15,9 @@
 #include <string>
 #include <vector>
 
+#include "tests/test_util.h"
+
 namespace foothold::testing {
-
-// A fresh directory under /tmp, removed (recursively) on destruction.
-class TempDir {
- public:
-  TempDir();
-  ~TempDir();
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
 
 struct HttpResult {
   int status = 0;  // 0: no response (connection failed or closed)

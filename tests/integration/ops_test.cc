@@ -21,15 +21,15 @@ TEST_CASE("metrics count requests, events and rejections", "[integration]") {
                  "application/json", {{"User-Agent", "Mozilla/5.0 (Macintosh) Safari/605.1.15"}})
               .status == 200);
   HttpResult m;
-  for (int i = 0; i < 3000; ++i) {  // until the aggregator has counted it (no timing assertion)
-    m = c.Get("/metrics");
-    REQUIRE(m.status == 200);
-    if (m.body.find("foothold_aggregator_pending_events 0\n") != std::string::npos &&
-        m.body.find("foothold_aggregator_checkpoint_seq 1\n") != std::string::npos) {
-      break;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
+  const bool counted = WaitUntil(  // until the aggregator has counted it
+      [&] {
+        m = c.Get("/metrics");
+        REQUIRE(m.status == 200);
+        return m.body.find("foothold_aggregator_pending_events 0\n") != std::string::npos &&
+               m.body.find("foothold_aggregator_checkpoint_seq 1\n") != std::string::npos;
+      },
+      std::chrono::seconds(30));
+  REQUIRE(counted);
   CHECK(m.body.find("foothold_conversion_events_total{name=\"add_to_cart\",kind=\"micro\"} 1\n") != std::string::npos);
   CHECK(m.body.find("foothold_conversion_sessions_total{name=\"add_to_cart\",kind=\"micro\"} 1\n") != std::string::npos);
   CHECK(m.body.find("foothold_conversion_events_total{name=\"purchase\",kind=\"macro\"} 0\n") != std::string::npos);
@@ -44,10 +44,7 @@ TEST_CASE("metrics count requests, events and rejections", "[integration]") {
   CHECK(m.body.find("foothold_store_healthy 1\n") != std::string::npos);
 
   // The exposition passes Prometheus's own linter (scripts/setup.sh test installs promtool).
-  if (std::system("command -v promtool >/dev/null 2>&1") != 0) {
-    WARN("promtool not installed: exposition format not linted");
-    return;
-  }
+  if (!ToolAvailable(std::system("command -v promtool >/dev/null 2>&1") == 0, "promtool")) return;
   const std::string path = dir.path() + "/metrics.txt";
   { std::ofstream(path) << m.body; }
   const std::string cmd = "promtool check metrics < " + path + " 2>&1";
@@ -118,9 +115,12 @@ TEST_CASE("connections over http.max_connections are closed, idle ones time out"
   // A third connection is accepted and closed at once: no response.
   CHECK(RawExchange(server.port(), "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n", 1000).empty());
   // After the idle timeout the first two are gone and new clients get through.
-  std::this_thread::sleep_for(std::chrono::milliseconds(900));
-  HttpClient c(server.port());
-  CHECK(c.Get("/healthz").status == 200);
+  CHECK(WaitUntil(
+      [&] {
+        HttpClient c(server.port());
+        return c.Get("/healthz").status == 200;
+      },
+      std::chrono::seconds(10)));
 }
 
 TEST_CASE("a client that sends its body too slowly is disconnected", "[integration]") {

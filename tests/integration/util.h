@@ -1,4 +1,5 @@
-// Small helpers shared by the integration tests: JSON access and clocks.
+// Small helpers shared by the integration tests: JSON access (NowMs is in
+// tests/test_util.h).
 #pragma once
 
 #include <chrono>
@@ -7,12 +8,9 @@
 
 #include <simdjson.h>
 
-namespace foothold::testing {
+#include "tests/test_util.h"
 
-inline int64_t NowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
+namespace foothold::testing {
 
 // Parses `json` into a DOM element owned by `parser`; fails the test (REQUIRE) on bad JSON.
 inline simdjson::dom::element ParseJson(simdjson::dom::parser& parser, const std::string& json) {

@@ -193,7 +193,7 @@ TEST_CASE("body-level errors", "[proto]") {
 TEST_CASE("limits: events per request, body bytes, event bytes", "[proto]") {
   Limits limits;
   limits.max_events = 3;
-  limits.max_body_bytes = 2000;
+  limits.max_decoded_bytes = 2000;
   limits.max_event_bytes = 200;
 
   SECTION("too many events is a 413, at the limit is fine") {
@@ -213,7 +213,7 @@ TEST_CASE("limits: events per request, body bytes, event bytes", "[proto]") {
     CHECK(codes::HttpStatusFor(err.code) == 413);
     CHECK(err.code == codes::kTooManyEvents);
   }
-  SECTION("a body over max_body_bytes is a 413 before any parsing") {
+  SECTION("a body over max_decoded_bytes is a 413 before any parsing") {
     const std::string body = "[" + std::string(2000, ' ') + "]";
     const BodyError err = BodyErrorOf(Decode(body, BodyFormat::kJson, limits));
     CHECK(codes::HttpStatusFor(err.code) == 413);

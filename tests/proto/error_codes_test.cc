@@ -47,6 +47,14 @@ TEST_CASE("every declared error code has one HTTP status", "[proto]") {
   CHECK(mapped == declared);
 }
 
+TEST_CASE("the wire contract documents every error code", "[proto]") {
+  const std::string readme = ReadSource("proto/README.md");
+  for (const std::string& code : DeclaredCodes()) {
+    INFO(code);
+    CHECK(readme.find("`" + code + "`") != std::string::npos);
+  }
+}
+
 TEST_CASE("the status of a code is the contract's", "[proto]") {
   CHECK(codes::HttpStatusFor(codes::kJsonInvalid) == 400);
   CHECK(codes::HttpStatusFor(codes::kBodyTooLarge) == 413);

@@ -1,4 +1,4 @@
-// Pixel query strings (DESIGN.md §4.2): Decoder::DecodeQuery.
+// Pixel query strings (proto/README.md "Pixel query strings"): Decoder::DecodeQuery.
 #include <catch2/catch.hpp>
 
 #include <string>

@@ -1,4 +1,4 @@
-// Per-event validation (DESIGN.md §4.1 field table): every event-level code
+// Per-event validation (proto/README.md "Event fields"): every event-level code
 // the JSON decoder produces, with its field and index.
 #include <catch2/catch.hpp>
 

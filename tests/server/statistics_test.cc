@@ -101,7 +101,7 @@ TEST_CASE("WilsonInterval is undefined without a sample", "[server][statistics]"
 // to treat"): example 1, experimental 15 events / 135 non-events, control 100 /
 // 150 -> RR = 0.25, OR = 0.167; example 2, 75/75 vs 100/150 -> RR = 1.25,
 // OR = 1.5. The page prints no interval; the Katz bounds below were computed
-// by hand (mpmath) from the DESIGN.md formula, once with z = 1.96 exactly and
+// by hand (mpmath) from the Katz formula in README.md "Analytics", once with z = 1.96 exactly and
 // once with kZ95, and match the BU School of Public Health module EP713
 // formula exp(ln RR ± 1.96·sqrt(1/a − 1/N1 + 1/c − 1/N0)).
 TEST_CASE("KatzRelativeRisk matches the Wikipedia worked example", "[server][statistics]") {

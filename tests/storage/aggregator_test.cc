@@ -1,4 +1,4 @@
-// The aggregator (DESIGN.md §7) over a hand-made dataset whose every count is
+// The aggregator (storage/README.md) over a hand-made dataset whose every count is
 // worked out below: a dwell crossing, bots, sessions spanning buckets,
 // out-of-order event times, sessionized visitors, funnels in all three modes,
 // lift cells and experiment exposure. The same expectations hold however the
@@ -7,6 +7,12 @@
 #include <map>
 #include <thread>
 
+#include <rocksdb/iterator.h>
+#include <rocksdb/write_batch.h>
+
+#include "proto/coding.h"
+#include "storage/aggregate/session_state.h"
+#include "storage/log/db.h"
 #include "storage/verify.h"
 #include "tests/storage/test_util.h"
 
@@ -263,12 +269,8 @@ TEST_CASE("on an idle store, clock ticks close sessions, count nothing, and repl
     auto store = OpenStore(options);
     REQUIRE(AppendSync(*store, {MakeEvent("purchase", "idle", now, now)}).status.ok());
     // No more traffic: only a tick can move the watermark past the session.
-    bool closed = false;
-    for (int i = 0; i < 3000 && !closed; ++i) {  // up to 30 s; no timing assertion
-      closed = store->aggregator_stats().sessions_closed == 1;
-      if (!closed) std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
-    REQUIRE(closed);
+    REQUIRE(testing::WaitUntil([&] { return store->aggregator_stats().sessions_closed == 1; },
+                               std::chrono::seconds(30)));
     REQUIRE(store->WaitAggregated(30000));
     CHECK(store->aggregator_stats().open_sessions == 0);
     Summary sum;
@@ -287,6 +289,170 @@ TEST_CASE("on an idle store, clock ticks close sessions, count nothing, and repl
   REQUIRE(Verify(options, &report).ok());
   CHECK(report.ok());
   CHECK(report.records >= 2);
+}
+
+TEST_CASE("with a session cache of one, sessions read back from the store count the same", "[storage]") {
+  TempDir dir;
+  StoreOptions options = Options(dir);
+  options.session_cache = 1;  // nearly every event and every close reads its session back
+  {
+    auto store = OpenStore(options);
+    for (auto& request : Dataset()) {
+      REQUIRE(AppendSync(*store, std::move(request)).status.ok());
+      REQUIRE(store->WaitAggregated(30000));  // one pass per request: states go to the store between
+    }
+    CheckCounts(*store);
+  }
+  VerifyReport report;
+  REQUIRE(Verify(options, &report).ok());
+  INFO((report.differences.empty() ? "" : report.differences[0]));
+  CHECK(report.ok());
+  CHECK(report.sessions_checked == 1);
+}
+
+TEST_CASE("a long session's hits sealed in chunks and read back at close count like a recount", "[storage]") {
+  TempDir dir;
+  StoreOptions options = Options(dir);
+  options.session_cache = 1;
+  // 30 requests of 7 events for "long" (every event a hit of the strict
+  // funnel), each followed by another session's event so "long" is evicted
+  // between passes. Only its first two events complete the strict funnel
+  // (demo video, then add_to_cart): the count needs the first chunk back.
+  const char* kinds[] = {"page_view", "add_to_cart", "purchase"};
+  int n = 0;
+  {
+    auto store = OpenStore(options);
+    for (int r = 0; r < 30; ++r) {
+      std::vector<proto::Event> request;
+      for (int i = 0; i < 7; ++i, ++n) {
+        proto::Event e = MakeEvent(n == 0 ? "video_play" : n == 1 ? "add_to_cart" : kinds[n % 3], "long",
+                                   At(10, 0, n));
+        if (n == 0) e = Prop(std::move(e), "kind", "demo");
+        request.push_back(std::move(e));
+      }
+      REQUIRE(AppendSync(*store, std::move(request)).status.ok());
+      REQUIRE(store->WaitAggregated(30000));
+      REQUIRE(AppendSync(*store, {MakeEvent("page_view", "other-" + std::to_string(r), At(10, 0, n))}).status.ok());
+      REQUIRE(store->WaitAggregated(30000));
+    }
+  }
+  VerifyReport open_report;  // while open: head and chunk rows byte for byte
+  REQUIRE(Verify(options, &open_report).ok());
+  INFO((open_report.differences.empty() ? "" : open_report.differences[0]));
+  CHECK(open_report.ok());
+  CHECK(open_report.sessions_checked == 31);
+  {
+    auto store = OpenStore(options);
+    REQUIRE(AppendSync(*store, {MakeEvent("tick", "tick", At(12, 0))}).status.ok());
+    REQUIRE(store->WaitAggregated(30000));
+    CHECK(store->aggregator_stats().open_sessions == 1);
+    FunnelCounts funnel;
+    REQUIRE(store->QueryFunnel(store->analytics().funnels[0], {kDayStart, kDayStart + kDay}, &funnel).ok());
+    CHECK(funnel.reached == std::vector<uint64_t>{1, 1});  // checkout: cart then purchase
+    REQUIRE(store->QueryFunnel(store->analytics().funnels[1], {kDayStart, kDayStart + kDay}, &funnel).ok());
+    CHECK(funnel.reached == std::vector<uint64_t>{1, 1});  // strict: the first two events
+  }
+  VerifyReport report;
+  REQUIRE(Verify(options, &report).ok());
+  INFO((report.differences.empty() ? "" : report.differences[0]));
+  CHECK(report.ok());
+  CHECK(report.sessions_checked == 1);
+}
+
+// Rewrites every session of a closed store in the version 1 format (one row
+// per session, all recorded hits inside), as the aggregator before the head /
+// hit rows split wrote them.
+void DowngradeToV1(const StoreOptions& options) {
+  std::unique_ptr<Database> db;
+  REQUIRE(Database::Open(options, &db).ok());
+  std::map<std::string, std::pair<SessionState, std::vector<SessionState::Hit>>> sessions;
+  rocksdb::WriteBatch batch;
+  std::unique_ptr<rocksdb::Iterator> it(db->db()->NewIterator(rocksdb::ReadOptions(), db->sessions()));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    std::string_view id;
+    uint64_t seq = 0;
+    const std::string key = it->key().ToString();
+    const std::string value = it->value().ToString();
+    const SessionRowKind kind = ParseSessionKey(key, &id, &seq);
+    auto& [state, hits] = sessions[std::string(id)];
+    if (kind == SessionRowKind::kHead) {
+      REQUIRE(DecodeHead(value, &state).ok());
+    } else {
+      REQUIRE(kind == SessionRowKind::kHit);  // chunks come after every head: key order
+      REQUIRE(DecodeHits(value, &hits).ok());
+    }
+    REQUIRE(batch.Delete(db->sessions(), key).ok());
+  }
+  REQUIRE(it->status().ok());
+  it.reset();
+  auto var = [](uint64_t v, std::string* out) { proto::PutVarint64(out, v); };
+  auto sig = [](int64_t v, std::string* out) { proto::PutVarsigned64(out, v); };
+  auto str = [](const std::string& v, std::string* out) { proto::PutLengthPrefixed(out, v); };
+  for (const auto& [id, session] : sessions) {
+    auto [s, hits] = session;
+    hits.insert(hits.end(), s.pending.begin(), s.pending.end());
+    REQUIRE(s.hits == hits.size());  // a strict funnel: every recorded hit is kept
+    std::string v(1, '\x01');
+    sig(s.start_ms, &v);
+    sig(s.last_received_ms, &v);
+    var(s.events, &v);
+    var(s.hits_truncated ? 1 : 0, &v);
+    var(s.first.size(), &v);
+    for (const auto& f : s.first) {
+      var(f.conv, &v);
+      sig(f.time_ms, &v);
+      var(f.seq, &v);
+    }
+    var(hits.size(), &v);
+    for (const auto& h : hits) {
+      var(h.conv, &v);
+      sig(h.time_ms, &v);
+      var(h.seq, &v);
+    }
+    var(s.exposures.size(), &v);
+    for (const auto& x : s.exposures) {
+      str(x.experiment, &v);
+      str(x.variant, &v);
+      sig(x.time_ms, &v);
+      var(x.seq, &v);
+    }
+    var(s.pages.size(), &v);
+    for (const auto& p : s.pages) {
+      var(p.conv, &v);
+      var(p.fired ? 1 : 0, &v);
+      sig(p.engaged_ms, &v);
+      str(p.path, &v);
+    }
+    REQUIRE(batch.Put(db->sessions(), id, v).ok());
+  }
+  REQUIRE(db->db()->Write(rocksdb::WriteOptions(), &batch).ok());
+  REQUIRE(db->Close().ok());
+}
+
+TEST_CASE("a store with version 1 session states converts them at start and counts the same", "[storage]") {
+  TempDir dir;
+  StoreOptions options = Options(dir);
+  std::vector<std::vector<proto::Event>> requests = Dataset();
+  const size_t half = 2;  // s1 complete (dwell, exposure, funnel hits) and still open at the switch
+  {
+    auto store = OpenStore(options);
+    for (size_t i = 0; i < half; ++i) REQUIRE(AppendSync(*store, std::move(requests[i])).status.ok());
+    REQUIRE(store->WaitAggregated(30000));
+    CHECK(store->aggregator_stats().open_sessions == 1);
+  }
+  DowngradeToV1(options);
+  {
+    auto store = OpenStore(options);
+    CHECK(store->aggregator_stats().open_sessions == 1);
+    for (size_t i = half; i < requests.size(); ++i) {
+      REQUIRE(AppendSync(*store, std::move(requests[i])).status.ok());
+    }
+    CheckCounts(*store);
+  }
+  VerifyReport report;
+  REQUIRE(Verify(options, &report).ok());
+  INFO((report.differences.empty() ? "" : report.differences[0]));
+  CHECK(report.ok());
 }
 
 TEST_CASE("verify refuses a directory without a store", "[storage]") {

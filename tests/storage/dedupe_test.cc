@@ -1,4 +1,4 @@
-// Dedupe on client event ids (DESIGN.md §5): an event_id seen within the
+// Dedupe on client event ids (storage/README.md): an event_id seen within the
 // window is acknowledged as a duplicate and stored once, within a group,
 // across groups, across restarts; expiry is measured on received_at.
 #include <atomic>

@@ -1,4 +1,4 @@
-// Funnel semantics (DESIGN.md §7, PostHog's state machine) on the Rollup
+// Funnel semantics (storage/README.md, PostHog's state machine) on the Rollup
 // itself, one rule per case: restart on a new step 1, the window anchored at
 // step 1 and inclusive, one event per step, ties broken by (event_time, seq),
 // strict and any modes.
@@ -6,6 +6,7 @@
 
 #include "storage/aggregate/counter_keys.h"
 #include "storage/aggregate/rollup.h"
+#include "storage/aggregate/session_state.h"
 
 namespace foothold::storage {
 namespace {
@@ -107,27 +108,57 @@ TEST_CASE("funnel: strict mode breaks on any other event, any mode ignores order
         V{1, 1, 0});
 }
 
-TEST_CASE("session state survives its encoding byte for byte", "[storage]") {
+TEST_CASE("session head and chunk rows survive their encoding byte for byte", "[storage]") {
   SessionState s;
   s.start_ms = -5;
   s.last_received_ms = kT0;
   s.events = 7;
+  s.hits = 4096;
   s.hits_truncated = true;
+  s.pending = {{kT0 + 2, 14, 1}, {kT0 - 1, 15, SessionState::kOther}};
+  s.chunks = 2;
   s.first = {{1, kT0, 3}, {2, kT0 + 1, 9}};
-  s.hits = {{kT0, 3, 1}, {kT0 + 1, 9, SessionState::kOther}};
+  s.last = {{2, kT0 + 5, 12}};
   s.exposures = {{"exp", "b", kT0, 4}};
   s.pages = {{0, true, 181000, "/p/1"}};
-  const std::string encoded = Rollup::EncodeState(s);
+  const std::string encoded = EncodeHead(s);
   SessionState back;
-  REQUIRE(Rollup::DecodeState(encoded, &back).ok());
-  CHECK(Rollup::EncodeState(back) == encoded);
+  REQUIRE(DecodeHead(encoded, &back).ok());
+  CHECK(EncodeHead(back) == encoded);
   CHECK(back.first.size() == 2);
+  CHECK(back.last[0].seq == 12);
+  REQUIRE(back.pending.size() == 2);
+  CHECK((back.pending[1].time_ms == kT0 - 1 && back.pending[1].seq == 15));
   CHECK(back.exposures[0].variant == "b");
   CHECK(back.pages[0].path == "/p/1");
   // Every truncation is refused, never misread.
   for (size_t n = 0; n < encoded.size(); ++n) {
-    CHECK_FALSE(Rollup::DecodeState(encoded.substr(0, n), &back).ok());
+    CHECK_FALSE(DecodeHead(encoded.substr(0, n), &back).ok());
   }
+
+  const std::string row = EncodeHits({{kT0, 77, 1}, {kT0, 77, SessionState::kOther}, {kT0 - 5, 80, 2}});
+  std::vector<SessionState::Hit> hits;
+  REQUIRE(DecodeHits(row, &hits).ok());
+  REQUIRE(hits.size() == 3);
+  CHECK((hits[0].time_ms == kT0 && hits[0].seq == 77 && hits[0].conv == 1));
+  CHECK((hits[1].seq == 77 && hits[1].conv == SessionState::kOther));
+  CHECK((hits[2].time_ms == kT0 - 5 && hits[2].seq == 80 && hits[2].conv == 2));
+  for (size_t n = 0; n < row.size(); ++n) {
+    CHECK_FALSE(DecodeHits(row.substr(0, n), &hits).ok());
+  }
+}
+
+TEST_CASE("session row keys name their session and kind", "[storage]") {
+  std::string_view id;
+  uint64_t seq = 0;
+  CHECK(ParseSessionKey(SessionHeadKey("s-1"), &id, &seq) == SessionRowKind::kHead);
+  CHECK(id == "s-1");
+  CHECK(ParseSessionKey(SessionHitKey("s-1", 42), &id, &seq) == SessionRowKind::kHit);
+  CHECK((id == "s-1" && seq == 42));
+  CHECK(SessionHitKey("s-1", 42).starts_with(SessionHitPrefix("s-1")));
+  CHECK_FALSE(SessionHitKey("s-10", 42).starts_with(SessionHitPrefix("s-1")));
+  CHECK(ParseSessionKey("s-1", &id, &seq) == SessionRowKind::kV1);  // a version 1 row
+  CHECK(ParseSessionKey(std::string("\x02s\x00", 3), &id, &seq) == SessionRowKind::kUnknown);
 }
 
 }  // namespace

@@ -1,4 +1,4 @@
-// Retention (DESIGN.md §6): log records older than retention_days (by
+// Retention (storage/README.md): log records older than retention_days (by
 // received_at) are removed with their session_index entries; newer ones stay.
 #include <thread>
 

@@ -1,4 +1,4 @@
-// Server sessionization (DESIGN.md §4.1): events without session_id get a
+// Server sessionization (storage/README.md): events without session_id get a
 // session derived from anonymous_id (else user_id) and a 30-minute style
 // inactivity timeout on event time; ids are deterministic and survive restarts.
 #include <algorithm>

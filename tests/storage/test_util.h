@@ -1,9 +1,9 @@
-// Helpers shared by the storage tests: a temp directory, event builders, a
-// synchronous Append, and a gate that holds the writer thread inside a
+// Helpers shared by the storage tests (besides tests/test_util.h): event
+// builders, a synchronous Append, and a gate that holds the writer thread inside a
 // callback so tests can line up queued work deterministically (no sleeps,
 // no timing assertions).
 //
-// Thread safety: TempDir and the builders are single-threaded; WriterGate's
+// Thread safety: the builders are single-threaded; WriterGate's
 // Release may be called from any thread.
 #pragma once
 
@@ -23,39 +23,15 @@
 #include <catch2/catch.hpp>
 
 #include "proto/event.h"
-#include "tests/proto/event_check.h"
 #include "storage/event_store.h"
+#include "tests/proto/event_check.h"
+#include "tests/test_util.h"
 
 namespace foothold::storage::testing {
 
-// A fresh directory under /tmp, removed with everything in it at scope end.
-class TempDir {
- public:
-  TempDir() {
-    char tmpl[] = "/tmp/foothold-storage-XXXXXX";
-    char* p = mkdtemp(tmpl);
-    REQUIRE(p != nullptr);
-    path_ = p;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-
-  const std::string& path() const { return path_; }
-  // A subdirectory path (not created): the store creates it.
-  std::string Sub(const std::string& name) const { return path_ + "/" + name; }
-
- private:
-  std::string path_;
-};
-
-inline int64_t NowMs() {
-  using namespace std::chrono;
-  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
-}
+using foothold::testing::NowMs;
+using foothold::testing::TempDir;
+using foothold::testing::WaitUntil;
 
 // Options for tests: no periodic retention (tests call RunRetentionForTest),
 // no clock ticks, a small block cache.

@@ -1,4 +1,4 @@
-/*! foothold.js: first-party tracker. Contract: README.md "Browser tracker" in the foothold repository. */
+/*! foothold.js, the first-party tracker of foothold (README.md "Browser tracker") */
 !function(w, d) {
   var n = navigator, L = location, sc = d.currentScript || {}, mem = {}, no = function() {},
     now = function() { return Date.now() },
@@ -23,7 +23,7 @@
     uid = get('fh_u'); X = J('fh_x') || {}; Q = J('fh_q') || [];
   } catch (e) { return }
 
-  // Sessions: rotated after 30 minutes without events, the server's rule (shared by tabs).
+  // Sessions rotate after 30 min without events, the server's rule; tabs share them.
   function sess() {
     var t = now(), s = J('fh_s') || {};
     if (!s.i || t - s.t > T) s = { i: id() };
@@ -33,7 +33,7 @@
   function track(name, props, extra) {
     var e = { event: '' + name, event_id: id(), ts: now(), session_id: sess(), anonymous_id: aid, url: L.href, title: d.title }, k;
     if (uid) e.user_id = uid;
-    for (k in props) { e.props = props; break }
+    for (k in props) { e.props = JSON.parse(JSON.stringify(props)); break }  // a copy; throws here, not later
     for (k in X) { e.experiments = X; break }
     for (k in extra) if (extra[k] != null && extra[k] !== '') e[k] = extra[k];
     Q.push(e);
@@ -65,7 +65,7 @@
     body = JSON.stringify({ sent_at: now(), batch: b });
     if (u || !w.fetch) {
       if (!(n.sendBeacon && n.sendBeacon(url, body))) b.forEach(pix);
-      // After a failure the events stay queued for the next page too; event_id makes the resend a duplicate.
+      // After failures they stay queued for the next page too (event_id dedupes).
       fails || drop(b);
       return;
     }
@@ -108,7 +108,7 @@
     act = acc0 = now(); was = engaged();
     ['pushState', 'replaceState'].forEach(function(k) {
       var o = history[k];
-      history[k] = function() { var r = o.apply(this, arguments); S(page)(); return r };
+      history[k] = function() { var r = o.apply(this, arguments); setTimeout(S(page)); return r };  // after the app sets the title
     });
     on(w, 'popstate', function() { page() });
     ['mousemove', 'mousedown', 'keydown', 'scroll', 'touchstart', 'focus'].forEach(function(k) {
@@ -116,7 +116,7 @@
     });
     on(w, 'blur', accrue);
     on(d, 'visibilitychange', function() {
-      if (engaged() || d.visibilityState == 'visible') { accrue(); act = now() } else { beat(); flush(1) }
+      if (d.visibilityState == 'visible') { accrue(); act = now() } else { beat(); flush(1) }
     });
     on(w, 'pagehide', function() { beat(); flush(1) });
     on(w, 'online', function() { fails = until = 0; flush() });
@@ -135,7 +135,7 @@
     on(d, 'play', function(e) { if (e.target.tagName == 'VIDEO') track('video_play', props(e.target)) });
     setInterval(S(beat), 15e3);
     var pre = w.foothold && w.foothold.q || [], F = w.foothold = {
-      track: S(function(name, p) { track(name, p) }),
+      track: S(function(name, p) { name && track(name, p) }),
       page: S(function() { page(1) }),
       identify: S(function(u) { uid = u ? '' + u : ''; set('fh_u', uid) }),
       expose: S(function(x, v) { X[x] = '' + v; P('fh_x', X); track('experiment_exposure', { experiment: x, variant: '' + v }) })
