@@ -60,6 +60,8 @@ test('a walk through the demo shop stores every automatic and declarative captur
   await page.goto(`${server.url}/demo/?utm_source=newsletter&utm_campaign=spring`);
   await page.waitForFunction(() => window.foothold && localStorage.getItem('fh_s'));
   const sid = await sessionOf(page);
+  // The demo draws the video_autoplay variant at random; this shopper is in the control group.
+  await page.evaluate(() => localStorage.setItem('demo_variant', 'control'));
 
   await page.fill('#newsletter input', 'ada@example.com');
   await page.click('#newsletter button');
@@ -113,7 +115,7 @@ test('a walk through the demo shop stores every automatic and declarative captur
   assert.deepEqual(byName('outbound_click')[0].props, { url: 'https://example.org/reviews/desk-lamp' });
   assert.deepEqual(byName('purchase')[0].props, { currency: 'EUR' });
   const variant = byName('experiment_exposure')[0].props.variant;
-  assert.ok(['control', 'autoplay'].includes(variant));
+  assert.equal(variant, 'control');
   // The exposure is attached to every later event.
   assert.deepEqual(byName('purchase')[0].experiments, { video_autoplay: variant });
   for (const e of s.events) {
