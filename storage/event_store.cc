@@ -1,6 +1,6 @@
 // EventStore: the public face (storage/event_store.h) over the private parts:
-// Database (RocksDB and its column families, storage/db.h), Writer (queue,
-// writer thread, group commit, storage/writer.h) and the readback path here.
+// Database (RocksDB and its column families, storage/log/db.h), Writer (queue,
+// writer thread, group commit, storage/log/writer.h) and the readback path here.
 #include "storage/event_store.h"
 
 #include <algorithm>

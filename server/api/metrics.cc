@@ -97,7 +97,7 @@ void Gauge(std::string* out, const char* name, const char* help, double value) {
   Appendf(out, "%s %.3f\n", name, value);
 }
 
-// The ClickHouse exporter's series (README.md, "Scaling out"); none when it is off.
+// The ClickHouse exporter's series (storage/export/README.md); none when it is off.
 void RenderExport(const storage::ExportStats& x, std::string* out) {
   if (!x.enabled) return;
   const auto ll = [](uint64_t v) { return static_cast<long long>(v); };

@@ -1,6 +1,6 @@
 // Reports: the JSON bodies of the stats endpoints (README.md "Analytics") built from
 // the counter queries of the EventStore (storage/stats.h) and the pure
-// statistics of server/statistics.h. Every report reads counters only, in
+// statistics of server/statistics/statistics.h. Every report reads counters only, in
 // O(buckets); none scans the log.
 //
 // Thread safety: pure functions of their arguments plus thread-safe store

@@ -75,15 +75,8 @@ std::string FindHaproxy() {
   return "";
 }
 
-template <typename Fn>
-bool WaitUntil(Fn done, int seconds) {
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(seconds);
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (done()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  return done();
-}
+// How often these tests poll (tests/test_util.h WaitUntil).
+constexpr std::chrono::milliseconds kPoll{50};
 
 long long MetricValue(const std::string& metrics, const std::string& series) {
   const size_t at = metrics.find("\n" + series + " ");
@@ -119,11 +112,7 @@ TEST_CASE("cluster reports: two replicas behind HAProxy via ClickHouse equal one
           "[integration][clickhouse]") {
   if (!ClickHouseInstalled()) return;
   const std::string haproxy_binary = FindHaproxy();
-  if (haproxy_binary.empty()) {
-    if (std::getenv("CI") != nullptr) FAIL("haproxy is not installed (scripts/setup.sh test installs it)");
-    WARN("haproxy is not installed: skipping");
-    return;
-  }
+  if (!ToolAvailable(!haproxy_binary.empty(), "haproxy")) return;
   TempDir dir;
   ClickHouseServer ch(dir.path());
   if (!ch.started()) FAIL("clickhouse-server did not start\n" << ch.Log());
@@ -170,7 +159,7 @@ TEST_CASE("cluster reports: two replicas behind HAProxy via ClickHouse equal one
     const std::string m = stats.Get("/metrics").body;
     return m.find("server=\"foothold-1\",state=\"UP\"} 1") != std::string::npos &&
            m.find("server=\"foothold-2\",state=\"UP\"} 1") != std::string::npos;
-  }, 30));
+  }, std::chrono::seconds(30), kPoll));
 
   HttpClient lb(lb_port), direct(all.port());
   const int64_t t0 = NowMs() - 2 * 3600 * 1000;  // two hours ago: within the clamp, sessions closed
@@ -186,7 +175,7 @@ TEST_CASE("cluster reports: two replicas behind HAProxy via ClickHouse equal one
     return MetricValue(ca.Get("/metrics").body, "foothold_export_pending_records") == 0 &&
            MetricValue(cb.Get("/metrics").body, "foothold_export_pending_records") == 0 &&
            MetricValue(direct.Get("/metrics").body, "foothold_aggregator_pending_events") == 0;
-  }, 60));
+  }, std::chrono::seconds(60), kPoll));
   // The load balancer split the sessions between both replicas.
   CHECK(MetricValue(ca.Get("/metrics").body, "foothold_export_rows_total") > 20);
   CHECK(MetricValue(cb.Get("/metrics").body, "foothold_export_rows_total") > 20);
