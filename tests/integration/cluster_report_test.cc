@@ -213,7 +213,7 @@ TEST_CASE("cluster reports: two replicas behind HAProxy via ClickHouse equal one
   // The funnel, once the direct node closed every session (clock ticks after session.timeout).
   REQUIRE(WaitUntil([&] {
     return MetricValue(direct.Get("/metrics").body, "foothold_aggregator_open_sessions") == 0;
-  }, 60));
+  }, std::chrono::seconds(60), kPoll));
   const HttpResult local_funnel = direct.Get("/v1/stats/funnels/buy?" + range);
   const HttpResult cluster_funnel = ca.Get("/v1/stats/funnels/buy?scope=cluster&" + range);
   REQUIRE(local_funnel.status == 200);
