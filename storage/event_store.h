@@ -192,6 +192,11 @@ class EventStore {
   Status ReadSessionPage(std::string_view session_id, std::string_view cursor, size_t limit,
                          size_t max_bytes, SessionPage* out) const;
 
+  // The stored event with this event_id, found through the dedupe index, so
+  // only within dedupe.window of its arrival (and never with dedupe off).
+  // NotFound otherwise.
+  Status ReadEvent(std::string_view event_id, proto::Event* out) const;
+
   // Stops accepting, commits everything already queued (calling callbacks),
   // stops the writer, flushes and closes the database. Idempotent.
   Status Close();
