@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer targets (tests/fuzz: beacon decoder, pixel query parser, record codec,
-# config loader; clang with ASan+UBSan) into build-fuzz/ and runs each for a bounded time on a
+# config loader, session-state codec; clang with ASan+UBSan) into build-fuzz/ and runs each for a bounded time on a
 # copy of its seed corpus (tests/fuzz/corpus/<target>/; the seeds in the repository are not
 # changed). Prints executions per target; exits 1 on the first crash, leak or sanitizer report,
 # whose input is kept in build-fuzz/artifacts/.
@@ -20,7 +20,7 @@ work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 failed=0
 passed=0
-for target in beacon pixel record config; do
+for target in beacon pixel record config session_state; do
   mkdir -p "$work/$target"
   cp "$root/tests/fuzz/corpus/$target/"* "$work/$target/"
   log="$build/artifacts/fuzz_$target.log"
