@@ -28,6 +28,7 @@ struct StatsQuery {
   int64_t bucket_ms = 0;     // timeseries: minute|hour|day
   std::string target;        // lift: a macro-conversion; default the first one
   bool cluster = false;      // scope=cluster: every replica, from ClickHouse (summary only)
+  double reach = -1;         // opportunities: the reach to project to, 0..1; < 0 = each one's default
 };
 
 // Parses `query` (the part after '?'). On error returns false with *error set
