@@ -55,11 +55,16 @@ Response Opportunities(const storage::EventStore& store, const config::Config& c
     const double at = q.reach >= 0 ? q.reach : std::min(1.0, kDefaultReachFactor * reach);
     rows.push_back({&c, at, KatzRelativeRisk(a, b, cc, d), ProjectReach(a, b, cc, d, at)});
   }
-  // The biggest projected gain first; rows without a projection last, in config order.
-  std::stable_sort(rows.begin(), rows.end(), [](const Row& x, const Row& y) {
-    const bool xd = !std::isnan(x.projection.change), yd = !std::isnan(y.projection.change);
-    if (xd != yd) return xd;
-    return xd && x.projection.change > y.projection.change;
+  // Predictors (a finite rr) by biggest projected gain first; then
+  // prerequisites (no converting session without it: rr unbounded), by gain;
+  // then rows without a projection, in config order.
+  auto rank = [](const Row& r) {
+    if (std::isnan(r.projection.change)) return 2;
+    return std::isfinite(r.rr.rr) ? 0 : 1;
+  };
+  std::stable_sort(rows.begin(), rows.end(), [&](const Row& x, const Row& y) {
+    if (rank(x) != rank(y)) return rank(x) < rank(y);
+    return rank(x) < 2 && x.projection.change > y.projection.change;
   });
 
   const storage::LiftCells* any = cells.empty() ? nullptr : &cells[0];
@@ -109,6 +114,9 @@ Response Opportunities(const storage::EventStore& store, const config::Config& c
       j.Key("note").Str("no closed session did this in the range: nothing to project from");
     } else if (c.c + c.d == 0) {
       j.Key("note").Str("every closed session did this: its reach cannot rise");
+    } else if (c.a > 0 && c.c == 0) {
+      j.Key("note").Str("every converting session did this first: a prerequisite (rr unbounded), not a "
+                        "predictor; more sessions doing it need not mean more conversions");
     }
     j.Close();
   }

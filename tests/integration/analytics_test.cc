@@ -168,7 +168,7 @@ TEST_CASE("reports recover the planted effects of the shopper simulator", "[inte
     CHECK(Int(o, "sessions") == Int(truth, "sessions"));
     CHECK(o["enough_data"].get_bool().value());
     double previous_change = 1e300;
-    bool saw_video = false;
+    bool saw_video = false, seen_prerequisite = false;
     simdjson::dom::array opportunities = o["micro_conversions"].get_array().value();
     for (simdjson::dom::element m : opportunities) {
       const std::string name = Str(m, "name");
@@ -183,9 +183,16 @@ TEST_CASE("reports recover the planted effects of the shopper simulator", "[inte
       CHECK(Num(m, "at_reach") == Approx(at).epsilon(1e-5));
       const double projected = at * a / (a + b) + (1 - at) * c / (c + d);
       CHECK(Num(m, "projected_conversion_rate") == Approx(projected).epsilon(1e-5));
-      const double change = Num(m, "change");
-      CHECK(change <= previous_change);  // biggest opportunity first
-      previous_change = change;
+      double rr = 0;
+      if (!m["rr"].get(rr)) {  // predictors first, biggest opportunity first
+        const double change = Num(m, "change");
+        CHECK(change <= previous_change);
+        previous_change = change;
+        CHECK(!seen_prerequisite);
+      } else if (c == 0) {  // a prerequisite: rr unbounded
+        seen_prerequisite = true;
+        CHECK_THAT(Str(m, "note"), Catch::Contains("prerequisite"));
+      }
       if (name == "video_play") {
         saw_video = true;
         const double rr = Num(truth["planted"].value(), "video_rr");
