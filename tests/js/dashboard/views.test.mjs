@@ -6,10 +6,9 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { startServer, launchChromium, waitUntil, readSession, repoRoot, DESKTOP_UA } from './harness.mjs';
-import { TOKEN, WIDTHS, api, loadgen, figures, assertShows } from './dashboard_util.mjs';
+import { startServer, launchChromium, waitUntil, readSession, repoRoot, DESKTOP_UA } from '../harness.mjs';
+import { TOKEN, WIDTHS, api, loadgen, figures, assertShows, SHOTS } from './util.mjs';
 
-const SHOTS = join(repoRoot, 'tests', 'js', 'screenshots');
 const DAY = 86400e3;
 let server, browser, range;
 
@@ -167,19 +166,25 @@ for (const { name: width, viewport } of WIDTHS) {
       assert.match(await page.textContent('.view-lift'), /Association, not cause/);
       await page.screenshot({ path: join(SHOTS, `dashboard-lift-${width}.png`), fullPage: true });
 
-      // Opportunities: rendered when the endpoint exists, else the view says it is not there yet.
-      page.allowed.push({ url: /\/v1\/stats\/opportunities/, status: 404 });
+      // Opportunities: every row's reach, rr, target reach, projected rate and change as the API says.
       await show(page, `view=opportunities&${rangeHash()}`, 'opportunities');
       const opp = await api(server, `/v1/stats/opportunities?target=purchase&from=${range.from}&to=${range.to}`);
-      if (opp.status === 404) {
-        assert.match(await page.textContent('[data-message]'), /Not available on this server yet/);
-      } else {
-        assert.equal(opp.status, 200, opp.text);
-        f = await figures(page);
-        for (const r of opp.json.micro_conversions) assertShows(f, `${r.name}.reach`, r.reach);
+      assert.equal(opp.status, 200, opp.text);
+      f = await figures(page);
+      assertShows(f, 'conversion_rate', opp.json.conversion_rate);
+      for (const r of opp.json.micro_conversions) {
+        assertShows(f, `${r.name}.reach`, r.reach);
+        assertShows(f, `${r.name}.rr`, r.rr);
+        assertShows(f, `${r.name}.at_reach`, r.at_reach);
+        assertShows(f, `${r.name}.projected`, r.projected_conversion_rate);
+        if (r.change !== null) assertShows(f, `${r.name}.change`, r.change);
       }
+      const videoOpp = opp.json.micro_conversions.find((r) => r.name === 'video_play');
+      assert.ok(videoOpp.change > 0, 'more video watchers project a higher conversion rate');
+      const text = await page.textContent('.view-opportunities');
+      assert.match(text, /association-based estimate/i);
+      for (const r of opp.json.micro_conversions) if (r.note) assert.ok(text.includes(r.note), `the note of ${r.name} is shown`);
       await page.screenshot({ path: join(SHOTS, `dashboard-opportunities-${width}.png`), fullPage: true });
-      page.allowed.length = 0;
 
       // Experiments: per variant, against control, SRM p and the verdict.
       await show(page, `view=experiments&${rangeHash()}`, 'experiments');
@@ -207,6 +212,8 @@ for (const { name: width, viewport } of WIDTHS) {
 
       // Live: events and a rejection posted while the view is open show up from /metrics.
       await show(page, 'view=live', 'live');
+      const before = (await api(server, '/metrics')).text;
+      const rejectedBefore = Number(/foothold_rejections_total\{code="identity_missing"\} (\d+)/.exec(before)?.[1] || 0);
       // Sent as a bot: stored and counted in /metrics, left out of the reports, so the other views'
       // figures do not move while the test compares them.
       const post = (body) => fetch(`${server.url}/v1/collect`, { method: 'POST', headers: { 'Content-Type': 'text/plain', 'User-Agent': 'HeadlessChrome/1 dashboard-test' }, body });
@@ -230,6 +237,7 @@ for (const { name: width, viewport } of WIDTHS) {
       f = await figures(page);
       assertShows(f, 'accepted', accepted);
       for (const [c, n] of codes) assertShows(f, `rejections.${c}`, n);
+      assertShows(f, 'rejections_recent.identity_missing', codes.find(([c]) => c === 'identity_missing')[1] - rejectedBefore);
       assertShows(f, 'pending', 0);
       await page.waitForFunction(() => document.querySelector('.view-live canvas') && document.querySelector('.view-live').dataset.samples >= 3);
       await page.screenshot({ path: join(SHOTS, `dashboard-live-${width}.png`), fullPage: true });
