@@ -10,6 +10,7 @@
 
 #include "server/api/report_json.h"
 #include "server/statistics/projection.h"
+#include "storage/cluster.h"
 #include "storage/event_store.h"
 
 namespace foothold::server {
@@ -37,8 +38,16 @@ Response Opportunities(const storage::EventStore& store, const config::Config& c
                                                       "' (opportunities targets are macro-conversions)");
   }
   std::vector<storage::LiftCells> cells;
-  Status st = store.QueryLift(target, q.range, &cells);
-  if (!st.ok()) return report::Unavailable(st);
+  size_t dwell_skipped = 0;
+  if (q.cluster) {  // the cluster lift's cells (storage/cluster.h), the same projection
+    const storage::StoreOptions options = storage::StoreOptionsFromConfig(config);
+    Status st = storage::QueryClusterLift(options.export_clickhouse, store.analytics(), target, q.range,
+                                          q.now_ms - config.session.timeout_ms, &cells, &dwell_skipped);
+    if (!st.ok()) return report::ClusterError(st);
+  } else {
+    Status st = store.QueryLift(target, q.range, &cells);
+    if (!st.ok()) return report::Unavailable(st);
+  }
 
   struct Row {
     const storage::LiftCells* cells;
@@ -72,7 +81,9 @@ Response Opportunities(const storage::EventStore& store, const config::Config& c
   const uint64_t converted = any ? any->a + any->c : 0;
   const double min_support = std::min(25.0, 0.02 * static_cast<double>(sessions));
   Json j;
-  j.Open().Key("target").Str(target);
+  j.Open();
+  if (q.cluster) j.Key("scope").Str("cluster");
+  j.Key("target").Str(target);
   report::AppendDays(q.range, &j);
   j.Key("sessions").Uint(sessions).Key("sessions_converted").Uint(converted);
   j.Key("conversion_rate").Num(report::Ratio(converted, sessions));
@@ -94,6 +105,7 @@ Response Opportunities(const storage::EventStore& store, const config::Config& c
     j.Str("not enough data: " + std::to_string(converted) + " converted sessions; at least " +
           std::to_string(kMinConversions) + " are needed");
   }
+  if (dwell_skipped > 0) j.Str("dwell conversions are counted per node only (left out here)");
   j.CloseArray();
   j.Key("micro_conversions").OpenArray();
   for (const Row& r : rows) {
@@ -122,6 +134,7 @@ Response Opportunities(const storage::EventStore& store, const config::Config& c
   }
   j.CloseArray();
   report::AppendAggregator(store, &j);
+  if (q.cluster) report::AppendExport(store, &j);
   return report::Ok(j.Close().Take());
 }
 

@@ -19,7 +19,9 @@ class EventStore;
 namespace foothold::server {
 
 // 200 with the report; 404 not_found when target is not a macro-conversion;
-// 503 store_unavailable when the store cannot be read.
+// 503 store_unavailable when the store cannot be read. With q.cluster the
+// cells come from ClickHouse (storage/cluster.h) as for lift: 400
+// query_invalid / 503 cluster_unavailable on its errors.
 Response Opportunities(const storage::EventStore& store, const config::Config& config, const StatsQuery& q);
 
 }  // namespace foothold::server

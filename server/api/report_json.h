@@ -1,7 +1,7 @@
 // The JSON pieces every stats report shares (README.md "Analytics"): an
 // ordered JSON builder whose numbers are never NaN (null instead), the 200 and
-// 503 answers, and the `aggregator` freshness block and day range that every
-// report carries. Internal to server/api (reports.cc, opportunities.cc).
+// 503 answers, the `aggregator` freshness block and day range that every
+// report carries, and a cluster report's `export` block and error mapping. Internal to server/api (reports.cc, opportunities.cc).
 //
 // Thread safety: Json is a value owned by one thread; the functions are pure
 // apart from thread-safe store reads.
@@ -137,6 +137,23 @@ inline void AppendDays(const storage::TimeRange& r, Json* j) {
   int64_t to = r.to_ms + (kDayMs - ((r.to_ms % kDayMs) + kDayMs) % kDayMs) % kDayMs;
   j->Time("from", from).Time("to", to);
   j->Key("basis").Str("closed sessions by UTC day of session start");
+}
+
+// This replica's exporter: how far behind ClickHouse (and so a cluster report) is.
+inline void AppendExport(const storage::EventStore& store, Json* j) {
+  storage::ExportStats x = store.export_stats();
+  j->Key("export").Open();
+  j->Key("node").Str(x.node).Key("checkpoint_seq").Uint(x.checkpoint_seq);
+  j->Key("pending_records").Uint(x.pending_records).Key("lag_seconds").Num(x.lag_seconds);
+  j->Close();
+}
+
+// A cluster query's failure: our request (400) or ClickHouse (503).
+inline Response ClusterError(const Status& st) {
+  if (st.code() == Status::Code::kInvalidArgument) return ErrorResponse(proto::codes::kQueryInvalid, st.message());
+  Response r = ErrorResponse(proto::codes::kClusterUnavailable, st.message());
+  r.headers.emplace_back("Retry-After", "5");
+  return r;
 }
 
 }  // namespace foothold::server::report

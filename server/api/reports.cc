@@ -22,6 +22,8 @@ namespace foothold::server {
 namespace {
 
 using report::AppendAggregator;
+using report::AppendExport;
+using report::ClusterError;
 using report::AppendDays;
 using report::Json;
 using report::kDayMs;
@@ -47,15 +49,6 @@ bool ParseTimeParam(std::string_view text, int64_t* ms) {
     return v >= 0 && v < 253402300800000;  // 1970 .. 9999
   }
   return proto::internal::ParseRfc3339(text, ms);
-}
-
-// This replica's exporter: how far behind ClickHouse (and so a cluster report) is.
-void AppendExport(const storage::EventStore& store, Json* j) {
-  storage::ExportStats x = store.export_stats();
-  j->Key("export").Open();
-  j->Key("node").Str(x.node).Key("checkpoint_seq").Uint(x.checkpoint_seq);
-  j->Key("pending_records").Uint(x.pending_records).Key("lag_seconds").Num(x.lag_seconds);
-  j->Close();
 }
 
 // ---- /v1/stats/summary (and ?scope=cluster: the same JSON from ClickHouse) ----
@@ -142,14 +135,6 @@ Response Timeseries(const storage::EventStore& store, const config::Config& conf
 }
 
 // ---- /v1/stats/funnels/{name} ----
-// A cluster query's failure: our request (400) or ClickHouse (503).
-Response ClusterError(const Status& st) {
-  if (st.code() == Status::Code::kInvalidArgument) return ErrorResponse(proto::codes::kQueryInvalid, st.message());
-  Response r = ErrorResponse(proto::codes::kClusterUnavailable, st.message());
-  r.headers.emplace_back("Retry-After", "5");
-  return r;
-}
-
 Response Funnel(const storage::EventStore& store, const config::Config& config, const config::Funnel& f,
                 const StatsQuery& q) {
   storage::FunnelCounts c;
@@ -525,13 +510,9 @@ Response StatsReport(const storage::EventStore& store, const config::Config& con
     }
     if (rest == "timeseries") {
       return ErrorResponse(proto::codes::kQueryInvalid,
-                           "scope=cluster is answered for summary, funnels, lift and experiments; a cluster time "
+                           "scope=cluster is answered for summary, funnels, lift, opportunities and experiments; "
+                           "a cluster time "
                            "series is SQL on the exported table (README.md, Cluster-wide view)");
-    }
-    if (rest == "opportunities") {
-      return ErrorResponse(proto::codes::kQueryInvalid,
-                           "scope=cluster is answered for summary, funnels, lift and experiments; opportunities "
-                           "are local only for now (the cluster lift's cells give the same projection by hand)");
     }
   }
   if (rest == "summary") return Summary(store, config, q);
