@@ -73,6 +73,10 @@ struct Experiment {
   std::string name;    // [name] unique among experiments; the key in an event's `experiments`
   std::string target;  // [target] a micro or macro conversion name
   std::vector<std::string> variants;  // [variants] 2..16 distinct; variants[0] is the control
+  // [weights] the designed share of each variant, same length as variants, each finite and > 0
+  // (any scale: [1, 1] and [50, 50] are the same split); the sample-ratio-mismatch test compares
+  // exposures against it. Key absent: 1 per variant (an equal split).
+  std::vector<double> weights;
 };
 
 // ---- Sources (README "Sources and write keys"), read only from the TOML file. ----
