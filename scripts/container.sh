@@ -158,7 +158,7 @@ cmd_image() {
     cp "$bin" "$ctx/foothold" && strip --strip-unneeded "$ctx/foothold"
     cp config/foothold.toml "$ctx/config/"
     log "image from the prebuilt $bin"
-    podman "${args[@]}" --build-arg FOOTHOLD_BINARY_FROM=prebuilt \
+    podman "${args[@]}" --target prebuilt \
       --build-arg FOOTHOLD_PREBUILT=foothold -f "$ROOT/deploy/Dockerfile" "$ctx"
   fi
   log "image $IMAGE: $(podman image inspect --format '{{.Size}}' "$IMAGE") bytes"
