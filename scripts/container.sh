@@ -176,9 +176,9 @@ cleanup() {
 trap cleanup EXIT
 
 wait_until() {  # wait_until SECONDS WHAT COMMAND...: polls COMMAND every 0.2 s
-  local deadline=$((SECONDS + $1)) what=$2; shift 2
+  local limit=$1 deadline=$((SECONDS + $1)) what=$2; shift 2
   until "$@" >/dev/null 2>&1; do
-    ((SECONDS < deadline)) || die "timed out after ${deadline}s waiting for $what"
+    ((SECONDS < deadline)) || die "timed out after ${limit}s waiting for $what"
     sleep 0.2
   done
 }
@@ -271,10 +271,137 @@ cmd_smoke() {
   ok "smoke passed"
 }
 
+# --- compose ------------------------------------------------------------------------------------
+# deploy/compose.yaml under podman-compose, as written but for what this machine lacks: images
+# from no registry (foothold:latest from `image`, HAProxy and Prometheus from deploy/podman/),
+# host ports picked by podman on 127.0.0.1 (fixed ones collide on a shared machine), ulimits
+# within this machine's (write_conf), service networks as a list, and no ClickHouse service (the export is switched off: its own tests
+# run a real clickhouse-server). The rewritten file is $DIR/compose/compose.yaml.
+compose_file() {  # compose_file OUT
+  /usr/bin/python3 - "$ROOT/deploy" "$1" "$IMAGE" "$DIR/containers.conf" <<'PY'
+import re, sys, yaml
+deploy, out, image, conf = sys.argv[1:5]
+# This machine's limits, as write_conf found them: nofile=N:N and nproc=N:N.
+limits = {k: int(v) for k, v in re.findall(r'"(nofile|nproc)=(\d+):\d+"', open(conf).read())}
+c = yaml.safe_load(open(f"{deploy}/compose.yaml"))   # resolves the x-foothold anchor
+c.pop("name", None)
+c = {k: v for k, v in c.items() if not k.startswith("x-")}
+c["services"].pop("clickhouse")
+c["volumes"].pop("clickhouse-data")
+images = {"haproxy": "localhost/foothold-haproxy:2.6", "prometheus": "localhost/foothold-prometheus:2.42"}
+for name, svc in c["services"].items():
+    if name.startswith("foothold-"):
+        svc["image"] = image
+        svc.pop("build", None)
+        svc["environment"] = {k: v for k, v in svc["environment"].items() if "CLICKHOUSE" not in k}
+    else:
+        svc["image"] = images[name]
+    svc["ports"] = [f"127.0.0.1::{p.split(':')[-1]}" for p in svc.get("ports", [])]
+    svc["volumes"] = [f"{deploy}/{v[2:]}" if v.startswith("./") else v for v in svc.get("volumes", [])]
+    if isinstance(svc.get("networks"), dict):   # podman-compose 1.0.3 takes a list only
+        svc["networks"] = list(svc["networks"])
+    if "ulimits" in svc:   # an explicit ulimit makes podman drop the defaults: restate nproc
+        svc["ulimits"] = {"nofile": {k: min(v, limits["nofile"]) for k, v in svc["ulimits"]["nofile"].items()},
+                          "nproc": limits["nproc"]}
+yaml.safe_dump(c, open(out, "w"), sort_keys=False)
+PY
+}
+
+stats_status() {  # stats_status PORT SERVER: HAProxy's status of backend foothold's SERVER
+  curl -s --max-time 5 "http://127.0.0.1:$1/stats;csv" | awk -F, -v s="$2" '$1=="foothold" && $2==s {print $18}'
+}
+prom_query() {  # prom_query PORT PROMQL: the first value of an instant query, or nothing
+  curl -s --max-time 5 "http://127.0.0.1:$1/api/v1/query" --data-urlencode "query=$2" \
+    | /usr/bin/python3 -c 'import json,sys; r=json.load(sys.stdin)["data"]["result"]; print(r[0]["value"][1] if r else "")'
+}
+prom_is() { [[ $(prom_query "$1" "$2") == "$3" ]]; }
+admin_status() {  # admin_status CONTAINER PATH: the status code of foothold's admin port, asked inside
+  podman exec "$1" bash -c 'exec 3<>/dev/tcp/127.0.0.1/9090 && printf "GET %s HTTP/1.0\r\n\r\n" "$0" >&3 && read -r _ code _ <&3 && echo "$code"' "$2"
+}
+post() {  # post PORT SID: one event through HAProxy; prints the status code
+  curl -s -o /dev/null -w '%{http_code}' --max-time 10 -A "$UA" -H 'Content-Type: application/json' \
+    -d "{\"event\":\"video_play\",\"session_id\":\"$2\"}" "http://127.0.0.1:$1/v1/collect?sid=$2"
+}
+
+cmd_compose() {
+  command -v podman-compose >/dev/null || die "podman-compose missing: apt-get install -y podman-compose"
+  podman image exists "$IMAGE" || die "no image $IMAGE: scripts/container.sh image"
+  local svc
+  for svc in haproxy:2.6 prometheus:2.42; do
+    log "image localhost/foothold-$svc (deploy/podman/${svc%%:*}.Containerfile)"
+    podman build --pull=never --layers --format docker --build-arg "DEBIAN_IMAGE=$BASE" \
+      -t "localhost/foothold-$svc" -f "deploy/podman/${svc%%:*}.Containerfile" deploy/podman >/dev/null
+  done
+  mkdir -p "$DIR/compose"
+  local file=$DIR/compose/compose.yaml proj=fhcompose$$
+  compose_file "$file"
+  local pc=(podman-compose -p "$proj" -f "$file")
+  CLEANUP+=("${pc[*]} down -v -t 30")
+  local lb=${proj}_haproxy_1 r1=${proj}_foothold-1_1 r2=${proj}_foothold-2_1 pr=${proj}_prometheus_1
+  # podman-compose 1.0.3 (Debian bookworm's) ignores a network's ipam and a service's
+  # ipv4_address: the network is made here with the file's subnet (podman-compose uses an existing
+  # one), and HAProxy is moved onto its fixed address after up.
+  local net=${proj}_foothold subnet haddr
+  subnet=$(/usr/bin/python3 -c 'import sys,yaml; print(yaml.safe_load(open(sys.argv[1]))["networks"]["foothold"]["ipam"]["config"][0]["subnet"])' deploy/compose.yaml)
+  haddr=$(/usr/bin/python3 -c 'import sys,yaml; print(yaml.safe_load(open(sys.argv[1]))["services"]["haproxy"]["networks"]["foothold"]["ipv4_address"])' deploy/compose.yaml)
+  CLEANUP+=("podman network rm -f $net")
+  podman network create --subnet "$subnet" "$net" >/dev/null
+  log "podman-compose up (project $proj)"
+  "${pc[@]}" up -d >"$DIR/compose/up.log" 2>&1 || { tail -30 "$DIR/compose/up.log" >&2; die "podman-compose up"; }
+  podman network disconnect "$net" "$lb" && podman network connect --ip "$haddr" --alias haproxy "$net" "$lb"
+  expect "HAProxy's address" "$(podman inspect --format "{{(index .NetworkSettings.Networks \"$net\").IPAddress}}" "$lb")" "$haddr"
+  local LB STATS PROM
+  LB=$(host_port "$lb" 8080); STATS=$(host_port "$lb" 8404); PROM=$(host_port "$pr" 9090)
+  ok "up: HAProxy on 127.0.0.1:$LB (stats :$STATS), Prometheus on 127.0.0.1:$PROM"
+
+  # Both replicas healthy behind HAProxy (its checks ask /readyz).
+  wait_until 90 "HAProxy to see foothold-1 UP" eval '[[ $(stats_status '"$STATS"' foothold-1) == UP ]]'
+  wait_until 90 "HAProxy to see foothold-2 UP" eval '[[ $(stats_status '"$STATS"' foothold-2) == UP ]]'
+  expect "container health of foothold-1 (HEALTHCHECK)" "$(podman healthcheck run "$r1" >/dev/null 2>&1 && health_status "$r1")" healthy
+  expect "replicas' uid" "$(podman top "$r1" huser | tail -1) $(podman top "$r2" huser | tail -1)" "10001 10001"
+
+  # Sessions through HAProxy: each lands on exactly one replica, and both replicas get some.
+  local i on1=0 on2=0 a b
+  for i in $(seq 1 20); do
+    expect "POST s-$i through HAProxy" "$(post "$LB" "s-$i")" 200 2>/dev/null
+    a=$(admin_status "$r1" "/v1/sessions/s-$i"); b=$(admin_status "$r2" "/v1/sessions/s-$i")
+    case "$a $b" in
+      "200 404") on1=$((on1 + 1)) ;; "404 200") on2=$((on2 + 1)) ;;
+      *) die "session s-$i: foothold-1 answers $a, foothold-2 $b (want it on exactly one)" ;;
+    esac
+  done
+  ((on1 > 0 && on2 > 0)) || die "all 20 sessions on one replica ($on1 / $on2): no hashing"
+  ok "20 sessions, each on one replica ($on1 on foothold-1, $on2 on foothold-2)"
+
+  # Prometheus scrapes both replicas and HAProxy (the shipped prometheus.yml and rules.yml).
+  wait_until 120 "Prometheus: both replicas up" prom_is "$PROM" 'count(up{job="foothold"} == 1)' 2
+  wait_until 120 "Prometheus: HAProxy up" prom_is "$PROM" 'up{job="haproxy"}' 1
+  wait_until 120 "Prometheus: 20 accepted events summed over the replicas" \
+    prom_is "$PROM" 'sum(foothold_events_total{outcome="accepted"})' 20
+  ok "Prometheus sees both replicas and HAProxy; sum of accepted events = 20"
+
+  # Roll foothold-1 (podman stop = SIGTERM, the drain) while posting: no request fails.
+  podman stop -t 30 "$r1" >/dev/null 2>&1 &
+  local stopper=$! sent=0 code
+  while kill -0 "$stopper" 2>/dev/null; do
+    code=$(post "$LB" "roll-$sent"); sent=$((sent + 1))
+    [[ $code == 200 ]] || die "POST roll-$((sent - 1)) during foothold-1's roll: $code"
+  done
+  wait "$stopper" || true
+  expect "foothold-1's exit code after SIGTERM" "$(podman inspect --format '{{.State.ExitCode}}' "$r1")" 0
+  ok "$sent POSTs during foothold-1's drain, none failed"
+  podman start "$r1" >/dev/null 2>&1
+  wait_until 90 "HAProxy to see foothold-1 UP again" eval '[[ $(stats_status '"$STATS"' foothold-1) == UP ]]'
+  ok "foothold-1 back UP"
+  "${pc[@]}" down -v -t 30 >"$DIR/compose/down.log" 2>&1 || { tail -20 "$DIR/compose/down.log" >&2; die "podman-compose down"; }
+  ok "compose passed"
+}
+
 case ${1:-} in
   check) shift; cmd_check "$@" ;;
   base) shift; cmd_check >/dev/null || true; cmd_base ;;
   image) shift; cmd_check >/dev/null || die "podman cannot run containers: scripts/container.sh check"; cmd_image "$@" ;;
   smoke) shift; cmd_check >/dev/null || die "podman cannot run containers: scripts/container.sh check"; cmd_smoke ;;
+  compose) shift; cmd_check >/dev/null || die "podman cannot run containers: scripts/container.sh check"; cmd_compose ;;
   *) sed -n '2,/^set -euo/p' "$0" | sed '$d' >&2; exit 2 ;;
 esac
