@@ -174,6 +174,7 @@ cleanup() {
   for c in "${CLEANUP[@]}"; do eval "$c" >/dev/null 2>&1 || true; done
 }
 trap cleanup EXIT
+trap 'exit 143' TERM INT   # (so that cleanup runs when CTest's timeout kills the test)
 
 wait_until() {  # wait_until SECONDS WHAT COMMAND...: polls COMMAND every 0.2 s
   local limit=$1 deadline=$((SECONDS + $1)) what=$2; shift 2
@@ -268,6 +269,7 @@ cmd_smoke() {
   podman stop -t 30 "$tag-2" >/dev/null
   expect "exit code after podman stop -t 30 (no SIGKILL)" \
     "$(podman inspect --format '{{.State.ExitCode}}' "$tag-2")" 0
+  cleanup; CLEANUP=()
   ok "smoke passed"
 }
 
@@ -394,7 +396,29 @@ cmd_compose() {
   wait_until 90 "HAProxy to see foothold-1 UP again" eval '[[ $(stats_status '"$STATS"' foothold-1) == UP ]]'
   ok "foothold-1 back UP"
   "${pc[@]}" down -v -t 30 >"$DIR/compose/down.log" 2>&1 || { tail -20 "$DIR/compose/down.log" >&2; die "podman-compose down"; }
+  cleanup; CLEANUP=()
   ok "compose passed"
+}
+
+# --- test ---------------------------------------------------------------------------------------
+# The CTest test "container". Exit 77 (skipped) when this machine cannot run containers, with the
+# reason; a missing tool fails instead when CI is set (tests/README.md, "A missing tool fails CI").
+cmd_test() {
+  local tool reason
+  for tool in podman podman-compose debootstrap curl; do
+    command -v "$tool" >/dev/null && continue
+    case ${CI:-} in ""|0|false) echo "SKIPPED: $tool is not installed (scripts/setup.sh test)"; exit $SKIP ;; esac
+    die "$tool is not installed and CI is set (scripts/setup.sh test installs it)"
+  done
+  if ! reason=$(cmd_check); then echo "SKIPPED: $reason"; exit $SKIP; fi
+  cmd_image "$@"
+  cmd_smoke
+  cmd_compose
+  if [[ ${FOOTHOLD_CONTAINER_TEST:-0} == 1 ]]; then
+    IMAGE=localhost/foothold:full cmd_image --full
+    IMAGE=localhost/foothold:full cmd_smoke
+  fi
+  log "container test passed"
 }
 
 case ${1:-} in
@@ -403,5 +427,6 @@ case ${1:-} in
   image) shift; cmd_check >/dev/null || die "podman cannot run containers: scripts/container.sh check"; cmd_image "$@" ;;
   smoke) shift; cmd_check >/dev/null || die "podman cannot run containers: scripts/container.sh check"; cmd_smoke ;;
   compose) shift; cmd_check >/dev/null || die "podman cannot run containers: scripts/container.sh check"; cmd_compose ;;
+  test) shift; cmd_test "$@" ;;
   *) sed -n '2,/^set -euo/p' "$0" | sed '$d' >&2; exit 2 ;;
 esac
