@@ -162,6 +162,15 @@ void Rollup::Apply(const proto::Event& e, CounterDeltas* d) {
   SessionState& s = en->state;
   ++s.events;
   AddSeries(kAllId, 'e', e.event_time_ms, 1);
+  if (!e.source.empty()) {
+    auto [src, added] = source_ids_.try_emplace(e.source, static_cast<uint16_t>(kSourceBase + source_series_.size()));
+    if (added && source_series_.size() >= kMaxSources) {
+      source_ids_.erase(src);
+    } else {
+      if (added) source_series_.push_back(SourceSeriesName(e.source));
+      AddSeries(src->second, 'e', e.event_time_ms, 1);
+    }
+  }
 
   const uint64_t hits_before = s.hits;
   if (auto m = by_event_.find(e.event); m != by_event_.end()) {
@@ -298,9 +307,11 @@ void Rollup::MoveSeries(uint16_t name, char field, int64_t from_ms, int64_t to_m
 void Rollup::DrainSeries(CounterDeltas* d) {
   for (const auto& [cell, delta] : series_) {
     if (delta == 0) continue;
-    const std::string_view name = cell.name == kAllId ? std::string_view(kSeriesAll)
+    const std::string_view name = cell.name == kAllId      ? std::string_view(kSeriesAll)
                                   : cell.name == kClosedId ? std::string_view(kSeriesClosed)
-                                                           : std::string_view(names_[cell.name]);
+                                  : cell.name >= kSourceBase
+                                      ? std::string_view(source_series_[cell.name - kSourceBase])
+                                      : std::string_view(names_[cell.name]);
     (*d)[SeriesKey(name, cell.field, static_cast<Gran>(cell.gran), cell.bucket_ms)] += delta;
   }
   series_.clear();
@@ -310,19 +321,21 @@ void Rollup::Dwell(Entry* en, const proto::Event& e) {
   SessionState* s = &en->state;
   const std::string_view path = UrlPath(e.url);
   if (path.empty()) return;
+  uint64_t hash = 0;  // computed once a dwell conversion's prefix matches
   for (uint16_t conv : dwell_ids_) {
     const config::MicroConversion& def = defs_.micro[conv];
     if (!path.starts_with(def.dwell.url_prefix)) continue;
+    if (hash == 0) hash = PagePathHash(path);
     auto page = std::find_if(s->pages.begin(), s->pages.end(), [&](const SessionState::PageView& p) {
-      return p.conv == conv && p.path == path;
+      return p.conv == conv && p.path_hash == hash;
     });
     if (page == s->pages.end() || e.event == "page_view") {
       if (page == s->pages.end()) {
         if (s->pages.size() >= kMaxPages) s->pages.erase(s->pages.begin());
-        s->pages.push_back({conv, false, 0, std::string(path)});
+        s->pages.push_back({conv, false, 0, hash});
         page = s->pages.end() - 1;
       } else {
-        *page = {conv, false, 0, std::string(path)};
+        *page = {conv, false, 0, hash};
       }
     }
     if (e.engaged_ms && *e.engaged_ms > 0) page->engaged_ms += *e.engaged_ms;

@@ -1,18 +1,19 @@
 // Private to storage/: Rollup, the deterministic heart of the aggregator
-// (semantics in storage/README.md, "Aggregator"). It consumes stored events in
-// seq order and produces counter deltas (counter_keys.h) plus per-session
-// state (session_state.h). It does no I/O of its own: open sessions it does
-// not hold come from a SessionSource, and Persist hands the changed session
-// rows to a SessionSink. The Aggregator commits those rows, the counter deltas
-// and the checkpoint in one WriteBatch; `foothold verify` runs a fresh Rollup
-// (no source: everything in memory) over the whole log to recount. Same events
-// in, same counters and session rows out, however the input was split into
-// batches and whatever crashes happened between them: that is what makes the
-// rollup exactly-once.
+// (contract in storage/README.md; what it counts in README.md,
+// "Analytics"). It consumes stored events in seq order and produces counter
+// deltas (counter_keys.h) plus per-session state (session_state.h). It does
+// no I/O of its own: open sessions it does not hold come from a
+// SessionSource, and Persist hands the changed session rows to a SessionSink.
+// The Aggregator commits those rows, the counter deltas and the checkpoint in
+// one WriteBatch; `foothold verify` runs a fresh Rollup (no source:
+// everything in memory) over the whole log to recount. Same events in, same
+// counters and session rows out, however the input was split into batches
+// and whatever crashes happened between them: that is what makes the rollup
+// exactly-once.
 //
 // Cost and memory: an event costs O(1) whatever the length of its session
-// (the head row is O(conversions + exposures + pages), hits are appended as
-// rows of their own). With a source, at most `cache_sessions` clean sessions
+// (the head row is O(conversions + exposures + pages), hits are sealed into
+// chunk rows written once). With a source, at most `cache_sessions` sessions
 // stay in memory (least recently used evicted after each Persist); the
 // closing wheel keeps only ids, packed, per second.
 //
@@ -228,10 +229,17 @@ class Rollup {
   std::vector<Experiment> experiments_;
   bool record_all_hits_ = false;  // some funnel is strict
 
+  // Series of the events of one [[source]] ("$source:<name>", 'e' only), ids
+  // kSourceBase + i in order of first appearance in the log; at most
+  // kMaxSources names (events of later ones are counted nowhere by source).
+  static constexpr uint16_t kSourceBase = 0x8000;
+  static constexpr size_t kMaxSources = 1024;
+  std::unordered_map<std::string, uint16_t> source_ids_;
+  std::vector<std::string> source_series_;       // kSourceBase + i -> "$source:<name>"
   static constexpr uint16_t kAllId = 0xfffe;     // series "$all"
   static constexpr uint16_t kClosedId = 0xfffd;  // series "$closed"
   struct SeriesCell {
-    uint16_t name;  // conversion id, kAllId or kClosedId
+    uint16_t name;  // conversion id, a source series id, kAllId or kClosedId
     char field;
     char gran;
     int64_t bucket_ms;
