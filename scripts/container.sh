@@ -13,12 +13,12 @@
 #                                              SIGTERM drain to exit 0, data kept across a restart
 #   scripts/container.sh compose               bring up deploy/compose.yaml (HAProxy + 2 replicas +
 #                                              Prometheus), probe it through HAProxy, tear it down
-#   scripts/container.sh test [BIN]            check (exit 77 = skipped, with the reason) + base +
-#                                              image + smoke; with FOOTHOLD_CONTAINER_TEST=1 also
-#                                              --full image and compose (CTest test "container")
+#   scripts/container.sh test [BIN]            the CTest test "container": check (exit 77 = skipped,
+#                                              with the reason) + image BIN + smoke + compose; with
+#                                              FOOTHOLD_CONTAINER_TEST=1 also image --full + smoke
 #
-# Environment: FOOTHOLD_CONTAINER_DIR (default /var/tmp/foothold-container: the debootstrapped
-# rootfs, podman's settings for this machine, staging contexts), FOOTHOLD_DEBIAN_MIRROR (default
+# Environment: FOOTHOLD_CONTAINER_DIR (default /var/tmp/foothold-container: the base tarball,
+# podman's settings for this machine, staging context, logs), FOOTHOLD_DEBIAN_MIRROR (default
 # http://deb.debian.org/debian), FOOTHOLD_IMAGE (default localhost/foothold:latest).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -137,10 +137,10 @@ cmd_check() {
 }
 
 # --- image --------------------------------------------------------------------------------------
-# deploy/Dockerfile, unchanged, with the local base (DEBIAN_IMAGE). Prebuilt: the context is a
+# deploy/Dockerfile as shipped, with the local base (DEBIAN_IMAGE). Prebuilt: the context is a
 # staging directory with just what the runtime stage COPYs (the stripped binary and
 # config/foothold.toml), so the build stage is neither needed nor run. --full: the repository root,
-# the normal path that compiles inside (both cores for many minutes; ccache in a cache mount).
+# the normal path that compiles inside (both cores for minutes; ccache in a cache mount).
 cmd_image() {
   local full=0 bin=""
   while (($#)); do case $1 in --full) full=1 ;; *) bin=$1 ;; esac; shift; done
@@ -421,12 +421,16 @@ cmd_test() {
   log "container test passed"
 }
 
-case ${1:-} in
-  check) shift; cmd_check "$@" ;;
-  base) shift; cmd_check >/dev/null || true; cmd_base ;;
-  image) shift; cmd_check >/dev/null || die "podman cannot run containers: scripts/container.sh check"; cmd_image "$@" ;;
-  smoke) shift; cmd_check >/dev/null || die "podman cannot run containers: scripts/container.sh check"; cmd_smoke ;;
-  compose) shift; cmd_check >/dev/null || die "podman cannot run containers: scripts/container.sh check"; cmd_compose ;;
-  test) shift; cmd_test "$@" ;;
-  *) sed -n '2,/^set -euo/p' "$0" | sed '$d' >&2; exit 2 ;;
-esac
+# One function, read whole before it runs: editing this file during a run cannot derail it.
+main() {
+  case ${1:-} in
+    check) shift; cmd_check "$@" ;;
+    base) shift; cmd_check >/dev/null || true; cmd_base ;;
+    image) shift; cmd_check >/dev/null || die "podman cannot run containers: scripts/container.sh check"; cmd_image "$@" ;;
+    smoke) shift; cmd_check >/dev/null || die "podman cannot run containers: scripts/container.sh check"; cmd_smoke ;;
+    compose) shift; cmd_check >/dev/null || die "podman cannot run containers: scripts/container.sh check"; cmd_compose ;;
+    test) shift; cmd_test "$@" ;;
+    *) sed -n '2,/^set -euo/p' "$0" | sed '$d' >&2; exit 2 ;;
+  esac
+}
+main "$@"; exit $?
