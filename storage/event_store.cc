@@ -18,6 +18,7 @@
 #include "storage/log/db.h"
 #include "storage/log/keys.h"
 #include "storage/log/writer.h"
+#include "storage/privacy/erasure.h"
 #include "storage/aggregate/aggregator.h"
 #include "storage/aggregate/stats_query.h"
 #include "storage/export/exporter.h"
@@ -99,7 +100,8 @@ Status EventStore::Open(const StoreOptions& options, std::unique_ptr<EventStore>
     floor.exported_through = impl->exporter->checkpoint();
     floor.export_overdue = impl->exporter->overdue();
   }
-  impl->writer = std::make_unique<Writer>(options, impl->db.get(), meta.next_seq, &impl->counters, floor);
+  impl->writer = std::make_unique<Writer>(options, impl->db.get(), meta.next_seq, &impl->counters, floor,
+                                          impl->instance_secret);
   if (options.clock_ticks) {
     Writer* writer = impl->writer.get();  // stopped before the aggregator, in Close
     impl->aggregator->EnableTicks([writer](int64_t now_ms) {
@@ -226,6 +228,9 @@ StoreStats EventStore::stats() const {
   s.write_failures = c.write_failures.load(std::memory_order_relaxed);
   s.next_seq = c.next_seq.load(std::memory_order_relaxed);
   s.retention_deleted = c.retention_deleted.load(std::memory_order_relaxed);
+  s.suppressed = c.suppressed.load(std::memory_order_relaxed);
+  s.erasures = c.erasures.load(std::memory_order_relaxed);
+  s.erased_events = c.erased_events.load(std::memory_order_relaxed);
   for (size_t i = 0; i < s.group_sizes.size(); ++i) {
     s.group_sizes[i] = c.group_sizes[i].load(std::memory_order_relaxed);
   }
@@ -302,6 +307,15 @@ Status EventStore::QueryExperiment(const config::Experiment& experiment, TimeRan
 }
 
 const std::string& EventStore::instance_secret() const { return impl_->instance_secret; }
+
+Status EventStore::Erase(const ErasureRequest& request, int64_t now_ms, ErasureResult* out) {
+  if (request.id.empty()) return Status::InvalidArgument("erasure: empty id");
+  return impl_->writer->Erase(request, now_ms, out);
+}
+
+Status EventStore::ReadErasureLog(size_t limit, std::vector<ErasureLogEntry>* out) const {
+  return WithDatabase([&](const Database& db) { return storage::ReadErasureLog(db, limit, out); });
+}
 
 uint64_t EventStore::RunRetentionForTest(int64_t now_ms) {
   // Not under close_mu: a Close racing with this drains the queued pass.

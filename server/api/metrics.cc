@@ -15,7 +15,7 @@ constexpr std::array<double, 14> kBucketBounds = {0.0001, 0.00025, 0.0005, 0.001
 constexpr std::array<int, 13> kStatuses = {200, 204, 304, 400, 401, 403, 404, 405, 413, 415, 429, 500, 503};
 
 constexpr std::array<const char*, static_cast<size_t>(Route::kCount)> kRouteNames = {
-    "collect", "pixel", "preflight", "sessions", "stats", "healthz", "readyz", "metrics", "asset", "other"};
+    "collect", "pixel", "preflight", "sessions", "stats", "healthz", "readyz", "metrics", "asset", "privacy", "other"};
 
 // Every per-event and body-level code a request can be rejected with; the
 // index is the metric slot. Unknown codes share the last slot ("other").
@@ -234,6 +234,12 @@ std::string Metrics::Render(const storage::EventStore* store, bool draining) con
     Single(&out, "foothold_log_next_seq", "gauge", "The next journey log sequence number.", ll(s.next_seq));
     Single(&out, "foothold_retention_deleted_total", "counter", "Log records removed by retention since start.",
            ll(s.retention_deleted));
+    Single(&out, "foothold_suppressed_events_total", "counter",
+           "Events acknowledged and dropped because they name an erased, suppressed identity, since start.",
+           ll(s.suppressed));
+    Single(&out, "foothold_erasures_total", "counter", "Erasure requests executed since start.", ll(s.erasures));
+    Single(&out, "foothold_erased_events_total", "counter", "Log records redacted by erasures since start.",
+           ll(s.erased_events));
     Single(&out, "foothold_store_healthy", "gauge", "1 while the store accepts writes.", store->healthy() ? 1 : 0);
 
     Header(&out, "foothold_writer_group_events", "histogram", "Events per group commit (one WriteBatch).");

@@ -18,7 +18,7 @@ class EventStore;
 
 namespace foothold::server {
 
-enum class Route { kCollect, kPixel, kPreflight, kSessions, kStats, kHealthz, kReadyz, kMetrics, kAsset, kOther, kCount };
+enum class Route { kCollect, kPixel, kPreflight, kSessions, kStats, kHealthz, kReadyz, kMetrics, kAsset, kPrivacy, kOther, kCount };
 
 class Metrics {
  public:

@@ -54,6 +54,8 @@ class Service {
   void HandleCollectPost(Request&& req, proto::Decoder* decoder, Respond respond);
   void HandlePixel(Request&& req, std::string_view query, proto::Decoder* decoder, Respond respond);
   void HandleSession(Request&& req, std::string_view id, Respond respond);
+  // /v1/privacy/<rest>: erase (POST) and the erasure log (GET), on the reader pool (server/api/privacy.cc).
+  void HandlePrivacy(const Request& req, std::string_view rest, std::string_view query, Respond respond);
   // /v1/stats/<rest>: reports from the aggregator's counters, on the reader pool.
   void HandleStats(std::string_view rest, std::string_view query, Respond respond);
   void HandlePreflight(const Request& req, Respond respond);

@@ -5,7 +5,7 @@
 // invokes the callbacks. Between groups it runs the periodic retention pass
 // in bounded batches.
 //
-// Thread safety: Append, RunRetention, Stop and failed are safe from any
+// Thread safety: Append, RunRetention, Erase, Stop and failed are safe from any
 // thread (Stop must not be called from a callback: it joins the writer).
 // Everything else is writer-thread state.
 #pragma once
@@ -29,6 +29,7 @@
 #include "storage/event_store.h"
 #include "storage/log/retention.h"
 #include "storage/log/sessionizer.h"
+#include "storage/privacy/erasure.h"
 
 namespace foothold::storage {
 
@@ -44,6 +45,9 @@ struct StoreCounters {
   std::atomic<uint64_t> write_failures{0};
   std::atomic<uint64_t> next_seq{0};
   std::atomic<uint64_t> retention_deleted{0};
+  std::atomic<uint64_t> suppressed{0};
+  std::atomic<uint64_t> erasures{0};
+  std::atomic<uint64_t> erased_events{0};
 };
 
 class Writer {
@@ -54,8 +58,9 @@ class Writer {
 
   // `db`, `counters` and what `retention_floor` points to (the checkpoints
   // retention never deletes past) must outlive the Writer. Starts the thread.
+  // `secret` keys the hashes of the erasure log and suppression list.
   Writer(const StoreOptions& options, Database* db, uint64_t next_seq, StoreCounters* counters,
-         RetentionFloor retention_floor);
+         RetentionFloor retention_floor, std::string secret);
   ~Writer();  // Stop()s
   Writer(const Writer&) = delete;
   Writer& operator=(const Writer&) = delete;
@@ -67,6 +72,10 @@ class Writer {
   // One full retention pass with cutoff now_ms - retention_days, executed on
   // the writer thread; waits for it. 0 when stopped, failed or disabled.
   uint64_t RunRetention(int64_t now_ms);
+
+  // An erasure (storage/privacy/erasure.h), executed on the writer thread
+  // between groups; waits for it. Unavailable when stopped or failed.
+  Status Erase(const ErasureRequest& request, int64_t now_ms, ErasureResult* out);
 
   // Stops accepting, drains the queue (committing it), joins. Idempotent.
   void Stop();
@@ -89,6 +98,8 @@ class Writer {
   void FailGroup(std::vector<Request>* group, const Status& status);
   void MarkFailed(const Status& status);
   void RetentionTick();
+  // Renames the sessions of finished erasures once they closed (polled).
+  void ErasureTick();
 
   const StoreOptions options_;
   Database* const db_;
@@ -115,6 +126,8 @@ class Writer {
   Retention retention_;
   std::optional<int64_t> retention_cutoff_;  // a periodic pass in progress
   std::chrono::steady_clock::time_point next_retention_;
+  Eraser eraser_;
+  std::chrono::steady_clock::time_point next_erasure_tick_;
 
   std::mutex stop_mu_;  // serializes Stop callers
   std::thread thread_;  // last: started after everything above is ready
