@@ -231,6 +231,7 @@ StoreStats EventStore::stats() const {
   s.suppressed = c.suppressed.load(std::memory_order_relaxed);
   s.erasures = c.erasures.load(std::memory_order_relaxed);
   s.erased_events = c.erased_events.load(std::memory_order_relaxed);
+  s.erasure_pending = c.erasure_jobs_pending.load(std::memory_order_relaxed) != 0;
   for (size_t i = 0; i < s.group_sizes.size(); ++i) {
     s.group_sizes[i] = c.group_sizes[i].load(std::memory_order_relaxed);
   }

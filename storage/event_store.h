@@ -151,6 +151,7 @@ struct StoreStats {
   uint64_t suppressed = 0;            // events dropped for a suppressed identity, since open
   uint64_t erasures = 0;              // erasure requests executed, since open
   uint64_t erased_events = 0;         // records redacted by them, since open
+  bool erasure_pending = false;       // an erased session is still open: its id is hashed when it closes
   // Groups committed by size: [i] counts groups of <= kGroupSizeBounds[i]
   // events (and > the bound before); the last slot is everything bigger.
   std::array<uint64_t, kGroupSizeBounds.size() + 1> group_sizes{};

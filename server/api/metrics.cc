@@ -240,6 +240,9 @@ std::string Metrics::Render(const storage::EventStore* store, bool draining) con
     Single(&out, "foothold_erasures_total", "counter", "Erasure requests executed since start.", ll(s.erasures));
     Single(&out, "foothold_erased_events_total", "counter", "Log records redacted by erasures since start.",
            ll(s.erased_events));
+    Single(&out, "foothold_erasure_pending", "gauge",
+           "1 while an erased session is still open (its session id is replaced when it closes).",
+           s.erasure_pending ? 1 : 0);
     Single(&out, "foothold_store_healthy", "gauge", "1 while the store accepts writes.", store->healthy() ? 1 : 0);
 
     Header(&out, "foothold_writer_group_events", "histogram", "Events per group commit (one WriteBatch).");

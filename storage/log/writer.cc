@@ -211,6 +211,8 @@ Status Writer::Erase(const ErasureRequest& request, int64_t now_ms, ErasureResul
                                           s.code() != Status::Code::kUnavailable) {
                                  MarkFailed(s);  // an I/O error on the store; the job resumes at the next open
                                }
+                               counters_->erasure_jobs_pending.store(eraser_.renames_pending() ? 1 : 0,
+                                                                     std::memory_order_relaxed);
                                result.set_value(s);
                              }});
   }
@@ -225,6 +227,7 @@ void Writer::ErasureTick() {
   next_erasure_tick_ = now + std::chrono::seconds(1);
   Status s = eraser_.ResumeJobs();
   if (!s.ok() && s.code() != Status::Code::kCorruption) MarkFailed(s);
+  counters_->erasure_jobs_pending.store(eraser_.renames_pending() ? 1 : 0, std::memory_order_relaxed);
 }
 
 void Writer::Stop() {
@@ -248,6 +251,7 @@ void Writer::Run() {
   Status loaded = eraser_.Load();
   if (loaded.ok()) loaded = eraser_.ResumeJobs();
   if (!loaded.ok()) MarkFailed(loaded);
+  counters_->erasure_jobs_pending.store(eraser_.renames_pending() ? 1 : 0, std::memory_order_relaxed);
   std::vector<Request> group;
   for (;;) {
     group.clear();

@@ -48,6 +48,7 @@ struct StoreCounters {
   std::atomic<uint64_t> suppressed{0};
   std::atomic<uint64_t> erasures{0};
   std::atomic<uint64_t> erased_events{0};
+  std::atomic<uint64_t> erasure_jobs_pending{0};  // 1 while some erased session waits to close
 };
 
 class Writer {
