@@ -131,6 +131,13 @@ Writer::Writer(const StoreOptions& options, Database* db, uint64_t next_seq,
       eraser_(options, db, std::move(secret)),
       next_erasure_tick_(std::chrono::steady_clock::now()) {
   counters_->next_seq.store(next_seq_, std::memory_order_relaxed);
+  // The suppression list, then any erasure a crash interrupted, before the
+  // thread starts: no suppressed event slips in, and when Open returns an
+  // interrupted erasure has completed (storage/privacy/erasure.h).
+  Status loaded = eraser_.Load();
+  if (loaded.ok()) loaded = eraser_.ResumeJobs();
+  if (!loaded.ok()) MarkFailed(loaded);
+  counters_->erasure_jobs_pending.store(eraser_.renames_pending() ? 1 : 0, std::memory_order_relaxed);
   thread_ = std::thread([this] {
     pthread_setname_np(pthread_self(), "fh-writer");  // for top -H, perf --per-thread
     Run();
@@ -246,12 +253,6 @@ bool Writer::RetentionDue() const {
 }
 
 void Writer::Run() {
-  // Suppression list first, then any erasure a crash interrupted: both
-  // before the first group, so no suppressed event slips in.
-  Status loaded = eraser_.Load();
-  if (loaded.ok()) loaded = eraser_.ResumeJobs();
-  if (!loaded.ok()) MarkFailed(loaded);
-  counters_->erasure_jobs_pending.store(eraser_.renames_pending() ? 1 : 0, std::memory_order_relaxed);
   std::vector<Request> group;
   for (;;) {
     group.clear();
