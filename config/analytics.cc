@@ -14,6 +14,7 @@
 
 #include "config/settings.h"
 #include "config/values.h"
+#include "proto/decode.h"
 
 namespace foothold::config {
 namespace {
@@ -22,6 +23,8 @@ constexpr std::string_view kMicro = "micro_conversion";
 constexpr std::string_view kMacro = "macro_conversion";
 constexpr std::string_view kFunnel = "funnel";
 constexpr std::string_view kExperiment = "experiment";
+constexpr std::string_view kSource = "source";
+constexpr size_t kMaxWriteKeyBytes = 256;
 
 constexpr size_t kMinSteps = 2;
 constexpr size_t kMaxSteps = 16;
@@ -33,8 +36,8 @@ constexpr int64_t kMaxWindowMs = 365LL * 24 * 3600 * 1000;
 constexpr int64_t kMaxDwellSeconds = 365LL * 24 * 3600;
 constexpr std::string_view kNameRule = "[A-Za-z0-9_.:-], 1..64 bytes";
 
-// [A-Za-z0-9_.:-]{1,64}: the rule for event names, props keys (proto/README.md
-// "Event fields") and the names defined here.
+// [A-Za-z0-9_.:-]{1,64}: the rule for props keys and the names defined here
+// (they become counter keys). Event names follow proto::IsEventName.
 bool IsName(std::string_view text) {
   if (text.empty() || text.size() > 64) return false;
   return std::all_of(text.begin(), text.end(), [](char c) {
@@ -171,9 +174,10 @@ void Predicate1(Definition* entry, std::string field, const toml::node& value, M
 // event, where, url_prefix of the entry.
 void ReadMatcher(Definition* entry, Matcher* m) {
   const toml::table& body = entry->body();
-  if (entry->String(body, "event", &m->event) && body.contains("event") && !IsName(m->event)) {
-    entry->Fail(*body.get("event"),
-                "invalid event " + Quote(m->event) + " (allowed: " + std::string(kNameRule) + ")");
+  if (entry->String(body, "event", &m->event) && body.contains("event") &&
+      !proto::IsEventName(m->event)) {
+    entry->Fail(*body.get("event"), "invalid event " + Quote(m->event) +
+                                        " (allowed: 1..128 bytes of printable UTF-8)");
   }
   UrlPrefix(entry, body, "url_prefix", &m->url_prefix);
   const toml::node* where = body.get("where");
@@ -377,7 +381,49 @@ void ForEachEntry(const toml::table& root, std::string_view key, const std::stri
 }  // namespace
 
 bool IsAnalyticsKey(std::string_view key) {
-  return key == kMicro || key == kMacro || key == kFunnel || key == kExperiment;
+  return key == kMicro || key == kMacro || key == kFunnel || key == kExperiment || key == kSource;
+}
+
+void ReadSources(const toml::table& root, const std::string& path, Config* config,
+                 std::vector<std::string>* errors) {
+  const size_t errors_before = errors->size();
+  std::vector<Source> sources;
+  Lines names;
+  std::map<std::string, std::string, std::less<>> keys;  // write key -> source name
+  ForEachEntry(root, kSource, path, errors, [&](Definition* entry) {
+    entry->CheckKeys(entry->body(), "", {"name", "write_key", "kind"});
+    CheckUnique(entry, &names);
+    Source source;
+    source.name = entry->name();
+    const toml::node* key = entry->body().get("write_key");
+    if (key == nullptr) {
+      entry->Fail(entry->body(), "write_key is required");
+    } else if (entry->String(entry->body(), "write_key", &source.write_key)) {
+      // The key travels as an HTTP Basic user ("key:"), in JSON and in a query.
+      const bool printable = std::all_of(source.write_key.begin(), source.write_key.end(), [](char c) {
+        return c > 0x20 && c < 0x7f && c != ':';
+      });
+      if (source.write_key.empty() || source.write_key.size() > kMaxWriteKeyBytes || !printable) {
+        entry->Fail(*key, "invalid write_key (allowed: 1.." + std::to_string(kMaxWriteKeyBytes) +
+                              " bytes of printable ASCII without spaces or ':')");
+      } else if (auto [it, inserted] = keys.emplace(source.write_key, source.name); !inserted) {
+        entry->Fail(*key, "write_key is already the key of source " + Quote(it->second));
+      }
+    }
+    std::string kind = "browser";
+    if (entry->String(entry->body(), "kind", &kind)) {
+      if (kind == "browser") {
+        source.kind = SourceKind::kBrowser;
+      } else if (kind == "server") {
+        source.kind = SourceKind::kServer;
+      } else {
+        entry->Fail(*entry->body().get("kind"),
+                    "invalid kind " + Quote(kind) + " (allowed: browser, server)");
+      }
+    }
+    if (entry->ok()) sources.push_back(std::move(source));
+  });
+  if (errors->size() == errors_before) config->source_list = std::move(sources);
 }
 
 void ReadAnalytics(const toml::table& root, const std::string& path, Config* config,

@@ -16,7 +16,8 @@
 
 namespace foothold::config {
 
-// True for the top-level TOML keys that hold analytics definitions.
+// True for the top-level TOML keys that hold analytics definitions, and for
+// "source" ([[source]], read by ReadSources).
 bool IsAnalyticsKey(std::string_view key);
 
 // Validates every analytics table of `root` and, when all are valid, sets
@@ -25,5 +26,10 @@ bool IsAnalyticsKey(std::string_view key);
 // the table and the entry: `f.toml:12: funnel "checkout": step ...`.
 void ReadAnalytics(const toml::table& root, const std::string& path, Config* config,
                    std::vector<std::string>* errors);
+
+// Validates every [[source]] of `root` (name, write_key, kind) and, when all
+// are valid, sets config->source_list. Messages as ReadAnalytics.
+void ReadSources(const toml::table& root, const std::string& path, Config* config,
+                 std::vector<std::string>* errors);
 
 }  // namespace foothold::config

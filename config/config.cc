@@ -217,6 +217,7 @@ void FileView(const std::string& path, const std::vector<Setting>& settings, Vie
     toml::table table = toml::parse(content.str(), path);
     FlattenToml(table, "", path, settings, view, errors);
     ReadAnalytics(table, path, config, errors);
+    ReadSources(table, path, config, errors);
   } catch (const toml::parse_error& e) {
     errors->push_back(path + ":" + std::to_string(e.source().begin.line) + ":" +
                       std::to_string(e.source().begin.column) + ": " +

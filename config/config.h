@@ -75,6 +75,21 @@ struct Experiment {
   std::vector<std::string> variants;  // [variants] 2..16 distinct; variants[0] is the control
 };
 
+// ---- Sources (README "Sources and write keys"), read only from the TOML file. ----
+
+// browser: a public write key in page code; the request's own IP and
+// User-Agent are the visitor's, and the bot rules apply to them.
+// server: a secret key of a backend or mobile app; context.ip and
+// context.userAgent of each message are the end user's, and the SDK's own
+// User-Agent (okhttp, python-requests, node) never flags an event as a bot.
+enum class SourceKind { kBrowser, kServer };
+
+struct Source {
+  std::string name;       // [name] [A-Za-z0-9_.:-]{1,64}, unique; stored with each event
+  std::string write_key;  // [write_key] 1-256 printable ASCII, no space or ':', unique
+  SourceKind kind = SourceKind::kBrowser;  // [kind] browser (default) | server
+};
+
 struct Config {
   // TOML key in brackets; env FOOTHOLD_<KEY> with '.' -> "__", upper case.
   std::string listen = "0.0.0.0:8080";  // [listen] HOST:PORT; port 0 picks a free port
@@ -152,6 +167,21 @@ struct Config {
     double rate_limit_per_ip = 0;        // [http.rate_limit] requests/s per client IP; 0 = off
     double rate_limit_burst = 0;         // [http.rate_limit_burst] bucket size; 0 = 2 x rate
   } http;
+
+  struct Sources {
+    // [sources.require_write_key] /v1/collect needs a known write key too
+    // (Basic auth user or ?writeKey=); false = keyless native beacons allowed.
+    bool require_write_key = false;
+  } sources;
+
+  struct Segment {
+    size_t max_message_bytes = 32 << 10;  // [segment.max_message_bytes] one Segment message (32 KiB)
+    size_t max_batch_bytes = 500 * 1000;  // [segment.max_batch_bytes] one batch body, decompressed (500 KB)
+  } segment;
+
+  // [[source]] entries in file order; only from the TOML file. Empty: the
+  // Segment endpoints accept any write key (or none) as an unnamed browser source.
+  std::vector<Source> source_list;
 
   // [export.clickhouse]: tail the journey log into a ClickHouse table over its
   // HTTP interface (storage/export/README.md). Off while `url` is "".

@@ -392,6 +392,12 @@ std::vector<Setting> Settings() {
       "admin.token", "printable ASCII without spaces; \"\" = admin endpoints open", IsToken,
       [](Config* c) { return &c->admin.token; }, /*secret=*/true));
 
+  s.push_back(Bool("sources.require_write_key", [](Config* c) { return &c->sources.require_write_key; }));
+  s.push_back(Size("segment.max_message_bytes", 1, kGiB,
+                   [](Config* c) { return &c->segment.max_message_bytes; }));
+  s.push_back(Size("segment.max_batch_bytes", 1, kGiB,
+                   [](Config* c) { return &c->segment.max_batch_bytes; }));
+
   s.push_back(
       Duration("shutdown.drain_delay", 0, [](Config* c) { return &c->shutdown.drain_delay_ms; }));
   s.push_back(Duration("shutdown.deadline", 0, [](Config* c) { return &c->shutdown.deadline_ms; }));

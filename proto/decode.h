@@ -55,6 +55,16 @@ struct DecodedBatch {
   void Clear();
 };
 
+// The event name rule (README "Event fields"): 1-128 bytes of printable UTF-8,
+// no C0/C1 control characters or DEL. `name` must be valid UTF-8 already.
+// Shared with the config loader so `event = "Product Added"` in a definition
+// follows the same rule as the events it counts.
+bool IsEventName(std::string_view name);
+
+enum class SegmentCall;  // proto/segment.h
+struct SegmentLimits;
+struct SegmentBatch;
+
 class Decoder {
  public:
   explicit Decoder(const Limits& limits);
@@ -105,6 +115,9 @@ class Decoder {
   void DecodeQuery(std::string_view query, DecodedBatch* out);
 
  private:
+  // proto/segment.cc maps Segment messages with the same parser and rules.
+  friend void DecodeSegment(Decoder* decoder, std::string_view body, SegmentCall call,
+                            const SegmentLimits& limits, SegmentBatch* out);
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };

@@ -43,6 +43,8 @@ inline constexpr char kPropsNested[] = "props_nested";
 inline constexpr char kPropKeyInvalid[] = "prop_key_invalid";
 inline constexpr char kNumberInvalid[] = "number_invalid";             // out of range / not finite
 inline constexpr char kEventTooLarge[] = "event_too_large";
+inline constexpr char kMessageTooLarge[] = "message_too_large";       // a Segment message over segment.max_message_bytes (413 for a single call)
+inline constexpr char kTypeInvalid[] = "type_invalid";                 // a Segment batch message without a known `type`
 inline constexpr char kDuplicateKey[] = "duplicate_key";               // a field or prop key given twice
 
 // Server-level.
@@ -50,6 +52,8 @@ inline constexpr char kNotFound[] = "not_found";                       // 404
 inline constexpr char kMethodNotAllowed[] = "method_not_allowed";      // 405
 inline constexpr char kOriginForbidden[] = "origin_forbidden";         // 403
 inline constexpr char kUnauthorized[] = "unauthorized";                // 401
+inline constexpr char kWriteKeyMissing[] = "write_key_missing";       // 401: sources are configured and no write key came
+inline constexpr char kWriteKeyInvalid[] = "write_key_invalid";       // 401: the write key names no [[source]]
 inline constexpr char kForbidden[] = "forbidden";                      // 403
 inline constexpr char kRateLimited[] = "rate_limited";                 // 429
 inline constexpr char kQueueFull[] = "queue_full";                     // 503
@@ -57,6 +61,7 @@ inline constexpr char kStoreUnavailable[] = "store_unavailable";       // 503
 inline constexpr char kDraining[] = "draining";                        // 503
 inline constexpr char kBadRequest[] = "bad_request";                   // 400: malformed HTTP
 inline constexpr char kSessionIdInvalid[] = "session_id_invalid";      // 400 on readback
+inline constexpr char kEventIdInvalid[] = "event_id_invalid";         // 400 on /v1/events/{id}
 inline constexpr char kQueryInvalid[] = "query_invalid";               // 400: a stats parameter is missing or malformed
 inline constexpr char kRangeTooLarge[] = "range_too_large";            // 400: a time series of more than 10000 buckets
 inline constexpr char kClusterNotConfigured[] = "cluster_not_configured";  // 400: scope=cluster without [export.clickhouse]
@@ -117,6 +122,11 @@ inline constexpr CodeStatus kCodeStatuses[] = {
     {kRangeTooLarge, 400},
     {kClusterNotConfigured, 400},
     {kClusterUnavailable, 503},
+    {kMessageTooLarge, 413},
+    {kTypeInvalid, 400},
+    {kWriteKeyMissing, 401},
+    {kWriteKeyInvalid, 401},
+    {kEventIdInvalid, 400},
     {kIdentityInvalid, 400},
 };
 

@@ -40,7 +40,7 @@ enum EventFlags : uint32_t {
 
 struct Event {
   // --- Client fields (proto/README.md "Event fields"). Empty string means "absent". ---
-  std::string event;         // required, [A-Za-z0-9_.:-]{1,64}
+  std::string event;         // required, 1-128 bytes of printable UTF-8 (no control characters)
   std::string session_id;    // absent: filled by server sessionization (flag set)
   std::string anonymous_id;
   std::string user_id;
@@ -60,6 +60,7 @@ struct Event {
   std::string ip;              // as stored per privacy.ip_mode (may be empty)
   std::string user_agent;      // truncated to 512 bytes
   bool bot = false;
+  std::string source;          // the [[source]] whose write key came with it; "" = none (record v2+)
   uint32_t flags = 0;          // EventFlags
 };
 

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "proto/coding.h"
 #include "proto/siphash.h"
 
 namespace foothold::proto {
@@ -49,13 +50,15 @@ internal::SipKey DailyKey(std::string_view secret, int64_t now_ms) {
                                                   '-', 'i', 'p', '-', 's', 'a', 'l', 't'};
   const int64_t day = now_ms >= 0 ? now_ms / kMsPerDay : (now_ms - kMsPerDay + 1) / kMsPerDay;
   std::string msg(secret);
-  for (int i = 0; i < 8; ++i) msg += static_cast<char>((static_cast<uint64_t>(day) >> (8 * i)) & 0xFF);
+  PutFixed64(&msg, static_cast<uint64_t>(day));
   msg += '\0';
   internal::SipKey key{};
   for (int half = 0; half < 2; ++half) {
     msg.back() = static_cast<char>(half);
     const uint64_t h = internal::SipHash24(kDeriveKey, msg.data(), msg.size());
-    for (int i = 0; i < 8; ++i) key[half * 8 + i] = static_cast<uint8_t>(h >> (8 * i));
+    std::string le;
+    PutFixed64(&le, h);
+    std::memcpy(key.data() + half * 8, le.data(), 8);
   }
   return key;
 }

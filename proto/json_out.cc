@@ -131,6 +131,7 @@ void AppendEventJson(const Event& e, std::string* out) {
   StringMember("user_agent", e.user_agent, out);
   Key("bot", out);
   out->append(e.bot ? "true" : "false");
+  if (!e.source.empty()) StringMember("source", e.source, out);
   out->push_back('}');
 }
 

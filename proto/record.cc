@@ -1,7 +1,8 @@
 // The binary record codec (see proto/record.h): how an Event is stored as a
 // value of the `log` column family.
 //
-// Format, version 1, built from proto/coding.h. "varint" is LEB128 (7 bits a
+// Format, version 2 (version 1 is the same without `source`; both are read),
+// built from proto/coding.h. "varint" is LEB128 (7 bits a
 // byte, low group first, high bit = more follows; at most 10 bytes for 64
 // bits). "zz" is a zigzag-mapped signed integer ((n << 1) ^ (n >> 63))
 // written as a varint, so small negative numbers stay short. "str" is a
@@ -10,7 +11,8 @@
 // client times sit close to received_at, so they take 1-3 bytes instead of 6,
 // and every int64 still round-trips exactly.
 //
-//   byte 0      u8      version, = 1 (kRecordVersion)
+//   byte 0      u8      version, = 2 (kRecordVersion); 1 in records written
+//                       before sources existed
 //   then        varint  flags (Event::flags, EventFlags bits; all 32 bits kept)
 //               u8      presence bits: 0x01 ts_ms present, 0x02 engaged_ms
 //                       present, 0x04 bot; the other bits must be 0
@@ -29,6 +31,7 @@
 //               str     title
 //               str     ip
 //               str     user_agent
+//               str     source         (version 2 only; "" = no source)
 //               varint  experiment count, then per experiment: str name, str variant
 //               varint  prop count, then per prop:
 //                         str key, u8 type (PropType: 0 null, 1 bool, 2 number,
@@ -127,7 +130,8 @@ Status Malformed(const Reader& r, const char* what) {
                             std::to_string(r.pos()));
 }
 
-Status DecodeV1(Reader& r, Event* e) {
+// Versions 1 and 2 differ only in the `source` string after user_agent.
+Status DecodeV1V2(Reader& r, uint8_t version, Event* e) {
   uint64_t flags = 0;
   if (!r.Varint(&flags) || flags > UINT32_MAX) return Malformed(r, "flags");
   e->flags = static_cast<uint32_t>(flags);
@@ -159,6 +163,7 @@ Status DecodeV1(Reader& r, Event* e) {
   for (std::string* s : strings) {
     if (!r.String(s)) return Malformed(r, "string field");
   }
+  if (version >= 2 && !r.String(&e->source)) return Malformed(r, "source");
 
   size_t n = 0;
   if (!r.Count(2, &n)) return Malformed(r, "experiment count");  // two empty strs: 2 bytes
@@ -219,7 +224,7 @@ void EncodeRecord(const Event& e, std::string* out) {
   if (e.engaged_ms) PutVarsigned64(out, *e.engaged_ms);
 
   for (const std::string* s : {&e.event, &e.session_id, &e.anonymous_id, &e.user_id, &e.event_id,
-                               &e.url, &e.referrer, &e.title, &e.ip, &e.user_agent}) {
+                               &e.url, &e.referrer, &e.title, &e.ip, &e.user_agent, &e.source}) {
     PutLengthPrefixed(out, *s);
   }
 
@@ -257,7 +262,8 @@ Status DecodeRecord(std::string_view in, Event* out) {
   Status s;
   switch (version) {
     case 1:
-      s = DecodeV1(r, out);
+    case 2:
+      s = DecodeV1V2(r, version, out);
       break;
     default:
       return Status::Corruption("record: unknown version " + std::to_string(version));

@@ -13,7 +13,7 @@
 
 namespace foothold::proto {
 
-inline constexpr uint8_t kRecordVersion = 1;
+inline constexpr uint8_t kRecordVersion = 2;
 
 // Appends the encoding of `e` (all client and enrichment fields) to *out.
 void EncodeRecord(const Event& e, std::string* out);

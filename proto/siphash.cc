@@ -1,15 +1,13 @@
 #include "proto/siphash.h"
 
+#include "proto/coding.h"
+
 namespace foothold::proto::internal {
 namespace {
 
 uint64_t Rotl(uint64_t x, int b) { return (x << b) | (x >> (64 - b)); }
 
-uint64_t Load64Le(const uint8_t* p) {
-  uint64_t v = 0;
-  for (int i = 7; i >= 0; --i) v = (v << 8) | p[i];
-  return v;
-}
+uint64_t Load64Le(const uint8_t* p) { return DecodeFixed64(reinterpret_cast<const char*>(p)); }
 
 struct State {
   uint64_t v0, v1, v2, v3;

@@ -4,6 +4,7 @@
 
 #include <utility>
 
+#include "proto/decode.h"
 #include "proto/error_codes.h"
 
 namespace foothold::proto::internal {
@@ -166,9 +167,9 @@ bool IsValidUtf8(std::string_view s) { return simdjson::validate_utf8(s.data(), 
 bool SetStringField(Field f, std::string_view v, Event* e, Problem* p) {
   switch (f) {
     case Field::kEvent:
-      if (v.empty() || v.size() > kMaxEventName || !IsName(v)) {
+      if (!proto::IsEventName(v)) {
         return Fail(p, codes::kEventNameInvalid, "event",
-                    "event must be 1-64 bytes of A-Z a-z 0-9 _ . : -");
+                    "event must be 1-128 bytes of printable UTF-8 (no control characters)");
       }
       e->event.assign(v);
       return true;
@@ -337,3 +338,20 @@ bool ParseRfc3339(std::string_view s, int64_t* ms) {
 }
 
 }  // namespace foothold::proto::internal
+
+namespace foothold::proto {
+
+bool IsEventName(std::string_view name) {
+  if (name.empty() || name.size() > internal::kMaxEventName) return false;
+  for (size_t i = 0; i < name.size(); ++i) {
+    const auto c = static_cast<unsigned char>(name[i]);
+    if (c < 0x20 || c == 0x7F) return false;
+    // U+0080..U+009F (C1 controls) are encoded C2 80..C2 9F.
+    if (c == 0xC2 && i + 1 < name.size() && static_cast<unsigned char>(name[i + 1]) <= 0x9F) {
+      return false;
+    }
+  }
+  return true;
+}
+
+}  // namespace foothold::proto

@@ -18,7 +18,7 @@
 
 namespace foothold::proto::internal {
 
-inline constexpr size_t kMaxEventName = 64;
+inline constexpr size_t kMaxEventName = 128;
 inline constexpr size_t kMaxSessionId = 128;
 inline constexpr size_t kMaxIdentity = 128;   // anonymous_id, user_id
 inline constexpr size_t kMaxEventId = 64;

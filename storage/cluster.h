@@ -8,6 +8,9 @@
 // call to ClickHouse; call them off the I/O threads.
 #pragma once
 
+#include <string_view>
+#include <vector>
+
 #include "proto/status.h"
 #include "storage/event_store.h"
 #include "storage/stats.h"
@@ -23,5 +26,29 @@ namespace foothold::storage {
 // configured; Unavailable when ClickHouse fails (the message says why).
 Status QueryClusterSummary(const ExportOptions& ex, const AnalyticsDefs& defs, TimeRange range, Summary* out,
                            size_t* dwell_skipped);
+
+// Funnel counts (ordered mode) with ClickHouse's windowFunnel over closed
+// sessions that started on the days of the range, like QueryFunnel. A session
+// counts as closed when its newest received_at is before closed_before_ms
+// (now minus the session timeout: the node's watermark). windowFunnel gives
+// the deepest step, not the step times, so time_bins stay empty.
+// InvalidArgument for a strict/any funnel, a dwell step, or a range over 40
+// days (windowFunnel's UInt32 clock counts ms from the first day).
+Status QueryClusterFunnel(const ExportOptions& ex, const AnalyticsDefs& defs, const config::Funnel& funnel,
+                          TimeRange range, int64_t closed_before_ms, FunnelCounts* out);
+
+// Lift cells against `target` for every event-matched micro-conversion, over
+// the same closed sessions as QueryClusterFunnel; "before the target" compares
+// (event_time, seq) like the rollup. Dwell micro-conversions are left out
+// (*dwell_skipped counts them).
+Status QueryClusterLift(const ExportOptions& ex, const AnalyticsDefs& defs, std::string_view target, TimeRange range,
+                        int64_t closed_before_ms, std::vector<LiftCells>* out, size_t* dwell_skipped);
+
+// Experiment counts per day of session start over the same closed sessions:
+// a session's variant is its first exposure by (event_time, seq) ("$other"
+// when not in the config), converted when the target occurs at or after it.
+// InvalidArgument when the target is a dwell conversion.
+Status QueryClusterExperiment(const ExportOptions& ex, const AnalyticsDefs& defs, const config::Experiment& x,
+                              TimeRange range, int64_t closed_before_ms, std::vector<ExperimentDay>* out);
 
 }  // namespace foothold::storage

@@ -1,6 +1,6 @@
 // EventStore: the public face (storage/event_store.h) over the private parts:
-// Database (RocksDB and its column families, storage/db.h), Writer (queue,
-// writer thread, group commit, storage/writer.h) and the readback path here.
+// Database (RocksDB and its column families, storage/log/db.h), Writer (queue,
+// writer thread, group commit, storage/log/writer.h) and the readback path here.
 #include "storage/event_store.h"
 
 #include <algorithm>
@@ -127,6 +127,40 @@ Status EventStore::Append(std::vector<proto::Event> events, AppendCallback done,
 
 void EventStore::CommitNow() {
   if (impl_->writer) impl_->writer->CommitNow();
+}
+
+Status EventStore::ReadEvent(std::string_view event_id, proto::Event* out) const {
+  *out = proto::Event{};
+  std::shared_lock<std::shared_mutex> lock(impl_->db_mu);
+  const Database* d = impl_->db.get();
+  if (impl_->closed.load() || d == nullptr) return Status::Unavailable("store is closed");
+  rocksdb::DB* db = d->db();
+  const rocksdb::Snapshot* snap = db->GetSnapshot();
+  struct SnapshotRelease {
+    rocksdb::DB* db;
+    const rocksdb::Snapshot* snap;
+    ~SnapshotRelease() { db->ReleaseSnapshot(snap); }
+  } release{db, snap};
+  rocksdb::ReadOptions ro;
+  ro.snapshot = snap;
+  std::string value;
+  rocksdb::Status rs = db->Get(ro, d->dedupe(), rocksdb::Slice(event_id.data(), event_id.size()), &value);
+  if (rs.IsNotFound()) return Status::NotFound("no event with this id in the dedupe window");
+  if (!rs.ok()) return FromRocks(rs, "read dedupe in " + d->dir());
+  const std::optional<DedupeEntry> entry = DecodeDedupe(value);
+  if (!entry) return Status::Corruption("dedupe: malformed value in " + d->dir());
+  rs = db->Get(ro, d->log(), LogKey(entry->seq), &value);
+  // Retention may have removed the record while the dedupe entry lives on.
+  if (rs.IsNotFound()) return Status::NotFound("the event's record is gone (retention)");
+  if (!rs.ok()) return FromRocks(rs, "read log in " + d->dir());
+  Status s = proto::DecodeRecord(value, out);
+  if (!s.ok()) {
+    return Status::Corruption("log record " + std::to_string(entry->seq) + " in " + d->dir() + ": " + s.message());
+  }
+  // An erased record has no event_id (README.md "Privacy"); its dedupe entry
+  // lives on so a retry of it is still a duplicate, but it is not readable.
+  if (out->event_id != event_id) return Status::NotFound("the event was erased");
+  return Status::Ok();
 }
 
 Status EventStore::ReadSession(std::string_view session_id, std::vector<proto::Event>* out) const {

@@ -194,6 +194,11 @@ class EventStore {
   // the session has no stored events.
   Status ReadSession(std::string_view session_id, std::vector<proto::Event>* out) const;
 
+  // The stored event with this event_id, found through the dedupe index, so
+  // only within dedupe.window of its arrival (and never with dedupe off).
+  // NotFound otherwise.
+  Status ReadEvent(std::string_view event_id, proto::Event* out) const;
+
   // Stops accepting, commits everything already queued (calling callbacks),
   // stops the writer, flushes and closes the database. Idempotent.
   Status Close();

@@ -55,7 +55,7 @@ CREATE TABLE IF NOT EXISTS foothold.events
     date Date MATERIALIZED toDate(toDateTime(intDiv(event_time, 1000), 'UTC'), 'UTC'),
     time DateTime('UTC') MATERIALIZED toDateTime(intDiv(event_time, 1000), 'UTC')
 )
-ENGINE = ReplacingMergeTree
+ENGINE = ReplacingMergeTree()
 PARTITION BY toYYYYMM(date)
 -- The sorting key is the dedupe key: (node, seq) decides identity and the
 -- leading (session_id, event_time) are functions of it, so copies still

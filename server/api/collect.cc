@@ -1,7 +1,7 @@
 // The collect endpoints (server/README.md "Collect pipeline"; formats in
 // proto/README.md): body → events → enrichment → EventStore::Append →
-// response once the group reached the WAL.
-#include <cctype>
+// response once the group reached the WAL. The body, write-key and
+// enrichment steps are shared with the Segment endpoints (ingest.h).
 #include <chrono>
 #include <cstdio>
 
@@ -9,7 +9,7 @@
 #include "proto/enrich.h"
 #include "proto/error_codes.h"
 #include "proto/json_out.h"
-#include "server/http/gzip.h"
+#include "server/api/ingest.h"
 #include "server/api/metrics.h"
 #include "server/http/rate_limiter.h"
 #include "server/api/service.h"
@@ -27,55 +27,6 @@ constexpr unsigned char kPixelGif[] = {
     0x00, 0x00, 0x01, 0x00, 0x01, 0x00, 0x00, 0x02, 0x02, 0x44, 0x01, 0x00, 0x3b};
 static_assert(sizeof(kPixelGif) == 43);
 
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
-std::string_view Trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
-
-// Splits "type/subtype; charset=UTF-8; x=y" into the lower-cased media type
-// and the charset parameter (unquoted, lower-cased; "" when absent).
-void ParseContentType(std::string_view header, std::string* media_type, std::string* charset) {
-  size_t semi = header.find(';');
-  *media_type = Lower(Trim(header.substr(0, semi)));
-  charset->clear();
-  while (semi != std::string_view::npos) {
-    header.remove_prefix(semi + 1);
-    semi = header.find(';');
-    std::string_view param = Trim(header.substr(0, semi));
-    size_t eq = param.find('=');
-    if (eq == std::string_view::npos) continue;
-    if (Lower(Trim(param.substr(0, eq))) != "charset") continue;
-    std::string_view value = Trim(param.substr(eq + 1));
-    if (value.size() >= 2 && value.front() == '"' && value.back() == '"') value = value.substr(1, value.size() - 2);
-    *charset = Lower(value);
-  }
-}
-
-void AppendRejections(const std::vector<proto::Rejection>& rejected, std::string* out) {
-  *out += "\"rejected\":[";
-  for (size_t i = 0; i < rejected.size(); ++i) {
-    const proto::Rejection& r = rejected[i];
-    if (i) *out += ',';
-    *out += "{\"index\":";
-    *out += std::to_string(r.index);
-    *out += ",\"code\":";
-    proto::AppendJsonString(r.code, out);
-    *out += ",\"field\":";
-    proto::AppendJsonString(r.field, out);
-    *out += ",\"message\":";
-    proto::AppendJsonString(r.message, out);
-    *out += '}';
-  }
-  *out += ']';
-}
-
 std::string OutcomeBody(uint64_t accepted, uint64_t duplicates, const std::string& rejected_json) {
   std::string body = "{\"accepted\":" + std::to_string(accepted) + ",\"duplicates\":" + std::to_string(duplicates) +
                      ",";
@@ -84,51 +35,31 @@ std::string OutcomeBody(uint64_t accepted, uint64_t duplicates, const std::strin
   return body;
 }
 
-void AddHeaders(const Response& from, Response* to) {
-  to->headers.insert(to->headers.end(), from.headers.begin(), from.headers.end());
-}
-
 
 // Server-side fields of every event of `batch` (proto/README.md "Enrichment").
+// A server source's beacons are not bot-flagged by the sender's User-Agent.
 void Enrich(const config::Config& config, const std::string& ip_secret, const Request& req,
-            const proto::IpAddress& client, proto::DecodedBatch* batch, Metrics* metrics) {
+            const proto::IpAddress& client, const config::Source* source, proto::DecodedBatch* batch,
+            Metrics* metrics) {
   const std::string stored_ip = proto::StoredIp(client, config.privacy.ip_mode, ip_secret, req.received_at_ms);
   std::string user_agent = req.user_agent;
   proto::TruncateUtf8(&user_agent, 512);
-  const bool bot = proto::IsBotUserAgent(req.user_agent);
-  const proto::TimePolicy policy{config.time.max_past_ms, config.time.max_future_ms};
-  uint64_t skew = 0;
+  const bool server = source != nullptr && source->kind == config::SourceKind::kServer;
+  const bool bot = !server && proto::IsBotUserAgent(req.user_agent);
   for (proto::Event& e : batch->events) {
-    switch (proto::AssignEventTime(&e, req.received_at_ms, batch->sent_at_ms, policy)) {
-      case proto::ClampKind::kPast: metrics->AddClamped(false); break;
-      case proto::ClampKind::kFuture: metrics->AddClamped(true); break;
-      case proto::ClampKind::kNone: break;
-    }
-    if (e.flags & proto::kFlagSkewCorrected) ++skew;
-    if (e.event_id.empty()) {
-      e.event_id = proto::NewEventId(req.received_at_ms);
-      e.flags |= proto::kFlagEventIdAssigned;
-    }
-    e.ip = stored_ip;
-    e.user_agent = user_agent;
-    e.bot = bot;
+    EnrichEvent(&e, req.received_at_ms, batch->sent_at_ms, config, stored_ip, user_agent, bot, source, metrics);
   }
-  if (skew) metrics->AddSkewCorrected(skew);
-  if (bot) metrics->AddBots(batch->events.size());
 }
 
-// The 503 for a store that refused or failed an append (counted): queue_full
-// (retry in 1 s) or store_unavailable (5 s); a GIF for the pixel.
-Response StoreRefusal(const Status& s, bool pixel, Metrics* metrics) {
-  const bool busy = s.code() == Status::Code::kBusy;
-  const char* code = busy ? codes::kQueueFull : codes::kStoreUnavailable;
-  metrics->AddRejected(code);
-  Response r = pixel ? PixelResponse(code)
-                     : ErrorResponse(code,
-                                     busy ? "the writer queue is full; retry later"
-                                          : "the event store is unavailable: " + s.message());
-  r.headers.emplace_back("Retry-After", busy ? "1" : "5");
-  return r;
+// The 503 of a store that refused; a GIF with the code for the pixel.
+Response Refusal(const Status& s, bool pixel, Metrics* metrics) {
+  Response r = StoreRefusal(s, metrics);
+  if (!pixel) return r;
+  Response gif = PixelResponse(s.code() == Status::Code::kBusy ? codes::kQueueFull : codes::kStoreUnavailable);
+  for (const auto& h : r.headers) {
+    if (h.first == "Retry-After") gif.headers.push_back(h);
+  }
+  return gif;
 }
 
 }  // namespace
@@ -145,6 +76,18 @@ Response PixelResponse(std::string_view rejected_code) {
   return r;
 }
 
+bool Service::CheckWriteKey(const Request& req, std::string_view query, const config::Source** source,
+                            const Response& cors, const Respond& respond) {
+  const std::string key = WriteKeyOf(req, query);
+  *source = sources_->Find(key);
+  if (*source != nullptr) return true;
+  if (key.empty() && !config_.sources.require_write_key) return true;
+  Response r = WriteKeyRefusal(key.empty(), metrics_);
+  AddHeaders(cors, &r);
+  respond(std::move(r));
+  return false;
+}
+
 bool Service::CheckRate(const Request& req, const proto::IpAddress& client, const Response& cors, bool pixel,
                         const Respond& respond) {
   int retry_after = 1;
@@ -158,7 +101,8 @@ bool Service::CheckRate(const Request& req, const proto::IpAddress& client, cons
   return false;
 }
 
-void Service::HandleCollectPost(Request&& req, proto::Decoder* decoder, Respond respond) {
+void Service::HandleCollectPost(Request&& req, std::string_view query, proto::Decoder* decoder,
+                                Respond respond) {
   Response cors;
   if (!CheckOrigin(req, &cors, /*pixel=*/false, respond)) return;
   auto fail = [&](const char* code, std::string message) {
@@ -175,37 +119,14 @@ void Service::HandleCollectPost(Request&& req, proto::Decoder* decoder, Respond 
   const proto::IpAddress client = proto::ResolveClientIp(req.peer, req.x_forwarded_for, config_.trusted_proxies);
   if (!CheckRate(req, client, cors, /*pixel=*/false, respond)) return;
 
-  std::string media_type, charset;
-  ParseContentType(req.content_type, &media_type, &charset);
-  proto::BodyFormat format;
-  if (media_type.empty() || media_type == "application/json" || media_type == "text/plain") {
-    format = proto::BodyFormat::kJson;
-  } else if (media_type == "application/x-ndjson" || media_type == "application/ndjson" ||
-             media_type == "application/jsonl") {
-    format = proto::BodyFormat::kNdjson;
-  } else {
-    return fail(codes::kContentTypeUnsupported,
-                "Content-Type '" + media_type + "' is not supported; use application/json, text/plain or application/x-ndjson");
-  }
-  if (!charset.empty() && charset != "utf-8" && charset != "utf8") {
-    return fail(codes::kCharsetUnsupported, "charset '" + charset + "' is not supported; send UTF-8");
-  }
+  const config::Source* source = nullptr;
+  if (!CheckWriteKey(req, query, &source, cors, respond)) return;
 
   std::string inflated;
-  std::string_view body = req.body;
-  const std::string encoding = Lower(Trim(req.content_encoding));
-  if (encoding == "gzip" || encoding == "x-gzip") {
-    switch (Gunzip(req.body, config_.limits.max_decompressed_bytes, &inflated)) {
-      case GunzipResult::kOk: break;
-      case GunzipResult::kInvalid: return fail(codes::kGzipInvalid, "the body is not a valid gzip stream");
-      case GunzipResult::kTooLarge:
-        return fail(codes::kBodyTooLarge, "the decompressed body exceeds limits.max_decompressed_bytes (" +
-                                              std::to_string(config_.limits.max_decompressed_bytes) + ")");
-    }
-    body = inflated;
-  } else if (!encoding.empty() && encoding != "identity") {
-    return fail(codes::kContentEncodingUnsupported,
-                "Content-Encoding '" + encoding + "' is not supported; use gzip or none");
+  std::string_view body;
+  proto::BodyFormat format;
+  if (auto err = ReadBody(req, config_, /*allow_ndjson=*/true, &inflated, &body, &format)) {
+    return fail(err->code, std::move(err->message));
   }
 
   proto::DecodedBatch batch;
@@ -235,14 +156,14 @@ void Service::HandleCollectPost(Request&& req, proto::Decoder* decoder, Respond 
     respond(std::move(r));
     return;
   }
-  Enrich(config_, ip_secret_, req, client, &batch, metrics_);
+  Enrich(config_, ip_secret_, req, client, source, &batch, metrics_);
 
   Metrics* metrics = metrics_;
   auto on_written = [metrics, cors, rejected_json = std::move(rejected_json),
                      respond](storage::AppendResult&& result) {
     Response r;
     if (!result.status.ok()) {
-      r = StoreRefusal(result.status, /*pixel=*/false, metrics);
+      r = Refusal(result.status, /*pixel=*/false, metrics);
     } else {
       uint64_t dups = 0;
       for (auto o : result.outcomes) dups += o == storage::AppendOutcome::kDuplicate;
@@ -256,7 +177,7 @@ void Service::HandleCollectPost(Request&& req, proto::Decoder* decoder, Respond 
   };
   Status s = store_->Append(std::move(batch.events), std::move(on_written), /*defer_commit=*/true);
   if (!s.ok()) {
-    Response r = StoreRefusal(s, /*pixel=*/false, metrics_);
+    Response r = Refusal(s, /*pixel=*/false, metrics_);
     AddHeaders(cors, &r);  // so a cross-origin SDK can read the 503 and its Retry-After
     respond(std::move(r));
   }
@@ -281,6 +202,13 @@ void Service::HandlePixel(Request&& req, std::string_view query, proto::Decoder*
   }
   const proto::IpAddress client = proto::ResolveClientIp(req.peer, req.x_forwarded_for, config_.trusted_proxies);
   if (!CheckRate(req, client, cors, /*pixel=*/true, respond)) return;
+  const config::Source* source = nullptr;
+  if (!CheckWriteKey(req, query, &source, Response{}, [&](Response&&) {
+        respond(PixelResponse(WriteKeyOf(req, query).empty() ? codes::kWriteKeyMissing
+                                                             : codes::kWriteKeyInvalid));
+      })) {
+    return;
+  }
   proto::DecodedBatch batch;
   decoder->DecodeQuery(query, &batch);
   if (batch.error || batch.events.empty()) {
@@ -290,14 +218,14 @@ void Service::HandlePixel(Request&& req, std::string_view query, proto::Decoder*
     respond(PixelResponse(code));
     return;
   }
-  Enrich(config_, ip_secret_, req, client, &batch, metrics_);
+  Enrich(config_, ip_secret_, req, client, source, &batch, metrics_);
   Metrics* metrics = metrics_;
   // defer_commit: the connection posts one CommitNow per batch of requests.
   Status s = store_->Append(
       std::move(batch.events),
       [metrics, respond](storage::AppendResult&& result) {
     if (!result.status.ok()) {
-      respond(StoreRefusal(result.status, /*pixel=*/true, metrics));
+      respond(Refusal(result.status, /*pixel=*/true, metrics));
       return;
     }
     const bool dup = result.outcomes[0] == storage::AppendOutcome::kDuplicate;
@@ -305,7 +233,7 @@ void Service::HandlePixel(Request&& req, std::string_view query, proto::Decoder*
     respond(PixelResponse(""));
       },
       /*defer_commit=*/true);
-  if (!s.ok()) respond(StoreRefusal(s, /*pixel=*/true, metrics_));
+  if (!s.ok()) respond(Refusal(s, /*pixel=*/true, metrics_));
 }
 
 }  // namespace foothold::server

@@ -15,7 +15,8 @@ constexpr std::array<double, 14> kBucketBounds = {0.0001, 0.00025, 0.0005, 0.001
 constexpr std::array<int, 13> kStatuses = {200, 204, 304, 400, 401, 403, 404, 405, 413, 415, 429, 500, 503};
 
 constexpr std::array<const char*, static_cast<size_t>(Route::kCount)> kRouteNames = {
-    "collect", "pixel", "preflight", "sessions", "stats", "healthz", "readyz", "metrics", "asset", "privacy", "other"};
+    "collect", "pixel", "preflight", "sessions", "stats", "healthz", "readyz", "metrics", "asset", "segment",
+    "privacy", "other"};
 
 // Every per-event and body-level code a request can be rejected with; the
 // index is the metric slot. Unknown codes share the last slot ("other").
@@ -33,7 +34,8 @@ constexpr const char* kCodes[] = {
     proto::codes::kDuplicateKey, proto::codes::kOriginForbidden, proto::codes::kRateLimited,
     proto::codes::kQueueFull, proto::codes::kStoreUnavailable, proto::codes::kDraining,
     proto::codes::kBadRequest, proto::codes::kMethodNotAllowed, proto::codes::kNotFound,
-    proto::codes::kUnauthorized, proto::codes::kForbidden};
+    proto::codes::kUnauthorized, proto::codes::kForbidden, proto::codes::kMessageTooLarge,
+    proto::codes::kTypeInvalid, proto::codes::kWriteKeyMissing, proto::codes::kWriteKeyInvalid};
 constexpr size_t kNumCodes = sizeof(kCodes) / sizeof(kCodes[0]);
 static_assert(kNumCodes < 48, "grow Metrics::kMaxCodes");
 
@@ -97,7 +99,7 @@ void Gauge(std::string* out, const char* name, const char* help, double value) {
   Appendf(out, "%s %.3f\n", name, value);
 }
 
-// The ClickHouse exporter's series (README.md, "Scaling out"); none when it is off.
+// The ClickHouse exporter's series (storage/export/README.md); none when it is off.
 void RenderExport(const storage::ExportStats& x, std::string* out) {
   if (!x.enabled) return;
   const auto ll = [](uint64_t v) { return static_cast<long long>(v); };
@@ -154,6 +156,7 @@ void Metrics::AddClamped(bool future) {
 
 void Metrics::AddSkewCorrected(uint64_t n) { skew_corrected_.fetch_add(n, std::memory_order_relaxed); }
 void Metrics::AddBots(uint64_t n) { bots_.fetch_add(n, std::memory_order_relaxed); }
+void Metrics::AddPropsDropped(uint64_t n) { props_dropped_.fetch_add(n, std::memory_order_relaxed); }
 
 std::string Metrics::Render(const storage::EventStore* store, bool draining) const {
   std::string out;
@@ -212,6 +215,9 @@ std::string Metrics::Render(const storage::EventStore* store, bool draining) con
          static_cast<long long>(Load(skew_corrected_)));
   Single(&out, "foothold_bot_events_total", "counter", "Accepted events flagged as bots.",
          static_cast<long long>(Load(bots_)));
+  Single(&out, "foothold_segment_props_dropped_total", "counter",
+         "Segment properties/traits left out by the mapping rules (too many, key too long, array too long).",
+         static_cast<long long>(Load(props_dropped_)));
 
   auto ll = [](uint64_t v) { return static_cast<long long>(v); };
   Single(&out, "foothold_connections_active", "gauge", "Open HTTP connections.", connections_active_.load());

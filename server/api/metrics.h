@@ -18,7 +18,9 @@ class EventStore;
 
 namespace foothold::server {
 
-enum class Route { kCollect, kPixel, kPreflight, kSessions, kStats, kHealthz, kReadyz, kMetrics, kAsset, kPrivacy, kOther, kCount };
+enum class Route {
+  kCollect, kPixel, kPreflight, kSessions, kStats, kHealthz, kReadyz, kMetrics, kAsset, kSegment, kPrivacy, kOther, kCount
+};
 
 class Metrics {
  public:
@@ -30,6 +32,8 @@ class Metrics {
   void AddClamped(bool future);
   void AddSkewCorrected(uint64_t n);
   void AddBots(uint64_t n);
+  // Segment properties/traits left out by the mapping rules (proto/segment.h).
+  void AddPropsDropped(uint64_t n);
   void ConnectionOpened() { connections_active_.fetch_add(1, std::memory_order_relaxed); connections_total_.fetch_add(1, std::memory_order_relaxed); }
   void ConnectionClosed() { connections_active_.fetch_sub(1, std::memory_order_relaxed); }
   void ConnectionRefused() { connections_refused_.fetch_add(1, std::memory_order_relaxed); }
@@ -52,7 +56,7 @@ class Metrics {
   std::array<RouteStats, static_cast<size_t>(Route::kCount)> routes_;
   std::atomic<uint64_t> events_accepted_{0}, events_duplicate_{0};
   std::array<std::atomic<uint64_t>, kMaxCodes> rejected_{};
-  std::atomic<uint64_t> clamped_past_{0}, clamped_future_{0}, skew_corrected_{0}, bots_{0};
+  std::atomic<uint64_t> clamped_past_{0}, clamped_future_{0}, skew_corrected_{0}, bots_{0}, props_dropped_{0};
   std::atomic<int64_t> connections_active_{0};
   std::atomic<uint64_t> connections_total_{0}, connections_refused_{0};
 };

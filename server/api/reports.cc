@@ -205,28 +205,39 @@ Response Summary(const storage::EventStore& store, const config::Config& config,
 
 // ---- /v1/stats/timeseries ----
 Response Timeseries(const storage::EventStore& store, const config::Config& config, const StatsQuery& q) {
-  if (q.name.empty()) {
-    return ErrorResponse(proto::codes::kQueryInvalid, "name is required: a conversion name");
+  if (q.name.empty() == q.source.empty()) {
+    return ErrorResponse(proto::codes::kQueryInvalid,
+                         "give name (a conversion name) or source (a [[source]] name), one of them");
   }
   bool known = false;
   for (const auto& m : config.micro_conversions) known |= m.name == q.name;
   for (const auto& m : config.macro_conversions) known |= m.name == q.name;
-  if (!known) return ErrorResponse(proto::codes::kNotFound, "no conversion named '" + q.name + "'");
+  for (const auto& s : config.source_list) known |= s.name == q.source;
+  if (!known) {
+    return ErrorResponse(proto::codes::kNotFound, q.source.empty() ? "no conversion named '" + q.name + "'"
+                                                                    : "no source named '" + q.source + "'");
+  }
+  // A source's series: its events per bucket ("$source:<name>"; sessions are not split by source).
+  const std::string series = q.source.empty() ? q.name : "$source:" + q.source;
   const int64_t bucket = q.bucket_ms != 0 ? q.bucket_ms : kHourMs;
   const uint64_t points = static_cast<uint64_t>((q.range.to_ms - q.range.from_ms) / bucket) + 2;
   if (points > kMaxPoints) {
     return ErrorResponse(proto::codes::kRangeTooLarge,
                          "at most " + std::to_string(kMaxPoints) + " buckets per request: use a larger bucket");
   }
-  std::vector<storage::SeriesPoint> series;
-  Status st = store.QueryTimeseries(q.name, bucket, q.range, &series);
+  std::vector<storage::SeriesPoint> points_out;
+  Status st = store.QueryTimeseries(series, bucket, q.range, &points_out);
   if (!st.ok()) return Unavailable(st);
   Json j;
-  j.Open().Key("name").Str(q.name);
+  if (q.source.empty()) {
+    j.Open().Key("name").Str(q.name);
+  } else {
+    j.Open().Key("source").Str(q.source);
+  }
   j.Key("bucket").Str(bucket == kMinuteMs ? "minute" : bucket == kHourMs ? "hour" : "day");
   j.Time("from", q.range.from_ms).Time("to", q.range.to_ms);
   j.Key("points").OpenArray();
-  for (const storage::SeriesPoint& p : series) {
+  for (const storage::SeriesPoint& p : points_out) {
     j.Open().Key("t").Str(proto::FormatRfc3339(p.bucket_ms)).Key("t_ms").Int(p.bucket_ms);
     j.Key("events").Uint(p.events).Key("sessions").Uint(p.sessions);
     j.Key("sessions_total").Uint(p.sessions_total);
@@ -237,12 +248,30 @@ Response Timeseries(const storage::EventStore& store, const config::Config& conf
 }
 
 // ---- /v1/stats/funnels/{name} ----
-Response Funnel(const storage::EventStore& store, const config::Funnel& f, const StatsQuery& q) {
+// A cluster query's failure: our request (400) or ClickHouse (503).
+Response ClusterError(const Status& st) {
+  if (st.code() == Status::Code::kInvalidArgument) return ErrorResponse(proto::codes::kQueryInvalid, st.message());
+  Response r = ErrorResponse(proto::codes::kClusterUnavailable, st.message());
+  r.headers.emplace_back("Retry-After", "5");
+  return r;
+}
+
+Response Funnel(const storage::EventStore& store, const config::Config& config, const config::Funnel& f,
+                const StatsQuery& q) {
   storage::FunnelCounts c;
-  Status st = store.QueryFunnel(f, q.range, &c);
-  if (!st.ok()) return Unavailable(st);
+  if (q.cluster) {
+    const storage::StoreOptions options = storage::StoreOptionsFromConfig(config);
+    Status st = storage::QueryClusterFunnel(options.export_clickhouse, store.analytics(), f, q.range,
+                                            q.now_ms - config.session.timeout_ms, &c);
+    if (!st.ok()) return ClusterError(st);
+  } else {
+    Status st = store.QueryFunnel(f, q.range, &c);
+    if (!st.ok()) return Unavailable(st);
+  }
   Json j;
-  j.Open().Key("funnel").Str(f.name);
+  j.Open();
+  if (q.cluster) j.Key("scope").Str("cluster");
+  j.Key("funnel").Str(f.name);
   j.Key("mode").Str(f.mode == config::FunnelMode::kOrdered ? "ordered"
                     : f.mode == config::FunnelMode::kStrict ? "strict"
                                                             : "any");
@@ -270,10 +299,16 @@ Response Funnel(const storage::EventStore& store, const config::Funnel& f, const
   }
   j.CloseArray();
   j.Key("notes").OpenArray();
-  j.Str("times to convert are from step 1, read from log-spaced histogram bins (within about 9%)");
+  if (q.cluster) {
+    j.Str("cluster scope: ClickHouse's windowFunnel gives the deepest step, not step times; time_to_convert is "
+          "null; a session counts once no event reached any replica for session.timeout");
+  } else {
+    j.Str("times to convert are from step 1, read from log-spaced histogram bins (within about 9%)");
+  }
   if (started == 0) j.Str("not enough data: no closed session entered the funnel in the range");
   j.CloseArray();
   AppendAggregator(store, &j);
+  if (q.cluster) AppendExport(store, &j);
   return Ok(j.Close().Take());
 }
 
@@ -288,8 +323,16 @@ Response Lift(const storage::EventStore& store, const config::Config& config, co
                          "no macro-conversion named '" + target + "' (lift targets are macro-conversions)");
   }
   std::vector<storage::LiftCells> rows;
-  Status st = store.QueryLift(target, q.range, &rows);
-  if (!st.ok()) return Unavailable(st);
+  size_t dwell_skipped = 0;
+  if (q.cluster) {
+    const storage::StoreOptions options = storage::StoreOptionsFromConfig(config);
+    Status st = storage::QueryClusterLift(options.export_clickhouse, store.analytics(), target, q.range,
+                                          q.now_ms - config.session.timeout_ms, &rows, &dwell_skipped);
+    if (!st.ok()) return ClusterError(st);
+  } else {
+    Status st = store.QueryLift(target, q.range, &rows);
+    if (!st.ok()) return Unavailable(st);
+  }
 
   struct Row {
     const storage::LiftCells* cells;
@@ -322,7 +365,9 @@ Response Lift(const storage::EventStore& store, const config::Config& config, co
   const uint64_t converted = any ? any->a + any->c : 0;
   const double min_support = std::min(25.0, 0.02 * static_cast<double>(sessions));
   Json j;
-  j.Open().Key("target").Str(target);
+  j.Open();
+  if (q.cluster) j.Key("scope").Str("cluster");
+  j.Key("target").Str(target);
   AppendDays(q.range, &j);
   j.Key("sessions").Uint(sessions).Key("sessions_converted").Uint(converted);
   j.Key("conversion_rate").Num(Ratio(converted, sessions));
@@ -339,6 +384,7 @@ Response Lift(const storage::EventStore& store, const config::Config& config, co
     j.Str("not enough data: " + std::to_string(converted) + " converted sessions; at least " +
           std::to_string(kMinConversions) + " are needed");
   }
+  if (dwell_skipped > 0) j.Str("dwell conversions are counted per node only (left out here)");
   j.CloseArray();
   j.Key("micro_conversions").OpenArray();
   for (const Row& r : out) {
@@ -364,14 +410,23 @@ Response Lift(const storage::EventStore& store, const config::Config& config, co
   }
   j.CloseArray();
   AppendAggregator(store, &j);
+  if (q.cluster) AppendExport(store, &j);
   return Ok(j.Close().Take());
 }
 
 // ---- /v1/stats/experiments/{name} ----
-Response Experiment(const storage::EventStore& store, const config::Experiment& x, const StatsQuery& q) {
+Response Experiment(const storage::EventStore& store, const config::Config& config, const config::Experiment& x,
+                    const StatsQuery& q) {
   std::vector<storage::ExperimentDay> days;
-  Status st = store.QueryExperiment(x, q.range, &days);
-  if (!st.ok()) return Unavailable(st);
+  if (q.cluster) {
+    const storage::StoreOptions options = storage::StoreOptionsFromConfig(config);
+    Status st = storage::QueryClusterExperiment(options.export_clickhouse, store.analytics(), x, q.range,
+                                                q.now_ms - config.session.timeout_ms, &days);
+    if (!st.ok()) return ClusterError(st);
+  } else {
+    Status st = store.QueryExperiment(x, q.range, &days);
+    if (!st.ok()) return Unavailable(st);
+  }
   // Totals per variant (config order, then "$other"), and the cumulative
   // control-vs-variant snapshot at the end of every day for the mSPRT.
   std::vector<storage::VariantCounts> total;
@@ -425,7 +480,9 @@ Response Experiment(const storage::EventStore& store, const config::Experiment& 
   }
 
   Json j;
-  j.Open().Key("experiment").Str(x.name).Key("target").Str(x.target).Key("control").Str(x.variants[0]);
+  j.Open();
+  if (q.cluster) j.Key("scope").Str("cluster");
+  j.Key("experiment").Str(x.name).Key("target").Str(x.target).Key("control").Str(x.variants[0]);
   AppendDays(q.range, &j);
   j.Key("enough_data").Bool(enough);
   j.Key("variants").OpenArray();
@@ -452,6 +509,7 @@ Response Experiment(const storage::EventStore& store, const config::Experiment& 
   for (const std::string& n : notes) j.Str(n);
   j.CloseArray();
   AppendAggregator(store, &j);
+  if (q.cluster) AppendExport(store, &j);
   return Ok(j.Close().Take());
 }
 
@@ -503,6 +561,7 @@ double HistogramQuantileMs(const std::vector<uint64_t>& bins, double q) {
 
 bool ParseStatsQuery(std::string_view query, int64_t now_ms, StatsQuery* out, Response* error) {
   *out = StatsQuery{};
+  out->now_ms = now_ms;
   out->range = {now_ms - kDayMs, now_ms};
   bool from_set = false, to_set = false;
   auto fail = [&](std::string message) {
@@ -524,6 +583,8 @@ bool ParseStatsQuery(std::string_view query, int64_t now_ms, StatsQuery* out, Re
       (key == "from" ? from_set : to_set) = true;
     } else if (key == "name") {
       out->name = value;
+    } else if (key == "source") {
+      out->source = value;
     } else if (key == "target") {
       out->target = value;
     } else if (key == "scope") {
@@ -535,7 +596,7 @@ bool ParseStatsQuery(std::string_view query, int64_t now_ms, StatsQuery* out, Re
       else if (value == "day") out->bucket_ms = kDayMs;
       else return fail("bucket must be minute, hour or day, got '" + value + "'");
     } else {
-      return fail("unknown parameter '" + key + "' (allowed: from, to, name, bucket, target, scope)");
+      return fail("unknown parameter '" + key + "' (allowed: from, to, name, source, bucket, target, scope)");
     }
   }
   // One bound given: the other keeps a 24 h span.
@@ -552,10 +613,10 @@ Response StatsReport(const storage::EventStore& store, const config::Config& con
       return ErrorResponse(proto::codes::kClusterNotConfigured,
                            "scope=cluster reads ClickHouse: set [export.clickhouse] url on this replica");
     }
-    if (rest != "summary") {
+    if (rest == "timeseries") {
       return ErrorResponse(proto::codes::kQueryInvalid,
-                           "scope=cluster is answered for summary; funnels, lift and experiments over every "
-                           "replica are SQL on the exported table (README.md, Cluster-wide view)");
+                           "scope=cluster is answered for summary, funnels, lift and experiments; a cluster time "
+                           "series is SQL on the exported table (README.md, Cluster-wide view)");
     }
   }
   if (rest == "summary") return Summary(store, config, q);
@@ -569,13 +630,13 @@ Response StatsReport(const storage::EventStore& store, const config::Config& con
   std::string name;
   if (named("funnels/", &name)) {
     for (const config::Funnel& f : config.funnels) {
-      if (f.name == name) return Funnel(store, f, q);
+      if (f.name == name) return Funnel(store, config, f, q);
     }
     return ErrorResponse(proto::codes::kNotFound, "no funnel named '" + name + "'");
   }
   if (named("experiments/", &name)) {
     for (const config::Experiment& x : config.experiments) {
-      if (x.name == name) return Experiment(store, x, q);
+      if (x.name == name) return Experiment(store, config, x, q);
     }
     return ErrorResponse(proto::codes::kNotFound, "no experiment named '" + name + "'");
   }

@@ -1,6 +1,6 @@
 // Reports: the JSON bodies of the stats endpoints (README.md "Analytics") built from
 // the counter queries of the EventStore (storage/stats.h) and the pure
-// statistics of server/statistics.h. Every report reads counters only, in
+// statistics of server/statistics/statistics.h. Every report reads counters only, in
 // O(buckets); none scans the log.
 //
 // Thread safety: pure functions of their arguments plus thread-safe store
@@ -25,9 +25,11 @@ namespace foothold::server {
 struct StatsQuery {
   storage::TimeRange range;  // from/to: RFC 3339 or ms; default the last 24 h before now
   std::string name;          // timeseries: a conversion name
+  std::string source;        // timeseries: a [[source]] name instead (its events)
   int64_t bucket_ms = 0;     // timeseries: minute|hour|day
   std::string target;        // lift: a macro-conversion; default the first one
-  bool cluster = false;      // scope=cluster: every replica, from ClickHouse (summary only)
+  bool cluster = false;      // scope=cluster: every replica, from ClickHouse (summary, funnels, lift, experiments)
+  int64_t now_ms = 0;        // the clock the query was parsed at
 };
 
 // Parses `query` (the part after '?'). On error returns false with *error set

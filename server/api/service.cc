@@ -10,6 +10,8 @@
 #include "proto/json_out.h"
 #include "server/http/blocking_pool.h"
 #include "server/http/clock.h"
+#include "server/api/ingest.h"
+#include "proto/segment.h"
 #include "server/api/metrics.h"
 #include "server/http/rate_limiter.h"
 #include "server/api/reports.h"
@@ -43,12 +45,32 @@ Response JsonResponse(int status, std::string body) {
   return r;
 }
 
+// The Segment-compatible paths (server/README.md "Segment-compatible ingestion").
+bool SegmentCallOf(std::string_view path, proto::SegmentCall* call) {
+  using proto::SegmentCall;
+  static constexpr std::pair<std::string_view, SegmentCall> kPaths[] = {
+      {"/v1/track", SegmentCall::kTrack},       {"/v1/t", SegmentCall::kTrack},
+      {"/v1/page", SegmentCall::kPage},         {"/v1/p", SegmentCall::kPage},
+      {"/v1/screen", SegmentCall::kScreen},     {"/v1/s", SegmentCall::kScreen},
+      {"/v1/identify", SegmentCall::kIdentify}, {"/v1/i", SegmentCall::kIdentify},
+      {"/v1/group", SegmentCall::kGroup},       {"/v1/g", SegmentCall::kGroup},
+      {"/v1/alias", SegmentCall::kAlias},       {"/v1/a", SegmentCall::kAlias},
+      {"/v1/batch", SegmentCall::kBatch},       {"/v1/b", SegmentCall::kBatch},
+      {"/v1/import", SegmentCall::kBatch},      {"/beacon/v1/batch", SegmentCall::kBatch}};
+  for (const auto& [p, c] : kPaths) {
+    if (path == p) {
+      *call = c;
+      return true;
+    }
+  }
+  return false;
+}
+
 bool IsDashboardPath(std::string_view path) { return path == "/dashboard" || path.starts_with("/dashboard/"); }
 
 bool IsAdminPath(std::string_view path) {
-  return path == "/metrics" || path.starts_with("/v1/sessions/") || path.starts_with("/v1/stats/") ||
-         path.starts_with("/v1/privacy/") ||
-         IsDashboardPath(path);
+  return path == "/metrics" || path.starts_with("/v1/sessions/") || path.starts_with("/v1/events/") ||
+         path.starts_with("/v1/stats/") || path.starts_with("/v1/privacy/") || IsDashboardPath(path);
 }
 
 }  // namespace
@@ -68,6 +90,7 @@ Service::Service(const config::Config& config, storage::EventStore* store, Metri
       metrics_(metrics),
       ip_secret_(config.privacy.hash_secret.empty() ? store->instance_secret() : config.privacy.hash_secret),
       limiter_(std::make_unique<RateLimiter>(config.http.rate_limit_per_ip, config.http.rate_limit_burst)),
+      sources_(std::make_unique<SourceTable>(config.source_list)),
       readers_(std::make_unique<BlockingPool>(2)) {
   if (const web::Asset* tracker = web::FindEmbeddedAsset("tracker/foothold.js")) {
     // Any site may embed the tracker, with `crossorigin` and `integrity` too.
@@ -128,10 +151,14 @@ void Service::Handle(Request&& req, proto::Decoder* decoder, Respond respond) {
   // public listener then answers 404 for them, and the admin one for collect.
   const bool admin_split = !config_.admin_listen.empty();
   const bool admin_path = IsAdminPath(path);
-  const bool is_collect = IsCollectPath(path);
+  proto::SegmentCall segment_call{};
+  const bool is_segment = SegmentCallOf(path, &segment_call);
+  const bool is_collect = IsCollectPath(path) || is_segment;
   const ServedAsset* asset = is_collect ? nullptr : FindAsset(path);
   Route route = Route::kOther;
-  if (is_collect) {
+  if (is_segment) {
+    route = req.method == Method::kOptions ? Route::kPreflight : Route::kSegment;
+  } else if (is_collect) {
     route = req.method == Method::kOptions ? Route::kPreflight
             : req.method == Method::kPost  ? Route::kCollect
                                            : Route::kPixel;
@@ -141,8 +168,8 @@ void Service::Handle(Request&& req, proto::Decoder* decoder, Respond respond) {
     route = Route::kReadyz;
   } else if (path == "/metrics") {
     route = Route::kMetrics;
-  } else if (path.starts_with("/v1/sessions/")) {
-    route = Route::kSessions;
+  } else if (path.starts_with("/v1/sessions/") || path.starts_with("/v1/events/")) {
+    route = Route::kSessions;  // journey readback, by session or by event id
   } else if (path.starts_with("/v1/stats/")) {
     route = Route::kStats;
   } else if (path.starts_with("/v1/privacy/")) {
@@ -167,12 +194,18 @@ void Service::Handle(Request&& req, proto::Decoder* decoder, Respond respond) {
   const bool get_like = req.method == Method::kGet || req.method == Method::kHead;
 
   if (is_collect) {
-    if (req.method == Method::kPost) {
-      HandleCollectPost(std::move(req), decoder, std::move(done));
-    } else if (get_like) {
+    if (is_segment && req.method == Method::kPost) {
+      HandleSegment(std::move(req), segment_call, query, decoder, std::move(done));
+    } else if (req.method == Method::kPost) {
+      HandleCollectPost(std::move(req), query, decoder, std::move(done));
+    } else if (get_like && !is_segment) {
       HandlePixel(std::move(req), query, decoder, std::move(done));
     } else if (req.method == Method::kOptions) {
       HandlePreflight(req, std::move(done));
+    } else if (is_segment) {
+      Response r = ErrorResponse(proto::codes::kMethodNotAllowed, "use POST or OPTIONS on " + std::string(path));
+      r.headers.emplace_back("Allow", "POST, OPTIONS");
+      done(std::move(r));
     } else {
       Response r = ErrorResponse(proto::codes::kMethodNotAllowed, "use POST, GET or OPTIONS on /v1/collect");
       r.headers.emplace_back("Allow", "GET, POST, OPTIONS");
@@ -214,6 +247,10 @@ void Service::Handle(Request&& req, proto::Decoder* decoder, Respond respond) {
     }
     case Route::kSessions: {
       if (!CheckAdmin(req, done)) return;
+      if (path.starts_with("/v1/events/")) {
+        HandleEvent(path.substr(std::string_view("/v1/events/").size()), std::move(done));
+        return;
+      }
       std::string_view raw_id = path.substr(std::string_view("/v1/sessions/").size());
       HandleSession(std::move(req), raw_id, std::move(done));
       return;
@@ -331,6 +368,33 @@ void Service::HandleStats(std::string_view rest, std::string_view query, Respond
   const config::Config* config = &config_;
   readers_->Submit([store, config, rest = std::string(rest), q = std::move(q), respond = std::move(respond)] {
     respond(StatsReport(*store, *config, rest, q));
+  });
+}
+
+void Service::HandleEvent(std::string_view raw_id, Respond respond) {
+  std::string id;
+  if (!proto::PercentDecode(raw_id, /*plus_is_space=*/false, &id) || id.empty() || id.size() > 64) {
+    respond(ErrorResponse(proto::codes::kEventIdInvalid, "event id must be 1-64 bytes, percent-encoded"));
+    return;
+  }
+  storage::EventStore* store = store_;
+  readers_->Submit([store, id = std::move(id), respond = std::move(respond)] {
+    proto::Event event;
+    Status s = store->ReadEvent(id, &event);
+    if (s.code() == Status::Code::kNotFound) {
+      respond(ErrorResponse(proto::codes::kNotFound, "no stored event with this id (within dedupe.window)"));
+      return;
+    }
+    if (!s.ok()) {
+      Response r = ErrorResponse(proto::codes::kStoreUnavailable, s.ToString());
+      r.headers.emplace_back("Retry-After", "5");
+      respond(std::move(r));
+      return;
+    }
+    std::string body = "{\"event\":";
+    proto::AppendEventJson(event, &body);
+    body += '}';
+    respond(JsonResponse(200, std::move(body)));
   });
 }
 

@@ -18,6 +18,7 @@
 
 namespace foothold::proto {
 class Decoder;
+enum class SegmentCall;
 }
 namespace foothold::storage {
 class EventStore;
@@ -28,6 +29,7 @@ namespace foothold::server {
 class Metrics;
 class BlockingPool;
 class RateLimiter;
+class SourceTable;
 
 class Service {
  public:
@@ -51,11 +53,17 @@ class Service {
   const ServedAsset* FindAsset(std::string_view path) const;
 
  private:
-  void HandleCollectPost(Request&& req, proto::Decoder* decoder, Respond respond);
+  void HandleCollectPost(Request&& req, std::string_view query, proto::Decoder* decoder, Respond respond);
+  // The Segment-compatible endpoints (segment.cc): /v1/track ... /v1/batch, /v1/t ... /v1/b,
+  // /beacon/v1/batch.
+  void HandleSegment(Request&& req, proto::SegmentCall call, std::string_view query, proto::Decoder* decoder,
+                     Respond respond);
   void HandlePixel(Request&& req, std::string_view query, proto::Decoder* decoder, Respond respond);
   void HandleSession(Request&& req, std::string_view id, Respond respond);
   // /v1/privacy/<rest>: erase (POST) and the erasure log (GET), on the reader pool (server/api/privacy.cc).
   void HandlePrivacy(const Request& req, std::string_view rest, std::string_view query, Respond respond);
+  // GET /v1/events/{event_id}: one stored event by id (within dedupe.window).
+  void HandleEvent(std::string_view raw_id, Respond respond);
   // /v1/stats/<rest>: reports from the aggregator's counters, on the reader pool.
   void HandleStats(std::string_view rest, std::string_view query, Respond respond);
   void HandlePreflight(const Request& req, Respond respond);
@@ -65,6 +73,11 @@ class Service {
   bool CheckOrigin(const Request& req, Response* cors_headers_into, bool pixel, const Respond& respond);
   bool IsCollectPath(std::string_view path) const;
   bool CheckAdmin(const Request& req, const Respond& respond);
+  // The request's source by its write key (Basic auth user or ?writeKey=).
+  // Returns false (and responds 401) for an unknown key, or for none when
+  // sources.require_write_key is set; *source is null for a keyless request.
+  bool CheckWriteKey(const Request& req, std::string_view query, const config::Source** source,
+                     const Response& cors, const Respond& respond);
   // Returns false (and responds 429) when `client` is over http.rate_limit.
   bool CheckRate(const Request& req, const proto::IpAddress& client, const Response& cors, bool pixel,
                  const Respond& respond);
@@ -74,6 +87,7 @@ class Service {
   Metrics* metrics_;
   std::string ip_secret_;
   std::unique_ptr<RateLimiter> limiter_;
+  std::unique_ptr<SourceTable> sources_;
   std::unique_ptr<BlockingPool> readers_;  // runs RocksDB reads off the I/O threads
   std::map<std::string, ServedAsset, std::less<>> assets_;  // URL path -> asset
   std::atomic<bool> draining_{false};

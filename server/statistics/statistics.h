@@ -78,7 +78,7 @@ ConfidenceInterval WilsonInterval(int64_t successes, int64_t n, double z = kZ95)
 
 // ---- 2x2 tables --------------------------------------------------------------
 //
-// Cells, as in the lift report (storage/README.md "The aggregator"):
+// Cells, as in the lift report (storage/README.md "Aggregator"):
 // a = exposed and event, b = exposed and no event, c = unexposed and event,
 // d = unexposed and no event. Any negative cell makes every result below
 // NaN / undefined.

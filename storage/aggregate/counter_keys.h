@@ -10,6 +10,7 @@
 //                 gran  'm' minute | 'h' hour | 'd' day   (UTC)
 //                 name "$all": every non-bot event ('e') and sessions by start ('s')
 //                 name "$closed": closed sessions by day of start ('s', 'd' only)
+//                 name "$source:<source name>": non-bot events of that [[source]] ('e' only)
 //   lift        'L' target 0 be64(ob(day)) micro 0 cell          cell a|b|c|d
 //   funnel      'F' funnel 0 be64(ob(day)) 'r' u8(step)          sessions reaching the step
 //               'F' funnel 0 be64(ob(day)) 't' u8(step) u8(bin)  time from step 1, histogram
@@ -38,6 +39,10 @@ inline constexpr int64_t kDayBucketMs = 24 * kHourMs;
 
 inline constexpr char kSeriesAll[] = "$all";
 inline constexpr char kSeriesClosed[] = "$closed";
+
+// The series of one source's events; source names are [A-Za-z0-9_.:-]{1,64}
+// (config), so they hold no 0 either.
+inline std::string SourceSeriesName(std::string_view source) { return "$source:" + std::string(source); }
 
 enum class Gran : char { kMinute = 'm', kHour = 'h', kDay = 'd' };
 inline constexpr Gran kGrans[] = {Gran::kMinute, Gran::kHour, Gran::kDay};

@@ -162,6 +162,15 @@ void Rollup::Apply(const proto::Event& e, CounterDeltas* d) {
   SessionState& s = en->state;
   ++s.events;
   AddSeries(kAllId, 'e', e.event_time_ms, 1);
+  if (!e.source.empty()) {
+    auto [src, added] = source_ids_.try_emplace(e.source, static_cast<uint16_t>(kSourceBase + source_series_.size()));
+    if (added && source_series_.size() >= kMaxSources) {
+      source_ids_.erase(src);
+    } else {
+      if (added) source_series_.push_back(SourceSeriesName(e.source));
+      AddSeries(src->second, 'e', e.event_time_ms, 1);
+    }
+  }
 
   const uint64_t hits_before = s.hits;
   if (auto m = by_event_.find(e.event); m != by_event_.end()) {
@@ -298,9 +307,11 @@ void Rollup::MoveSeries(uint16_t name, char field, int64_t from_ms, int64_t to_m
 void Rollup::DrainSeries(CounterDeltas* d) {
   for (const auto& [cell, delta] : series_) {
     if (delta == 0) continue;
-    const std::string_view name = cell.name == kAllId ? std::string_view(kSeriesAll)
+    const std::string_view name = cell.name == kAllId      ? std::string_view(kSeriesAll)
                                   : cell.name == kClosedId ? std::string_view(kSeriesClosed)
-                                                           : std::string_view(names_[cell.name]);
+                                  : cell.name >= kSourceBase
+                                      ? std::string_view(source_series_[cell.name - kSourceBase])
+                                      : std::string_view(names_[cell.name]);
     (*d)[SeriesKey(name, cell.field, static_cast<Gran>(cell.gran), cell.bucket_ms)] += delta;
   }
   series_.clear();

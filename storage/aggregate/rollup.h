@@ -228,10 +228,17 @@ class Rollup {
   std::vector<Experiment> experiments_;
   bool record_all_hits_ = false;  // some funnel is strict
 
+  // Series of the events of one [[source]] ("$source:<name>", 'e' only), ids
+  // kSourceBase + i in order of first appearance in the log; at most
+  // kMaxSources names (events of later ones are counted nowhere by source).
+  static constexpr uint16_t kSourceBase = 0x8000;
+  static constexpr size_t kMaxSources = 1024;
+  std::unordered_map<std::string, uint16_t> source_ids_;
+  std::vector<std::string> source_series_;       // kSourceBase + i -> "$source:<name>"
   static constexpr uint16_t kAllId = 0xfffe;     // series "$all"
   static constexpr uint16_t kClosedId = 0xfffd;  // series "$closed"
   struct SeriesCell {
-    uint16_t name;  // conversion id, kAllId or kClosedId
+    uint16_t name;  // conversion id, a source series id, kAllId or kClosedId
     char field;
     char gran;
     int64_t bucket_ms;

@@ -1,5 +1,5 @@
 // Private to storage/: the RocksDB instance behind an EventStore, its column
-// families (layout in storage/keys.h), their options and the meta records.
+// families (layout in storage/log/keys.h), their options and the meta records.
 // Only storage/*.cc include this; RocksDB never leaks into public headers.
 //
 // Thread safety: after Open, the handles are immutable and rocksdb::DB is

@@ -27,7 +27,7 @@
 
 namespace foothold::storage {
 
-// Hash64 (storage/keys.h) is part of the derived id: it must never change.
+// Hash64 (storage/log/keys.h) is part of the derived id: it must never change.
 
 // "a:" + anonymous_id, else "u:" + user_id, else "" (no visitor to follow).
 std::string VisitorKey(const proto::Event& e);

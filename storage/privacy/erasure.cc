@@ -141,6 +141,7 @@ char KindChar(IdentityKind k) {
 proto::Event RedactRecord(const proto::Event& e, const AnalyticsDefs& defs, std::string session_id) {
   proto::Event r;
   r.event = e.event;
+  r.source = e.source;  // a configured source name, not about the person
   r.session_id = std::move(session_id);
   r.ts_ms = e.ts_ms;
   r.engaged_ms = e.engaged_ms;

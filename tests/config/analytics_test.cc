@@ -125,7 +125,7 @@ url_prefix = "/videos/"
 
 [[micro_conversion]]
 name = "account:created"
-event = "signup"
+event = "Signed Up"
 where = { props.plan = "pro", props.ratio = 0.5 }
 
 [[micro_conversion]]
@@ -155,6 +155,7 @@ url_prefix = "/checkout/done"
     if (p.field == "url") CHECK(std::get<std::string>(p.value) == "https://shop.example/v");
   }
   const MicroConversion& account = c.micro_conversions[1];
+  CHECK(account.match.event == "Signed Up");  // Segment-style names are event names too
   REQUIRE(account.match.where.size() == 2);
   CHECK(account.match.where[0].field == "props.plan");
   CHECK(std::get<std::string>(account.match.where[0].value) == "pro");
@@ -234,7 +235,8 @@ TEST_CASE("invalid dwell, matcher and name values are refused", "[config]") {
                {"dwell: invalid min_engaged_s \"3m\""});
   CheckRefused(micro("dwell = { min_engaged_s = 5 }\n"), {"dwell: url_prefix is required"});
   CheckRefused(micro("dwell = 180\n"), {"dwell must be a table"});
-  CheckRefused(micro("event = \"bad name\"\n"), {"invalid event \"bad name\""});
+  CheckRefused(micro("event = \"bad\\tname\"\n"), {"invalid event \"bad\\x09name\""});
+  CheckRefused(micro("event = \"" + std::string(129, 'x') + "\"\n"), {"invalid event"});
   CheckRefused(micro("event = \"e\"\nurl_prefix = \"p/\"\n"),
                {"url_prefix \"p/\" must be a url path"});
   CheckRefused(micro("event = \"e\"\nwhere = { user_agent = \"x\" }\n"),

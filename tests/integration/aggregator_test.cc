@@ -49,7 +49,7 @@ std::map<std::string, int64_t> ConversionEvents(const std::string& summary) {
 
 }  // namespace
 
-// storage/README.md "The aggregator: exactly once": three kill -9s while four clients post
+// storage/README.md "Aggregator: exactly once": three kill -9s while four clients post
 // (the aggregator runs throughout), then a clean run that retries whatever was
 // never acknowledged. Every posted event must be counted exactly once, and
 // `foothold verify` must find the counters equal to a recount of the log.

@@ -104,36 +104,30 @@ bool ClickHouseServer::Start() {
   pid_ = Spawn({ServerBinary(), "--config-file=" + config_path_}, {}, dir_ + "/stdout.log");
   if (pid_ <= 0) return false;
   // ClickHouse takes several seconds to start on a busy machine: poll /ping (deadline 90 s).
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(90);
-  while (std::chrono::steady_clock::now() < deadline) {
-    int status = 0;
-    if (::waitpid(pid_, &status, WNOHANG) == pid_) {
-      pid_ = -1;
-      return false;
-    }
-    HttpClient client(http_port_);
-    const HttpResult r = client.Get("/ping");
-    if (r.status == 200 && r.body.starts_with("Ok.")) {
-      started_ = true;
-      return true;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
-  return false;
+  WaitUntil(
+      [&] {
+        int status = 0;
+        if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+          pid_ = -1;  // exited: give up
+          return true;
+        }
+        HttpClient client(http_port_);
+        const HttpResult r = client.Get("/ping");
+        started_ = r.status == 200 && r.body.starts_with("Ok.");
+        return started_;
+      },
+      std::chrono::seconds(90), std::chrono::milliseconds(100));
+  return started_;
 }
 
 void ClickHouseServer::Stop() {
   if (pid_ <= 0) return;
   ::kill(pid_, SIGTERM);
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
   int status = 0;
-  while (::waitpid(pid_, &status, WNOHANG) != pid_) {
-    if (std::chrono::steady_clock::now() > deadline) {
-      ::kill(pid_, SIGKILL);
-      ::waitpid(pid_, &status, 0);
-      break;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  if (!WaitUntil([&] { return ::waitpid(pid_, &status, WNOHANG) == pid_; }, std::chrono::seconds(30),
+                 std::chrono::milliseconds(20))) {
+    ::kill(pid_, SIGKILL);
+    ::waitpid(pid_, &status, 0);
   }
   pid_ = -1;
   started_ = false;

@@ -1,7 +1,7 @@
 // Cluster-wide reports (README.md, "Cluster-wide view"): two collectors behind the real HAProxy
 // (deploy/haproxy/haproxy.cfg, sid affinity) export to one ClickHouse; a third collector gets every
-// event directly. The first collector's /v1/stats/summary?scope=cluster, read from ClickHouse over
-// the split data, equals what the third reports on all of it.
+// event directly. The first collector's summary, funnel, lift and experiment with ?scope=cluster, read
+// from ClickHouse over the split data, equal what the third reports on all of it.
 #include <catch2/catch.hpp>
 
 #include <signal.h>
@@ -12,6 +12,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <map>
+#include <tuple>
 #include <string>
 #include <thread>
 #include <vector>
@@ -49,6 +50,22 @@ dwell = { url_prefix = "/blog/", min_engaged_s = 30 }
 [[macro_conversion]]
 name = "purchase"
 event = "purchase"
+
+[[funnel]]
+name = "buy"
+steps = ["demo_video", "product_add", "purchase"]
+window = "10m"
+
+[[experiment]]
+name = "autoplay"
+target = "purchase"
+variants = ["control", "on"]
+
+[[funnel]]
+name = "strictly"
+steps = ["demo_video", "purchase"]
+window = "10m"
+mode = "strict"
 )";
 
 std::string FindHaproxy() {
@@ -58,15 +75,8 @@ std::string FindHaproxy() {
   return "";
 }
 
-template <typename Fn>
-bool WaitUntil(Fn done, int seconds) {
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(seconds);
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (done()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  return done();
-}
+// How often these tests poll (tests/test_util.h WaitUntil).
+constexpr std::chrono::milliseconds kPoll{50};
 
 long long MetricValue(const std::string& metrics, const std::string& series) {
   const size_t at = metrics.find("\n" + series + " ");
@@ -85,7 +95,9 @@ std::string SessionEvents(int s, int64_t t0) {
             std::to_string(t0 + s * 1000 + k * 7000) + "," + fields + "}";
     ++k;
   };
-  add(R"("event":"page_view","url":"https://shop.example/p/)" + std::to_string(s) + "\"");
+  const std::string variant = s % 11 == 0 ? "weird" : s % 2 == 0 ? "on" : "control";
+  add(R"("event":"page_view","url":"https://shop.example/p/)" + std::to_string(s) + R"(","experiments":{"autoplay":")" +
+      variant + "\"}");
   add(std::string(R"("event":"video_play","props":{"video_kind":")") + (s % 3 == 0 ? "demo" : "howto") + "\"}");
   add(std::string(R"("event":"add_to_cart","url":")") + (s % 2 == 0 ? "https://shop.example/p/1?x=1" : "/c/shoes") + "\"");
   add(std::string(R"("event":"rate","props":{"stars":)") + (s % 4 == 0 ? "5" : s % 4 == 1 ? "\"5\"" : "4") + "}");
@@ -96,15 +108,11 @@ std::string SessionEvents(int s, int64_t t0) {
 
 }  // namespace
 
-TEST_CASE("cluster summary: two replicas behind HAProxy via ClickHouse equal one node with every event",
+TEST_CASE("cluster reports: two replicas behind HAProxy via ClickHouse equal one node with every event",
           "[integration][clickhouse]") {
   if (!ClickHouseInstalled()) return;
   const std::string haproxy_binary = FindHaproxy();
-  if (haproxy_binary.empty()) {
-    if (std::getenv("CI") != nullptr) FAIL("haproxy is not installed (scripts/setup.sh test installs it)");
-    WARN("haproxy is not installed: skipping");
-    return;
-  }
+  if (!ToolAvailable(!haproxy_binary.empty(), "haproxy")) return;
   TempDir dir;
   ClickHouseServer ch(dir.path());
   if (!ch.started()) FAIL("clickhouse-server did not start\n" << ch.Log());
@@ -117,13 +125,15 @@ TEST_CASE("cluster summary: two replicas behind HAProxy via ClickHouse equal one
     std::fclose(f);
   }
   auto env = [&](const std::string& node) {
-    return std::vector<std::string>{"FOOTHOLD_TRUSTED_PROXIES=127.0.0.1/32", "FOOTHOLD_EXPORT__CLICKHOUSE__URL=" + ch.url(),
+    // A short session timeout: sessions close (for funnels) seconds after the last post.
+    return std::vector<std::string>{"FOOTHOLD_TRUSTED_PROXIES=127.0.0.1/32", "FOOTHOLD_SESSION__TIMEOUT=2s",
+                                    "FOOTHOLD_EXPORT__CLICKHOUSE__URL=" + ch.url(),
                                     "FOOTHOLD_EXPORT__CLICKHOUSE__NODE=" + node,
                                     "FOOTHOLD_EXPORT__CLICKHOUSE__LINGER=20ms"};
   };
   ServerProcess a(dir.path() + "/a", {"--config", cfg}, env("a"));
   ServerProcess b(dir.path() + "/b", {"--config", cfg}, env("b"));
-  ServerProcess all(dir.path() + "/all", {"--config", cfg});  // every event, no export
+  ServerProcess all(dir.path() + "/all", {"--config", cfg}, {"FOOTHOLD_SESSION__TIMEOUT=2s"});  // every event, no export
   REQUIRE(a.started());
   REQUIRE(b.started());
   REQUIRE(all.started());
@@ -149,7 +159,7 @@ TEST_CASE("cluster summary: two replicas behind HAProxy via ClickHouse equal one
     const std::string m = stats.Get("/metrics").body;
     return m.find("server=\"foothold-1\",state=\"UP\"} 1") != std::string::npos &&
            m.find("server=\"foothold-2\",state=\"UP\"} 1") != std::string::npos;
-  }, 30));
+  }, std::chrono::seconds(30), kPoll));
 
   HttpClient lb(lb_port), direct(all.port());
   const int64_t t0 = NowMs() - 2 * 3600 * 1000;  // two hours ago: within the clamp, sessions closed
@@ -165,7 +175,7 @@ TEST_CASE("cluster summary: two replicas behind HAProxy via ClickHouse equal one
     return MetricValue(ca.Get("/metrics").body, "foothold_export_pending_records") == 0 &&
            MetricValue(cb.Get("/metrics").body, "foothold_export_pending_records") == 0 &&
            MetricValue(direct.Get("/metrics").body, "foothold_aggregator_pending_events") == 0;
-  }, 60));
+  }, std::chrono::seconds(60), kPoll));
   // The load balancer split the sessions between both replicas.
   CHECK(MetricValue(ca.Get("/metrics").body, "foothold_export_rows_total") > 20);
   CHECK(MetricValue(cb.Get("/metrics").body, "foothold_export_rows_total") > 20);
@@ -200,10 +210,69 @@ TEST_CASE("cluster summary: two replicas behind HAProxy via ClickHouse equal one
   CHECK(cluster_convs.at("five_stars").first == 15);
   CHECK_THAT(cluster.body, Catch::Contains("dwell conversions"));
 
-  // Errors: other reports, and a replica without [export.clickhouse].
-  const HttpResult funnel = ca.Get("/v1/stats/lift?scope=cluster");
-  CHECK(funnel.status == 400);
-  CHECK_THAT(funnel.body, Catch::Contains("query_invalid"));
+  // The funnel, once the direct node closed every session (clock ticks after session.timeout).
+  REQUIRE(WaitUntil([&] {
+    return MetricValue(direct.Get("/metrics").body, "foothold_aggregator_open_sessions") == 0;
+  }, std::chrono::seconds(60), kPoll));
+  const HttpResult local_funnel = direct.Get("/v1/stats/funnels/buy?" + range);
+  const HttpResult cluster_funnel = ca.Get("/v1/stats/funnels/buy?scope=cluster&" + range);
+  REQUIRE(local_funnel.status == 200);
+  INFO(cluster_funnel.body);
+  REQUIRE(cluster_funnel.status == 200);
+  simdjson::dom::element lf = ParseJson(p1, local_funnel.body), cf = ParseJson(p2, cluster_funnel.body);
+  CHECK(Int(lf, "sessions_entered") == 20);
+  CHECK(Int(cf, "sessions_entered") == Int(lf, "sessions_entered"));
+  std::vector<int64_t> local_steps, cluster_steps;
+  const simdjson::dom::array lsteps = lf["steps"].get_array().value(), csteps = cf["steps"].get_array().value();
+  for (simdjson::dom::element x : lsteps) local_steps.push_back(Int(x, "sessions"));
+  for (simdjson::dom::element x : csteps) cluster_steps.push_back(Int(x, "sessions"));
+  CHECK(local_steps == std::vector<int64_t>{20, 10, 10});
+  CHECK(cluster_steps == local_steps);
+
+  // Lift cells and experiment counts, from the same closed sessions.
+  auto cells = [&](const std::string& body, simdjson::dom::parser& parser) {
+    std::map<std::string, std::vector<int64_t>> out;
+    simdjson::dom::element e = ParseJson(parser, body);
+    const simdjson::dom::array rows = e["micro_conversions"].get_array().value();
+    for (simdjson::dom::element x : rows) {
+      out[Str(x, "name")] = {Int(x, "a"), Int(x, "b"), Int(x, "c"), Int(x, "d")};
+    }
+    return out;
+  };
+  const HttpResult local_lift = direct.Get("/v1/stats/lift?target=purchase&" + range);
+  const HttpResult cluster_lift = ca.Get("/v1/stats/lift?target=purchase&scope=cluster&" + range);
+  INFO(cluster_lift.body);
+  REQUIRE(local_lift.status == 200);
+  REQUIRE(cluster_lift.status == 200);
+  auto local_cells = cells(local_lift.body, p1);
+  auto cluster_cells = cells(cluster_lift.body, p2);
+  CHECK(local_cells.at("demo_video") == std::vector<int64_t>{20, 0, 6, 33});
+  local_cells.erase("reader");
+  CHECK(cluster_cells == local_cells);
+
+  auto variants = [&](const std::string& body, simdjson::dom::parser& parser) {
+    std::vector<std::tuple<std::string, int64_t, int64_t>> out;
+    simdjson::dom::element e = ParseJson(parser, body);
+    const simdjson::dom::array rows = e["variants"].get_array().value();
+    for (simdjson::dom::element x : rows) out.emplace_back(Str(x, "variant"), Int(x, "exposed"), Int(x, "converted"));
+    return out;
+  };
+  const HttpResult local_x = direct.Get("/v1/stats/experiments/autoplay?" + range);
+  const HttpResult cluster_x = ca.Get("/v1/stats/experiments/autoplay?scope=cluster&" + range);
+  INFO(cluster_x.body);
+  REQUIRE(local_x.status == 200);
+  REQUIRE(cluster_x.status == 200);
+  const auto local_variants = variants(local_x.body, p1);
+  CHECK(local_variants.size() == 3);  // control, on, $other
+  CHECK(variants(cluster_x.body, p2) == local_variants);
+
+  // Errors: what windowFunnel cannot answer, other reports, a replica without [export.clickhouse].
+  const HttpResult strict = ca.Get("/v1/stats/funnels/strictly?scope=cluster");
+  CHECK(strict.status == 400);
+  CHECK_THAT(strict.body, Catch::Contains("query_invalid"));
+  const HttpResult series = ca.Get("/v1/stats/timeseries?name=purchase&scope=cluster");
+  CHECK(series.status == 400);
+  CHECK_THAT(series.body, Catch::Contains("query_invalid"));
   const HttpResult unconfigured = direct.Get("/v1/stats/summary?scope=cluster");
   CHECK(unconfigured.status == 400);
   CHECK_THAT(unconfigured.body, Catch::Contains("cluster_not_configured"));

@@ -17,7 +17,7 @@ TEST_CASE("metrics count requests, events and rejections", "[integration]") {
   ServerProcess server(dir.path() + "/data", {"--config", std::string(FOOTHOLD_SOURCE_DIR) + "/config/foothold.toml"});
   REQUIRE(server.started());
   HttpClient c(server.port());
-  REQUIRE(c.Post("/v1/collect", "[{\"event\":\"add_to_cart\",\"session_id\":\"m\"},{\"event\":\"!\",\"session_id\":\"m\"}]",
+  REQUIRE(c.Post("/v1/collect", "[{\"event\":\"add_to_cart\",\"session_id\":\"m\"},{\"event\":\"\\t\",\"session_id\":\"m\"}]",
                  "application/json", {{"User-Agent", "Mozilla/5.0 (Macintosh) Safari/605.1.15"}})
               .status == 200);
   HttpResult m;

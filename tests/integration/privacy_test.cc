@@ -52,7 +52,10 @@ TEST_CASE("erasure endpoints: admin only, counts, idempotent, bad input, erasure
   REQUIRE(pub.Post("/v1/collect", Visit("s-ann", "ann", "u-ann", 3), "application/json", kUa).status == 200);
   REQUIRE(pub.Post("/v1/collect", Visit("s-ann-2", "ann-2", "u-ann", 2), "application/json", kUa).status == 200);
   REQUIRE(pub.Post("/v1/collect", Visit("s-bob", "bob", "", 2), "application/json", kUa).status == 200);
+  REQUIRE(pub.Post("/v1/collect", R"({"event":"signup","session_id":"s-ann","anonymous_id":"ann","event_id":"ann-eid-1"})",
+                   "application/json", kUa).status == 200);
   REQUIRE(admin.Get("/v1/sessions/s-ann", kAuth).status == 200);
+  REQUIRE(admin.Get("/v1/events/ann-eid-1", kAuth).status == 200);
 
   // Where it is not.
   CHECK(pub.Request("POST", "/v1/privacy/erase?anonymous_id=ann", "", kAuth).status == 404);
@@ -75,12 +78,17 @@ TEST_CASE("erasure endpoints: admin only, counts, idempotent, bad input, erasure
   HttpResult r = admin.Request("POST", "/v1/privacy/erase?anonymous_id=ann&suppress=true", "", kAuth);
   REQUIRE(r.status == 200);
   auto j = ParseJson(p, r.body);
-  CHECK(Int(j, "events_erased") == 5);  // s-ann and, through u-ann, s-ann-2
+  CHECK(Int(j, "events_erased") == 6);  // s-ann and, through u-ann, s-ann-2
   CHECK(Int(j, "sessions_erased") == 2);
   CHECK(Str(j, "kind") == "anonymous_id");
   CHECK(admin.Get("/v1/sessions/s-ann", kAuth).status == 404);
   CHECK(admin.Get("/v1/sessions/s-ann-2", kAuth).status == 404);
   CHECK(admin.Get("/v1/sessions/s-bob", kAuth).status == 200);
+  CHECK(admin.Get("/v1/events/ann-eid-1", kAuth).status == 404);  // the readback by event id too
+  // A retry of an erased event is still a duplicate (its dedupe entry holds no personal data).
+  r = pub.Post("/v1/collect", R"({"event":"signup","session_id":"s-new","anonymous_id":"other","event_id":"ann-eid-1"})",
+               "application/json", kUa);
+  CHECK(Int(ParseJson(p, r.body), "duplicates") == 1);
   // Again, and an identity never seen: 0 erased, not an error.
   r = admin.Request("POST", "/v1/privacy/erase?anonymous_id=ann", "", kAuth);
   REQUIRE(r.status == 200);
@@ -95,7 +103,7 @@ TEST_CASE("erasure endpoints: admin only, counts, idempotent, bad input, erasure
   CHECK(Int(ParseJson(p, r.body), "accepted") == 2);
   CHECK(admin.Get("/v1/sessions/s-ann-3", kAuth).status == 404);
   CHECK(Metric(admin, "foothold_suppressed_events_total") == 2);
-  CHECK(Metric(admin, "foothold_erased_events_total") == 5);
+  CHECK(Metric(admin, "foothold_erased_events_total") == 6);
 
   // The erasure log: what, when, how many; no personal data.
   r = admin.Get("/v1/privacy/erasures", kAuth);
@@ -103,7 +111,7 @@ TEST_CASE("erasure endpoints: admin only, counts, idempotent, bad input, erasure
   CHECK(r.body.find("ann") == std::string::npos);
   auto entries = ParseJson(p, r.body)["erasures"].get_array();
   REQUIRE(entries.size() == 3);
-  CHECK(Int(entries.at(0), "events_erased") == 5);
+  CHECK(Int(entries.at(0), "events_erased") == 6);
   CHECK(Str(entries.at(0), "identity").starts_with("a:"));
   CHECK(Str(entries.at(2), "identity").starts_with("u:"));
   CHECK(admin.Get("/v1/privacy/erasures?limit=0", kAuth).status == 400);

@@ -105,7 +105,7 @@ TEST_CASE("the sent_at envelope carries sent_at and its batch", "[proto]") {
 }
 
 TEST_CASE("valid events of a batch are kept when others are rejected", "[proto]") {
-  const auto b = Decode("[" + Ev("ok1") + R"(, {"event":"bad name!","session_id":"s"}, 7, )" +
+  const auto b = Decode("[" + Ev("ok1") + R"(, {"event":"bad\tname","session_id":"s"}, 7, )" +
                         Ev("ok2") + "]");
   REQUIRE_FALSE(b.error);
   REQUIRE(b.events.size() == 2);

@@ -38,6 +38,7 @@ inline void CheckSameClientFields(const Event& got, const Event& want) {
   CHECK(got.ip == want.ip);
   CHECK(got.user_agent == want.user_agent);
   CHECK(got.bot == want.bot);
+  CHECK(got.source == want.source);
 }
 
 }  // namespace foothold::proto::testing

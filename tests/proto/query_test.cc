@@ -82,7 +82,7 @@ TEST_CASE("pixel: the same rules and codes as JSON", "[proto]") {
   CheckReject("sid=s", codes::kEventMissing, "event");
   CheckReject("e=&sid=s", codes::kEventMissing, "event");
   CheckReject("e=v", codes::kIdentityMissing, "");
-  CheckReject("e=bad%20name&sid=s", codes::kEventNameInvalid, "event");
+  CheckReject("e=bad%09name&sid=s", codes::kEventNameInvalid, "event");
   CheckReject("e=v&sid=a%01b", codes::kFieldInvalid, "session_id");
   CheckReject("e=v&sid=" + std::string(129, 's'), codes::kFieldTooLong, "session_id");
   CheckReject("e=v&sid=s&eid=" + std::string(65, 'e'), codes::kFieldTooLong, "event_id");

@@ -48,6 +48,7 @@ Event Full() {
   e.seq = 123'456'789;
   e.ip = "2001:db8:1234::";
   e.user_agent = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X)";
+  e.source = "shop-backend";
   e.bot = true;
   e.flags = kFlagSessionDerived | kFlagSkewCorrected;
   return e;
@@ -114,10 +115,10 @@ TEST_CASE("record starts with its version and stays compact", "[proto]") {
   EncodeRecord(e, &buf);
   REQUIRE_FALSE(buf.empty());
   CHECK(static_cast<uint8_t>(buf[0]) == kRecordVersion);
-  CHECK(kRecordVersion == 1);
+  CHECK(kRecordVersion == 2);
   // version 1 + flags 1 + presence 1 + received_at 6 + event_time 1 + seq 2
-  // + ts 1 + 10 lengths + 11 bytes of strings + 2 counts.
-  CHECK(buf.size() == 36);
+  // + ts 1 + 11 lengths + 11 bytes of strings + 2 counts.
+  CHECK(buf.size() == 37);
   // EncodeRecord appends.
   std::string prefixed = "xyz";
   EncodeRecord(e, &prefixed);
@@ -145,7 +146,7 @@ TEST_CASE("malformed records are Corruption", "[proto]") {
     CHECK(DecodeRecord(good + '\0', &out).code() == Status::Code::kCorruption);
   }
   SECTION("unknown versions") {
-    for (int v : {0, 2, 255}) {
+    for (int v : {0, 3, 255}) {
       std::string bad = good;
       bad[0] = static_cast<char>(v);
       CHECK(DecodeRecord(bad, &out).code() == Status::Code::kCorruption);
@@ -243,4 +244,26 @@ TEST_CASE("random and mutated input never crashes the decoder", "[proto]") {
 }
 
 }  // namespace
+TEST_CASE("version 1 records (before sources) still decode, with no source", "[proto]") {
+  // A version 1 record as the old encoder wrote it: like version 2 without
+  // the source string. Built from a version 2 encoding of an event with an
+  // empty source by dropping that string's length byte.
+  Event in = Full();
+  in.source.clear();
+  std::string v2;
+  EncodeRecord(in, &v2);
+  // The source's zero length sits right after user_agent's bytes.
+  const size_t ua_end = v2.find(in.user_agent) + in.user_agent.size();
+  REQUIRE(static_cast<uint8_t>(v2[ua_end]) == 0);
+  std::string v1 = v2.substr(0, ua_end) + v2.substr(ua_end + 1);
+  v1[0] = 1;
+  Event out;
+  REQUIRE(DecodeRecord(v1, &out).ok());
+  CheckSame(out, in);
+  CHECK(out.source.empty());
+  // The same bytes claiming version 2 are one string short: Corruption.
+  v1[0] = 2;
+  CHECK(DecodeRecord(v1, &out).code() == Status::Code::kCorruption);
+}
+
 }  // namespace foothold::proto

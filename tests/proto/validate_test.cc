@@ -53,14 +53,15 @@ std::string Str(size_t n, char c = 'x') { return "\"" + std::string(n, c) + "\""
 
 }  // namespace
 
-TEST_CASE("event: required, [A-Za-z0-9_.:-], 1-64 bytes", "[proto]") {
+TEST_CASE("event: required, 1-128 bytes of printable UTF-8", "[proto]") {
   const auto missing = Reject(R"("session_id":"s")", "");
   CHECK(missing.code == codes::kEventMissing);
   CHECK(missing.field == "event");
   const auto null_event = Reject(R"("event":null,"session_id":"s")", "");
   CHECK(null_event.code == codes::kEventMissing);
   for (const std::string& bad :
-       std::vector<std::string>{R"("")", R"("add to cart")", R"("café")", R"("a/b")", Str(65)}) {
+       std::vector<std::string>{R"("")", R"("tab\there")", R"("nl\n")", R"("del\u007f")",
+                                R"("c1\u0085")", Str(129)}) {
     const auto r = Reject(R"("event":)" + bad + R"(,"session_id":"s")", "");
     CHECK(r.code == codes::kEventNameInvalid);
     CHECK(r.field == "event");
@@ -68,10 +69,15 @@ TEST_CASE("event: required, [A-Za-z0-9_.:-], 1-64 bytes", "[proto]") {
   const auto type = Reject(R"("event":7,"session_id":"s")", "");
   CHECK(type.code == codes::kFieldType);
   CHECK(type.field == "event");
-  const std::string name64 = "aZ09_.:-" + std::string(56, 'q');
-  const DecodedBatch b = Decode(R"({"event":")" + name64 + R"(","user_id":"u"})");
-  REQUIRE(b.events.size() == 1);
-  CHECK(b.events[0].event == name64);
+  // Segment-style names: spaces, slashes, any printable UTF-8.
+  for (const std::string& good : {std::string("Product Added"), std::string("café/ü é"),
+                                  std::string("aZ09_.:-") + std::string(120, 'q'),
+                                  std::string("\xC2\xA0nbsp")}) {
+    const DecodedBatch b = Decode(R"({"event":")" + good + R"(","user_id":"u"})");
+    INFO(good);
+    REQUIRE(b.events.size() == 1);
+    CHECK(b.events[0].event == good);
+  }
 }
 
 TEST_CASE("identity: one of session_id, anonymous_id, user_id", "[proto]") {

@@ -1,4 +1,4 @@
-// Each test checks a function of server/statistics.h against a published worked
+// Each test checks a function of server/statistics/statistics.h against a published worked
 // example, named in the comment above it. Where a source prints fewer digits
 // than we can check, the extra digits were computed independently (Python
 // mpmath at 40 digits, or exact rational arithmetic) and are marked so.

@@ -120,8 +120,7 @@ TEST_CASE("the HTTP client reports a refused connection as kind connect", "[stor
 
 template <typename Fn>
 bool Eventually(Fn done) {
-  for (int i = 0; i < 600 && !done(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  return done();
+  return testing::WaitUntil(done, std::chrono::seconds(30), std::chrono::milliseconds(50));
 }
 
 TEST_CASE("retention keeps unexported records until the export lag passes max_lag, then counts them dropped",

@@ -33,6 +33,9 @@ using foothold::testing::NowMs;
 using foothold::testing::TempDir;
 using foothold::testing::WaitUntil;
 
+// How long a test waits for the writer before failing: generous, never asserted.
+inline constexpr std::chrono::seconds kWriterDeadline{60};
+
 // Options for tests: no periodic retention (tests call RunRetentionForTest),
 // no clock ticks, a small block cache.
 inline StoreOptions TestOptions(const std::string& dir) {
@@ -79,11 +82,13 @@ using proto::testing::CheckSameClientFields;
 
 // Appends and waits for the callback. REQUIREs that Append accepted.
 inline AppendResult AppendSync(EventStore& store, std::vector<proto::Event> events) {
-  std::promise<AppendResult> done;
-  auto f = done.get_future();
-  Status s = store.Append(std::move(events), [&done](AppendResult&& r) { done.set_value(std::move(r)); });
+  // Shared with the callback, which may still run after a failed wait.
+  auto done = std::make_shared<std::promise<AppendResult>>();
+  auto f = done->get_future();
+  Status s = store.Append(std::move(events), [done](AppendResult&& r) { done->set_value(std::move(r)); });
   INFO(s.ToString());
   REQUIRE(s.ok());
+  REQUIRE(f.wait_for(kWriterDeadline) == std::future_status::ready);
   return f.get();
 }
 
@@ -109,6 +114,9 @@ class WriterGate {
                              release.wait();
                            });
     REQUIRE(s.ok());
+    // Not bounded on purpose: failing here would destroy the gate while the
+    // writer may still enter its callback. The writer reaches it unless the
+    // store is broken, which the test's other waits then report.
     entered.wait();  // the writer is now parked in the callback
   }
   ~WriterGate() { Release(); }
@@ -135,7 +143,7 @@ class CallbackLatch {
   }
   void Wait(size_t n) {
     std::unique_lock<std::mutex> lock(mu_);
-    cv_.wait(lock, [&] { return count_ >= n; });
+    cv_.wait(lock, [&] { return count_ >= n; });  // unbounded: callbacks capture the latch
   }
   size_t count() {
     std::lock_guard<std::mutex> lock(mu_);

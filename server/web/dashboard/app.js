@@ -96,6 +96,11 @@ async function render() {
   const custom = rangeSel.querySelector('option[value=custom]');
   custom.hidden = !(state.from || state.to);
   rangeSel.value = state.from || state.to ? 'custom' : state.range;
+  if (state.from || state.to) {
+    const r = timeRange(state);
+    const short = (ms) => new Date(ms).toISOString().slice(5, 16).replace('T', ' ');
+    custom.textContent = `${short(r.from)} → ${short(r.to)} UTC`;
+  }
   document.getElementById('bucket').value = state.bucket;
   // Live and Journey ignore the range; only the overview's chart has buckets.
   document.querySelector('.pickers').hidden = state.view === 'live' || state.view === 'journey';

@@ -122,6 +122,9 @@ export const figPct = (k, v, d = 2) => fig(k, v, fmtPct(v, d), 'pct');
 export const figNum = (k, v, d = 2) => fig(k, v, fmtNum(v, d), 'num');
 export const figP = (k, v) => fig(k, v, fmtP(v), 'num');
 export const figDur = (k, v) => fig(k, v, fmtDuration(v), 'duration');
+// A difference of two rates, in percentage points.
+export const fmtPp = (v) => (v === null || v === undefined || !Number.isFinite(v) ? '—' : `${v >= 0 ? '+' : ''}${(v * 100).toFixed(2)} pp`);
+export const figPp = (k, v) => fig(k, v, fmtPp(v), 'pct');
 
 export function table(headers, rows, { rowAttrs } = {}) {
   return h('div', { class: 'table-wrap' }, h('table', {},

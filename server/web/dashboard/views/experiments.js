@@ -1,6 +1,6 @@
 // Experiments: per variant rate with its Wilson interval, the difference against control with its
 // interval, the always-valid p-value, the sample-ratio-mismatch check, and a plain verdict.
-import { getJson, statsPath, h, table, message, figInt, figPct, figP, fmtPct, fmtTime, freshness, ApiError } from '../lib.js';
+import { getJson, statsPath, h, table, message, figInt, figPct, figPp, figP, fmtPct, fmtPp, fmtTime, freshness, ApiError } from '../lib.js';
 import { responsive, intervalPlot } from '../charts.js';
 
 const SRM_ALPHA = 0.001;  // the server's threshold for the sample-ratio-mismatch note
@@ -69,14 +69,14 @@ export async function render(root, ctx) {
       figPct(`${vr.variant}.rate`, vr.rate), Array.isArray(vr.rate_ci95) ? `[${fmtPct(vr.rate_ci95[0])}, ${fmtPct(vr.rate_ci95[1])}]` : '—',
     ]))));
   root.append(h('div', { class: 'card' }, h('h3', {}, `Against control “${x.control}”`),
-    table(['variant', 'difference', '95% interval', 'relative lift', 'p (one look)', 'always-valid p'], x.comparisons.map((c) => [
-      c.variant, figPct(`${c.variant}.difference`, c.difference),
-      Array.isArray(c.difference_ci95) ? `[${fmtPct(c.difference_ci95[0])}, ${fmtPct(c.difference_ci95[1])}]` : '—',
+    table(['variant', 'difference (rate)', '95% interval', 'relative lift', 'p (one look)', 'always-valid p'], x.comparisons.map((c) => [
+      c.variant, figPp(`${c.variant}.difference`, c.difference),
+      Array.isArray(c.difference_ci95) ? `[${fmtPp(c.difference_ci95[0])}, ${fmtPp(c.difference_ci95[1])}]` : '—',
       figPct(`${c.variant}.relative_lift`, c.relative_lift, 1), figP(`${c.variant}.p_value`, c.p_value),
       figP(`${c.variant}.always_valid_p_value`, c.always_valid_p_value),
     ])),
     h('p', { class: 'note' }, 'Sample ratio mismatch p = ', figP('srm_p', srm), ' (alarm below 0.001). '
-      + 'Differences are in percentage points of conversion rate. Read the always-valid p when looking repeatedly; the one-look p only holds for a single, pre-planned look.'),
+      + 'Differences are in percentage points (pp) of conversion rate. Read the always-valid p when looking repeatedly; the one-look p only holds for a single, pre-planned look.'),
     x.notes.map((n) => h('p', { class: 'note' }, n))),
   freshness(x.aggregator));
 }

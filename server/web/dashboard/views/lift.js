@@ -1,6 +1,6 @@
 // Lift: which micro-conversions predict the target. A forest plot of relative risk with 95%
 // intervals on a log axis, q-values and support flags, sorted as the server sorts them (rr first).
-import { getJson, statsPath, h, table, message, fig, figInt, figPct, figNum, figP, fmtTime, freshness, ApiError } from '../lib.js';
+import { getJson, statsPath, h, table, message, figInt, figPct, figNum, figP, fmtTime, freshness, ApiError } from '../lib.js';
 import { responsive, forestPlot, COLORS } from '../charts.js';
 
 export async function targetPicker(root, ctx, defs) {

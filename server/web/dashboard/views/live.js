@@ -37,6 +37,7 @@ export async function render(root, ctx) {
   root.append(status, kpis, h('div', { class: 'card' }, h('h3', {}, 'Ingest rate'), chart,
     h('p', { class: 'note' }, 'One point per scrape from the second on: the difference of foothold_events_total over the interval.')), rejections);
   let prev = null;
+  let firstByCode = null;  // rejections per code at the first scrape: the table's "since opened" column
   const sample = async () => {
     const ms = parseMetrics(await getText('/metrics'));
     const t = Date.now();
@@ -69,9 +70,11 @@ export async function render(root, ctx) {
         h('span', { class: 'note' }, figInt('pending', one(ms, 'foothold_aggregator_pending_events')), ' events pending')),
       h('div', { class: 'kpi' }, h('div', { class: 'label' }, 'Open sessions'), h('div', { class: 'value' }, figInt('open_sessions', one(ms, 'foothold_aggregator_open_sessions')))));
     const byCode = ms.filter((m) => m.name === 'foothold_rejections_total').sort((a, b) => b.value - a.value);
+    if (!firstByCode) firstByCode = new Map(byCode.map((m) => [m.labels.code, m.value]));
     rejections.replaceChildren(h('h3', {}, 'Rejections by code (since start)'),
       byCode.length === 0 ? h('p', { class: 'note', 'data-k': 'no_rejections' }, 'No request or event has been rejected since the server started.')
-        : table(['code', 'rejected'], byCode.map((m) => [h('code', {}, m.labels.code), figInt(`rejections.${m.labels.code}`, m.value)])),
+        : table(['code', 'rejected since start', 'since this view opened'], byCode.map((m) => [h('code', {}, m.labels.code),
+          figInt(`rejections.${m.labels.code}`, m.value), figInt(`rejections_recent.${m.labels.code}`, m.value - (firstByCode.get(m.labels.code) || 0))])),
       h('p', { class: 'note' }, 'Codes are listed in the README (Error codes).'));
   };
   await sample();

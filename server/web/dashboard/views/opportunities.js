@@ -1,7 +1,7 @@
 // Opportunities: per micro-conversion its reach, relative risk, and the overall conversion rate if
 // its reach rose to a given level, an association-based (optimistic) estimate. Served by
 // GET /v1/stats/opportunities once the server has it; until then this view says so.
-import { getJson, statsPath, h, table, message, fig, figInt, figPct, figNum, fmtTime, fmtPct, freshness, ApiError } from '../lib.js';
+import { getJson, statsPath, h, table, message, fig, figPct, figNum, fmtTime, fmtPct, freshness, ApiError } from '../lib.js';
 import { targetPicker } from './lift.js';
 
 const pick = (o, ...keys) => { for (const k of keys) if (o && o[k] !== undefined) return o[k]; return undefined; };

@@ -6,10 +6,9 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { startServer, launchChromium, waitUntil, readSession, repoRoot, DESKTOP_UA } from './harness.mjs';
-import { TOKEN, WIDTHS, api, loadgen, figures, assertShows } from './dashboard_util.mjs';
+import { startServer, launchChromium, waitUntil, readSession, repoRoot, DESKTOP_UA } from '../harness.mjs';
+import { TOKEN, WIDTHS, api, loadgen, figures, assertShows, SHOTS } from './util.mjs';
 
-const SHOTS = join(repoRoot, 'tests', 'js', 'screenshots');
 const DAY = 86400e3;
 let server, browser, range;
 
@@ -207,6 +206,8 @@ for (const { name: width, viewport } of WIDTHS) {
 
       // Live: events and a rejection posted while the view is open show up from /metrics.
       await show(page, 'view=live', 'live');
+      const before = (await api(server, '/metrics')).text;
+      const rejectedBefore = Number(/foothold_rejections_total\{code="identity_missing"\} (\d+)/.exec(before)?.[1] || 0);
       // Sent as a bot: stored and counted in /metrics, left out of the reports, so the other views'
       // figures do not move while the test compares them.
       const post = (body) => fetch(`${server.url}/v1/collect`, { method: 'POST', headers: { 'Content-Type': 'text/plain', 'User-Agent': 'HeadlessChrome/1 dashboard-test' }, body });
@@ -230,6 +231,7 @@ for (const { name: width, viewport } of WIDTHS) {
       f = await figures(page);
       assertShows(f, 'accepted', accepted);
       for (const [c, n] of codes) assertShows(f, `rejections.${c}`, n);
+      assertShows(f, 'rejections_recent.identity_missing', codes.find(([c]) => c === 'identity_missing')[1] - rejectedBefore);
       assertShows(f, 'pending', 0);
       await page.waitForFunction(() => document.querySelector('.view-live canvas') && document.querySelector('.view-live').dataset.samples >= 3);
       await page.screenshot({ path: join(SHOTS, `dashboard-live-${width}.png`), fullPage: true });

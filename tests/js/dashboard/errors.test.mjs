@@ -8,10 +8,9 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startServer, launchChromium, repoRoot, DESKTOP_UA } from './harness.mjs';
-import { TOKEN, api } from './dashboard_util.mjs';
+import { startServer, launchChromium, repoRoot, DESKTOP_UA } from '../harness.mjs';
+import { TOKEN, api, SHOTS } from './util.mjs';
 
-const SHOTS = join(repoRoot, 'tests', 'js', 'screenshots');
 const dataDir = mkdtempSync(join(tmpdir(), 'foothold-dash-'));
 const start = () => startServer({
   dataDir,

@@ -3,10 +3,19 @@
 // text a person reads with the API's JSON, within the rounding the page shows.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { repoRoot } from './harness.mjs';
+import { repoRoot } from '../harness.mjs';
 
 export const TOKEN = 'dashboard-test-token';
+
+// Where screenshots go: tests/js/screenshots (the README's pictures) with
+// FOOTHOLD_UPDATE_SCREENSHOTS=1, else a temp directory, so a test run leaves the tree clean.
+export const SHOTS = process.env.FOOTHOLD_UPDATE_SCREENSHOTS === '1'
+  ? join(repoRoot, 'tests', 'js', 'screenshots')
+  : mkdtempSync(join(tmpdir(), 'foothold-dashboard-shots-'));
+if (process.env.FOOTHOLD_UPDATE_SCREENSHOTS !== '1') process.on('exit', () => rmSync(SHOTS, { recursive: true, force: true }));
 export const WIDTHS = [
   { name: '1280', viewport: { width: 1280, height: 800 } },
   { name: '390', viewport: { width: 390, height: 844 } },
@@ -38,7 +47,7 @@ export function figures(page) {
 export function readShown(text, unit) {
   if (text === '—') return null;
   if (unit === 'int') return Number(text.replace(/,/g, ''));
-  if (unit === 'pct') return Number(text.replace('%', '')) / 100;
+  if (unit === 'pct') return Number(text.replace(/\s*(%|pp)$/, '')) / 100;
   if (unit === 'duration') {
     let m;
     if ((m = /^(\d+) ms$/.exec(text))) return +m[1];
