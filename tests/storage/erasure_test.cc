@@ -135,7 +135,7 @@ void CheckVerify(const StoreOptions& options) {
   CHECK(report.records > 0);
 }
 
-TEST_CASE("erasure redacts a visitor and the identities linked to it; counts and verify are unchanged",
+TEST_CASE("erasure redacts a visitor and the identities linked to it, counts and verify unchanged",
           "[storage][privacy]") {
   TempDir dir;
   const StoreOptions options = Options(dir);
