@@ -1,7 +1,7 @@
-// Private to storage/: the aggregator thread (storage/README.md). It tails the
-// `log` column family from its checkpoint, feeds each record to a Rollup, and
-// commits the counter deltas, the touched session states and the new
-// checkpoint in ONE WriteBatch. A crash anywhere loses at most the batch in
+// Private to storage/: the aggregator thread (storage/README.md).
+// It tails the `log` column family from its checkpoint, feeds each record to
+// a Rollup, and commits the counter deltas, the changed session rows and the
+// new checkpoint in ONE WriteBatch. A crash anywhere loses at most the batch in
 // progress, which the next start replays from the checkpoint: counters always
 // equal a recount of the log up to the checkpoint.
 //

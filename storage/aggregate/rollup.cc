@@ -321,19 +321,21 @@ void Rollup::Dwell(Entry* en, const proto::Event& e) {
   SessionState* s = &en->state;
   const std::string_view path = UrlPath(e.url);
   if (path.empty()) return;
+  uint64_t hash = 0;  // computed once a dwell conversion's prefix matches
   for (uint16_t conv : dwell_ids_) {
     const config::MicroConversion& def = defs_.micro[conv];
     if (!path.starts_with(def.dwell.url_prefix)) continue;
+    if (hash == 0) hash = PagePathHash(path);
     auto page = std::find_if(s->pages.begin(), s->pages.end(), [&](const SessionState::PageView& p) {
-      return p.conv == conv && p.path == path;
+      return p.conv == conv && p.path_hash == hash;
     });
     if (page == s->pages.end() || e.event == "page_view") {
       if (page == s->pages.end()) {
         if (s->pages.size() >= kMaxPages) s->pages.erase(s->pages.begin());
-        s->pages.push_back({conv, false, 0, std::string(path)});
+        s->pages.push_back({conv, false, 0, hash});
         page = s->pages.end() - 1;
       } else {
-        *page = {conv, false, 0, std::string(path)};
+        *page = {conv, false, 0, hash};
       }
     }
     if (e.engaged_ms && *e.engaged_ms > 0) page->engaged_ms += *e.engaged_ms;

@@ -1,18 +1,19 @@
 // Private to storage/: Rollup, the deterministic heart of the aggregator
-// (semantics in storage/README.md, "Aggregator"). It consumes stored events in
-// seq order and produces counter deltas (counter_keys.h) plus per-session
-// state (session_state.h). It does no I/O of its own: open sessions it does
-// not hold come from a SessionSource, and Persist hands the changed session
-// rows to a SessionSink. The Aggregator commits those rows, the counter deltas
-// and the checkpoint in one WriteBatch; `foothold verify` runs a fresh Rollup
-// (no source: everything in memory) over the whole log to recount. Same events
-// in, same counters and session rows out, however the input was split into
-// batches and whatever crashes happened between them: that is what makes the
-// rollup exactly-once.
+// (contract in storage/README.md; what it counts in README.md,
+// "Analytics"). It consumes stored events in seq order and produces counter
+// deltas (counter_keys.h) plus per-session state (session_state.h). It does
+// no I/O of its own: open sessions it does not hold come from a
+// SessionSource, and Persist hands the changed session rows to a SessionSink.
+// The Aggregator commits those rows, the counter deltas and the checkpoint in
+// one WriteBatch; `foothold verify` runs a fresh Rollup (no source:
+// everything in memory) over the whole log to recount. Same events in, same
+// counters and session rows out, however the input was split into batches
+// and whatever crashes happened between them: that is what makes the rollup
+// exactly-once.
 //
 // Cost and memory: an event costs O(1) whatever the length of its session
-// (the head row is O(conversions + exposures + pages), hits are appended as
-// rows of their own). With a source, at most `cache_sessions` clean sessions
+// (the head row is O(conversions + exposures + pages), hits are sealed into
+// chunk rows written once). With a source, at most `cache_sessions` sessions
 // stay in memory (least recently used evicted after each Persist); the
 // closing wheel keeps only ids, packed, per second.
 //

@@ -8,13 +8,15 @@
 // same size however long the session grows (it holds only the hits not
 // sealed yet), and chunks are appended, never rewritten.
 //
-//   head   0x01 session_id                   -> version 2 head (EncodeHead)
-//   chunk  0x02 session_id 0x00 be64(seq)    -> hits (EncodeHits); seq = its first hit's
-//   v1     session_id                        -> version 1 state: the whole session in one
-//                                               value (the aggregator converts these at start)
+//   head   0x01 be64(h) session_id                -> version 2 head (EncodeHead)
+//   chunk  0x02 be64(h) session_id 0x00 be64(seq) -> hits (EncodeHits); seq = its first hit's
+//   v1     session_id                             -> version 1 state: the whole session in one
+//                                                    value (the aggregator converts these at start)
 //
+// h = Hash64(session_id): keys whose first bytes differ make memtable inserts
+// much cheaper than ids with long shared prefixes (as for session_index).
 // Session ids are printable ASCII (0x20-0x7e), so the three kinds never
-// collide and a hit prefix (0x02 id 0x00) is never the prefix of another id.
+// collide and a chunk prefix (... id 0x00) is never the prefix of another id's.
 //
 // Thread safety: plain data and pure functions.
 #pragma once
@@ -50,7 +52,9 @@ struct SessionState {
     uint16_t conv;
     bool fired;
     int64_t engaged_ms;
-    std::string path;
+    // PagePathHash of the path: 8 bytes whatever the url. Two paths of one
+    // session would have to collide in 64 bits to be counted as one page.
+    uint64_t path_hash;
   };
   int64_t start_ms = 0;          // earliest event_time
   int64_t last_received_ms = 0;  // newest received_at
@@ -80,6 +84,8 @@ inline constexpr size_t kHitChunk = 16;
 inline constexpr char kSessionHeadTag = '\x01';
 inline constexpr char kSessionHitTag = '\x02';
 
+uint64_t PagePathHash(std::string_view path);
+
 std::string SessionHeadKey(std::string_view session_id);
 // All chunk rows of a session start with this.
 std::string SessionHitPrefix(std::string_view session_id);
@@ -99,8 +105,9 @@ std::string EncodeHits(const std::vector<SessionState::Hit>& hits);
 // Appends the row's hits to *out.
 Status DecodeHits(std::string_view in, std::vector<SessionState::Hit>* out);
 
-// A version 1 value (one row per session, every recorded hit inside). *hits
-// gets the hits in arrival order; out->hits their count; no pending hits.
+// A version 1 value (one row per session, every recorded hit inside, page
+// paths as strings). *hits gets the hits in arrival order; out->hits their
+// count; no pending hits.
 Status DecodeV1(std::string_view in, SessionState* out, std::vector<SessionState::Hit>* hits);
 
 }  // namespace foothold::storage

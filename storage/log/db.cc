@@ -144,6 +144,10 @@ Status Database::Open(const StoreOptions& options, std::unique_ptr<Database>* ou
   // memtables it hit "Stopping writes ... waiting for flush" under load.
   rocksdb::ColumnFamilyOptions sessions_opts = point_opts;
   sessions_opts.max_write_buffer_number = 4;
+  // Every new session is first looked up (storage/README.md): a
+  // memtable bloom filter answers those misses without searching skiplists.
+  sessions_opts.memtable_whole_key_filtering = true;
+  sessions_opts.memtable_prefix_bloom_size_ratio = 0.05;
   // A merge operator must be configured at open for as long as merge
   // operands may exist, so it is set now, before the aggregator writes any.
   rocksdb::Status m = rocksdb::MergeOperator::CreateFromString(

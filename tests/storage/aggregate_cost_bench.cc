@@ -18,6 +18,7 @@
 //                          fresh visits close under the 30-minute timeout); 0 keeps every
 //                          session open
 //   FOOTHOLD_BENCH_DIR     where the store goes (a temp dir under /tmp by default)
+//   FOOTHOLD_BENCH_CONFIG  the config file (config/foothold.toml, the shipped one)
 #include <stdlib.h>
 
 #include <cstdio>
@@ -52,7 +53,8 @@ double PeakRssMib() {
 }
 
 StoreOptions ShippedConfigOptions(const std::string& dir) {
-  const std::string config = std::string(FOOTHOLD_SOURCE_DIR) + "/config/foothold.toml";
+  const std::string config =
+      EnvStr("FOOTHOLD_BENCH_CONFIG", (std::string(FOOTHOLD_SOURCE_DIR) + "/config/foothold.toml").c_str());
   const char* argv[] = {"foothold", "--config", config.c_str(), "--data-dir", dir.c_str()};
   const char* envp[] = {nullptr};
   config::LoadResult r = config::LoadConfig(5, argv, envp);
@@ -114,7 +116,7 @@ TEST_CASE("aggregator cost per event by session shape", "[.bench]") {
 
   std::mt19937_64 rng(42);
   int64_t t = 1763596800000;  // 2025-11-20T00:00Z
-  // fresh: slot i holds visit ids[i], which has had left[i] events so far.
+  // fresh: slot i holds visit ids[i], which has had used[i] events so far.
   std::vector<int64_t> ids(static_cast<size_t>(concurrent)), used(static_cast<size_t>(concurrent), 0);
   for (size_t i = 0; i < ids.size(); ++i) ids[i] = static_cast<int64_t>(i);
   int64_t next_visit = concurrent;

@@ -421,7 +421,13 @@ void DowngradeToV1(const StoreOptions& options) {
       var(p.conv, &v);
       var(p.fired ? 1 : 0, &v);
       sig(p.engaged_ms, &v);
-      str(p.path, &v);
+      // Version 1 kept the path itself: the dataset's paths are these.
+      std::string path;
+      for (const char* candidate : {"/p/1", "/p/2"}) {
+        if (PagePathHash(candidate) == p.path_hash) path = candidate;
+      }
+      REQUIRE_FALSE(path.empty());
+      str(path, &v);
     }
     REQUIRE(batch.Put(db->sessions(), id, v).ok());
   }

@@ -120,7 +120,7 @@ TEST_CASE("session head and chunk rows survive their encoding byte for byte", "[
   s.first = {{1, kT0, 3}, {2, kT0 + 1, 9}};
   s.last = {{2, kT0 + 5, 12}};
   s.exposures = {{"exp", "b", kT0, 4}};
-  s.pages = {{0, true, 181000, "/p/1"}};
+  s.pages = {{0, true, 181000, PagePathHash("/p/1")}};
   const std::string encoded = EncodeHead(s);
   SessionState back;
   REQUIRE(DecodeHead(encoded, &back).ok());
@@ -130,7 +130,7 @@ TEST_CASE("session head and chunk rows survive their encoding byte for byte", "[
   REQUIRE(back.pending.size() == 2);
   CHECK((back.pending[1].time_ms == kT0 - 1 && back.pending[1].seq == 15));
   CHECK(back.exposures[0].variant == "b");
-  CHECK(back.pages[0].path == "/p/1");
+  CHECK(back.pages[0].path_hash == PagePathHash("/p/1"));
   // Every truncation is refused, never misread.
   for (size_t n = 0; n < encoded.size(); ++n) {
     CHECK_FALSE(DecodeHead(encoded.substr(0, n), &back).ok());
@@ -151,10 +151,15 @@ TEST_CASE("session head and chunk rows survive their encoding byte for byte", "[
 TEST_CASE("session row keys name their session and kind", "[storage]") {
   std::string_view id;
   uint64_t seq = 0;
-  CHECK(ParseSessionKey(SessionHeadKey("s-1"), &id, &seq) == SessionRowKind::kHead);
+  const std::string head = SessionHeadKey("s-1");  // id views into the key
+  CHECK(ParseSessionKey(head, &id, &seq) == SessionRowKind::kHead);
   CHECK(id == "s-1");
-  CHECK(ParseSessionKey(SessionHitKey("s-1", 42), &id, &seq) == SessionRowKind::kHit);
+  const std::string chunk = SessionHitKey("s-1", 42);
+  CHECK(ParseSessionKey(chunk, &id, &seq) == SessionRowKind::kHit);
   CHECK((id == "s-1" && seq == 42));
+  std::string forged = head;
+  forged[1] ^= 1;  // a hash that does not match the id
+  CHECK(ParseSessionKey(forged, &id, &seq) == SessionRowKind::kUnknown);
   CHECK(SessionHitKey("s-1", 42).starts_with(SessionHitPrefix("s-1")));
   CHECK_FALSE(SessionHitKey("s-10", 42).starts_with(SessionHitPrefix("s-1")));
   CHECK(ParseSessionKey("s-1", &id, &seq) == SessionRowKind::kV1);  // a version 1 row
