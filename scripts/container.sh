@@ -423,6 +423,13 @@ cmd_test() {
 
 # One function, read whole before it runs: editing this file during a run cannot derail it.
 main() {
+  # One run at a time on a machine: runs share $DIR, the image tags and the compose file's fixed
+  # subnet (several worktrees' test suites may reach the CTest test "container" together).
+  case ${1:-} in
+    check|base|image|smoke|compose|test)
+      mkdir -p "$DIR"; exec 9>"$DIR/lock"
+      flock -w 1200 9 || die "another scripts/container.sh held $DIR/lock for 20 minutes" ;;
+  esac
   case ${1:-} in
     check) shift; cmd_check "$@" ;;
     base) shift; cmd_check >/dev/null || true; cmd_base ;;
