@@ -320,10 +320,38 @@ void ReadFunnel(Definition* entry, const Lines& conversions, Lines* names,
   if (entry->ok()) out->push_back(std::move(funnel));
 }
 
+// weights = [50, 50]: one finite number > 0 per variant (integers or floats, any
+// scale); absent means equal weights, which ReadExperiment writes out in full.
+void ReadWeights(Definition* entry, const toml::node& node, Experiment* experiment) {
+  const toml::array* array = node.as_array();
+  const std::string rule = "weights must be an array of numbers > 0, one per variant";
+  if (array == nullptr) {
+    entry->Fail(node, rule + ", not " + Definition::Shown(node));
+    return;
+  }
+  std::vector<double> weights;
+  for (const toml::node& item : *array) {
+    double w = std::nan("");
+    if (const auto* i = item.as_integer()) w = static_cast<double>(i->get());
+    if (const auto* f = item.as_floating_point()) w = f->get();
+    if (!std::isfinite(w) || w <= 0) {
+      entry->Fail(item, rule + "; got " + Definition::Shown(item));
+      return;
+    }
+    weights.push_back(w);
+  }
+  if (!experiment->variants.empty() && weights.size() != experiment->variants.size()) {
+    entry->Fail(node, "weights has " + std::to_string(weights.size()) + " numbers but variants has " +
+                          std::to_string(experiment->variants.size()) + " names (one weight per variant)");
+    return;
+  }
+  experiment->weights = std::move(weights);
+}
+
 void ReadExperiment(Definition* entry, const Lines& conversions, Lines* names,
                     std::vector<Experiment>* out) {
   const toml::table& body = entry->body();
-  entry->CheckKeys(body, "", {"name", "target", "variants"});
+  entry->CheckKeys(body, "", {"name", "target", "variants", "weights"});
   CheckUnique(entry, names);
   Experiment experiment;
   experiment.name = entry->name();
@@ -355,6 +383,8 @@ void ReadExperiment(Definition* entry, const Lines& conversions, Lines* names,
       }
     }
   }
+  if (const toml::node* node = body.get("weights")) ReadWeights(entry, *node, &experiment);
+  if (experiment.weights.empty()) experiment.weights.assign(experiment.variants.size(), 1.0);
   if (entry->ok()) out->push_back(std::move(experiment));
 }
 

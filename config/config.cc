@@ -249,6 +249,13 @@ void CheckTogether(const Config& config, std::vector<std::string>* errors) {
         "admin_listen " + Quote(config.admin_listen) +
         " is the same address as listen; leave it \"\" to serve admin endpoints there");
   }
+  // A request is queued whole: one bigger than the queue could never be
+  // accepted, and every full-size batch would get 503 queue_full forever.
+  if (config.storage.queue_capacity < config.limits.max_events) {
+    errors->push_back("storage.queue_capacity (" + std::to_string(config.storage.queue_capacity) +
+                      ") is smaller than limits.max_events (" + std::to_string(config.limits.max_events) +
+                      "): a full-size batch could never be queued; make it at least limits.max_events");
+  }
 }
 
 LoadResult Load(int argc, const char* const* argv, const char* const* envp) {

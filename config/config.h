@@ -73,6 +73,10 @@ struct Experiment {
   std::string name;    // [name] unique among experiments; the key in an event's `experiments`
   std::string target;  // [target] a micro or macro conversion name
   std::vector<std::string> variants;  // [variants] 2..16 distinct; variants[0] is the control
+  // [weights] the designed share of each variant, same length as variants, each finite and > 0
+  // (any scale: [1, 1] and [50, 50] are the same split); the sample-ratio-mismatch test compares
+  // exposures against it. Key absent: 1 per variant (an equal split).
+  std::vector<double> weights;
 };
 
 // ---- Sources (README "Sources and write keys"), read only from the TOML file. ----
@@ -115,10 +119,16 @@ struct Config {
     size_t max_group_events = 10000;           // [storage.max_group_events] events per WriteBatch
     size_t group_commit_us = 200;              // [storage.group_commit_us] linger for more events (µs); 0 = none
     size_t block_cache_mb = 64;                // [storage.block_cache_mb]
+    // [storage.min_free_bytes] free space the data dir's filesystem keeps: below it collect
+    // answers 503 storage_full and /readyz 503, before RocksDB ever meets a full disk (256 MiB)
+    size_t min_free_bytes = size_t{256} << 20;
   } storage;
 
   struct Session {
     int64_t timeout_ms = 30 * 60 * 1000;  // [session.timeout] duration ("30m"); inactivity timeout
+    // [session.max_events] events of one session indexed for readback; later ones are stored,
+    // aggregated and counted (foothold_session_overflow_events_total), not indexed; 0 = no cap
+    size_t max_events = 100000;
   } session;
 
   struct Dedupe {

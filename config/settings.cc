@@ -331,8 +331,12 @@ std::vector<Setting> Settings() {
                       [](Config* c) { return &c->storage.group_commit_us; }));
   s.push_back(Integer("storage.block_cache_mb", 1, 1048576,
                       [](Config* c) { return &c->storage.block_cache_mb; }));
+  // 0 turns the watermark off (a RocksDB ENOSPC still ends in 503, never a crash).
+  s.push_back(Size("storage.min_free_bytes", 0, 1024 * kGiB,
+                   [](Config* c) { return &c->storage.min_free_bytes; }));
 
   s.push_back(Duration("session.timeout", 1, [](Config* c) { return &c->session.timeout_ms; }));
+  s.push_back(Integer("session.max_events", 0, 1000000000, [](Config* c) { return &c->session.max_events; }));
   s.push_back(Duration("dedupe.window", 1, [](Config* c) { return &c->dedupe.window_ms; }));
   s.push_back(Duration("time.max_past", 1, [](Config* c) { return &c->time.max_past_ms; }));
   // 0 is meaningful: clamp every future client time to received_at.

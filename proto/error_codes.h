@@ -58,6 +58,9 @@ inline constexpr char kForbidden[] = "forbidden";                      // 403
 inline constexpr char kRateLimited[] = "rate_limited";                 // 429
 inline constexpr char kQueueFull[] = "queue_full";                     // 503
 inline constexpr char kStoreUnavailable[] = "store_unavailable";       // 503
+inline constexpr char kStorageFull[] = "storage_full";                 // 503: data disk below storage.min_free_bytes (or full)
+inline constexpr char kLimitInvalid[] = "limit_invalid";               // 400: readback `limit` not 1..max
+inline constexpr char kCursorInvalid[] = "cursor_invalid";             // 400: readback `cursor` malformed
 inline constexpr char kDraining[] = "draining";                        // 503
 inline constexpr char kBadRequest[] = "bad_request";                   // 400: malformed HTTP
 inline constexpr char kSessionIdInvalid[] = "session_id_invalid";      // 400 on readback
@@ -114,6 +117,9 @@ inline constexpr CodeStatus kCodeStatuses[] = {
     {kRateLimited, 429},
     {kQueueFull, 503},
     {kStoreUnavailable, 503},
+    {kStorageFull, 503},
+    {kLimitInvalid, 400},
+    {kCursorInvalid, 400},
     {kDraining, 503},
     {kBadRequest, 400},
     {kSessionIdInvalid, 400},

@@ -36,6 +36,9 @@ enum EventFlags : uint32_t {
   // the aggregator's watermark (newest received_at) keeps up with the clock
   // and sessions close without traffic. Counted nowhere.
   kFlagClockTick = 1u << 5,
+  // The session already had session.max_events events when this one came:
+  // stored and aggregated like any other, but not indexed for readback.
+  kFlagSessionOverflow = 1u << 6,
 };
 
 struct Event {

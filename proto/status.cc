@@ -12,6 +12,7 @@ std::string Status::ToString() const {
     case Code::kCorruption: name = "Corruption"; break;
     case Code::kBusy: name = "Busy"; break;
     case Code::kUnavailable: name = "Unavailable"; break;
+    case Code::kNoSpace: name = "No space"; break;
   }
   return std::string(name) + ": " + message_;
 }

@@ -12,7 +12,7 @@ namespace foothold {
 
 class Status {
  public:
-  enum class Code { kOk, kInvalidArgument, kNotFound, kIoError, kCorruption, kBusy, kUnavailable };
+  enum class Code { kOk, kInvalidArgument, kNotFound, kIoError, kCorruption, kBusy, kUnavailable, kNoSpace };
 
   Status() = default;
   static Status Ok() { return Status(); }
@@ -24,6 +24,8 @@ class Status {
   static Status Busy(std::string msg) { return Status(Code::kBusy, std::move(msg)); }
   // The component is closed, draining, or failed.
   static Status Unavailable(std::string msg) { return Status(Code::kUnavailable, std::move(msg)); }
+  // The disk is (nearly) full: below the free-space watermark, or ENOSPC. Retry later.
+  static Status NoSpace(std::string msg) { return Status(Code::kNoSpace, std::move(msg)); }
 
   bool ok() const { return code_ == Code::kOk; }
   Code code() const { return code_; }

@@ -107,12 +107,13 @@ def fail(msg: str) -> None:
 # --------------------------------------------------------------------------
 # Generation
 # --------------------------------------------------------------------------
-def gen_session(seed: int, n: int, now_ms: int, span_ms: int) -> list[dict]:
-    """The events of session n, in strictly increasing ts order."""
+def gen_session(seed: int, n: int, now_ms: int, span_ms: int, p_autoplay: float = P_AUTOPLAY) -> list[dict]:
+    """The events of session n, in strictly increasing ts order. p_autoplay is the share of
+    sessions assigned to "autoplay" (P(purchase | variant) does not depend on it)."""
     rng = random.Random(f"foothold-loadgen:{seed}:{n}")
     sid = f"lg-{seed}-{n}"
     anon = f"lg-{seed}-v{n}"
-    variant = VARIANTS[1] if rng.random() < P_AUTOPLAY else VARIANTS[0]
+    variant = VARIANTS[1] if rng.random() < p_autoplay else VARIANTS[0]
     video = rng.random() < P_VIDEO
     p_buy = P_PURCHASE_BASE * (VIDEO_RR if video else 1.0) * (1.0 + AUTOPLAY_LIFT if variant == "autoplay" else 1.0)
     buys = rng.random() < p_buy
@@ -348,7 +349,7 @@ def compute_truth(sessions: list[list[dict]], args, digest: str) -> dict:
                     round(P_PURCHASE_BASE * (VIDEO_RR if vid else 1) * (1 + AUTOPLAY_LIFT if v == "autoplay" else 1), 6)
                 for v in VARIANTS for vid in (False, True)},
             "p_video": P_VIDEO,
-            "p_autoplay": P_AUTOPLAY,
+            "p_autoplay": args.autoplay_share,
             "p_dwell": P_DWELL,
             "p_micro": {"newsletter_signup": P_NEWSLETTER, "account_created": P_ACCOUNT,
                         "wishlist_add": P_WISHLIST, "pdf_download": P_PDF, "social_share": P_SOCIAL,
@@ -563,6 +564,9 @@ exit status: 0 when every request was answered 2xx with every event accepted
                         "(default %(default)s; the server allows 500)")
     p.add_argument("--connections", type=int, default=4,
                    help="parallel keep-alive connections, one thread each (default %(default)s)")
+    p.add_argument("--autoplay-share", type=float, default=P_AUTOPLAY,
+                   help="share of sessions assigned to variant autoplay, 0..1 (default %(default)s); "
+                        "a split other than the config's weights is a sample ratio mismatch")
     p.add_argument("--print-truth", action="store_true", help="print the JSON ground truth to stdout at the end")
     p.add_argument("--tick-after", type=float, default=None, metavar="SECONDS",
                    help="after all is acknowledged, sleep SECONDS then post one 'tick' event so the server's "
@@ -579,6 +583,8 @@ exit status: 0 when every request was answered 2xx with every event accepted
     args = p.parse_args(argv)
     if args.sessions < 0:
         p.error("--sessions must be >= 0")
+    if not 0.0 <= args.autoplay_share <= 1.0:
+        p.error("--autoplay-share must be in 0..1")
     if args.batch < 1:
         p.error("--batch must be >= 1")
     if args.connections < 1:
@@ -607,7 +613,7 @@ def main(argv=None) -> int:
     t0 = time.monotonic()
 
     # Generate, serialize each session once, and pack whole sessions into requests.
-    sessions = [gen_session(args.seed, n, args.now_ms, span_ms) for n in range(args.sessions)]
+    sessions = [gen_session(args.seed, n, args.now_ms, span_ms, args.autoplay_share) for n in range(args.sessions)]
     digest = hashlib.sha256()
     bodies: list[tuple[bytes, int, str]] = []
     parts: list[str] = []

@@ -1,20 +1,46 @@
 // foothold: the collector binary. See README.md ("Running") and config/README.md.
 #include <cstdio>
 #include <memory>
+#include <string>
 
 #include <spdlog/spdlog.h>
 
 #include "config/config.h"
+#include "server/http/descriptors.h"
 #include "server/http_server.h"
 #include "storage/event_store.h"
 #include "storage/verify.h"
 
 namespace {
 
-int Serve(const foothold::config::Config& config) {
+int Serve(const foothold::config::Config& loaded) {
   using namespace foothold;
+  // Descriptors: take the hard limit, and keep connections below it with a
+  // reserve for RocksDB (server/http/descriptors.h).
+  config::Config config = loaded;
+  uint64_t before = 0, limit = 0;
+  std::string rlimit_error;
+  if (!server::RaiseNofileLimit(&before, &limit, &rlimit_error)) {
+    spdlog::warn("descriptors: {}; keeping the limit of {}", rlimit_error, limit);
+  }
+  const server::DescriptorPlan plan = server::PlanDescriptors(limit, loaded.http.max_connections);
+  if (plan.max_connections == 0) {
+    spdlog::error("descriptors: RLIMIT_NOFILE is {} (hard limit included), too few to serve: foothold keeps {} "
+                  "for RocksDB and itself; raise it (ulimit -n, LimitNOFILE=)",
+                  limit, plan.reserve);
+    return 1;
+  }
+  config.http.max_connections = plan.max_connections;
+  spdlog::info("descriptors: limit {} (was {}); http.max_connections {}{}; RocksDB keeps up to {} SST files "
+               "open; {} reserved for RocksDB and the process",
+               limit, before, plan.max_connections,
+               plan.capped ? " (configured " + std::to_string(loaded.http.max_connections) + ", capped to fit)" : "",
+               plan.rocksdb_max_open_files, plan.reserve);
+
+  storage::StoreOptions store_options = storage::StoreOptionsFromConfig(config);
+  store_options.max_open_files = plan.rocksdb_max_open_files;
   std::unique_ptr<storage::EventStore> store;
-  Status s = storage::EventStore::Open(storage::StoreOptionsFromConfig(config), &store);
+  Status s = storage::EventStore::Open(store_options, &store);
   if (!s.ok()) {
     spdlog::error("cannot open the store in {}: {}", config.data_dir, s.ToString());
     return 1;

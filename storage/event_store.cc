@@ -32,9 +32,11 @@ StoreOptions StoreOptionsFromConfig(const config::Config& config) {
   o.max_group_events = config.storage.max_group_events;
   o.group_commit_us = static_cast<int64_t>(config.storage.group_commit_us);
   o.session_timeout_ms = config.session.timeout_ms;
+  o.session_max_events = config.session.max_events;
   o.dedupe_window_ms = config.dedupe.window_ms;
   o.retention_days = config.storage.retention_days;
   o.block_cache_bytes = config.storage.block_cache_mb << 20;
+  o.min_free_bytes = config.storage.min_free_bytes;
   o.analytics = AnalyticsDefs{config.micro_conversions, config.macro_conversions, config.funnels,
                               config.experiments};
   const config::Config::ExportClickHouse& x = config.export_clickhouse;
@@ -160,10 +162,75 @@ Status EventStore::ReadEvent(std::string_view event_id, proto::Event* out) const
 
 Status EventStore::ReadSession(std::string_view session_id, std::vector<proto::Event>* out) const {
   out->clear();
+  SessionPage page;
+  std::string cursor;
+  do {
+    Status s = ReadSessionPage(session_id, cursor, SIZE_MAX, SIZE_MAX, &page);
+    if (!s.ok()) {
+      out->clear();
+      return s;
+    }
+    for (proto::Event& e : page.events) out->push_back(std::move(e));
+    cursor = std::move(page.next_cursor);
+  } while (!cursor.empty());
+  if (out->empty()) return Status::NotFound("session " + std::string(session_id) + " has no events");
+  return Status::Ok();
+}
+
+namespace {
+
+// A cursor is the 16 bytes after the session prefix of a session_index key
+// (event_time, seq), as 32 lowercase hex chars.
+std::string EncodeCursor(std::string_view index_key) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  for (unsigned char c : index_key.substr(8)) {
+    out.push_back(kHex[c >> 4]);
+    out.push_back(kHex[c & 15]);
+  }
+  return out;
+}
+
+bool DecodeCursor(std::string_view cursor, std::string* bytes) {
+  if (cursor.size() != 32) return false;
+  bytes->clear();
+  auto nibble = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+  };
+  for (size_t i = 0; i < 32; i += 2) {
+    int hi = nibble(cursor[i]), lo = nibble(cursor[i + 1]);
+    if (hi < 0 || lo < 0) return false;
+    bytes->push_back(static_cast<char>(hi << 4 | lo));
+  }
+  return true;
+}
+
+// Records are fetched this many at a time: bounded memory per chunk (at most
+// kChunk records of limits.max_event_bytes) and one MultiGet per chunk.
+constexpr size_t kChunk = 128;
+
+}  // namespace
+
+Status EventStore::ReadSessionPage(std::string_view session_id, std::string_view cursor, size_t limit,
+                                   size_t max_bytes, SessionPage* out) const {
+  out->events.clear();
+  out->next_cursor.clear();
   std::shared_lock<std::shared_mutex> lock(impl_->db_mu);
   const Database* d = impl_->db.get();
   if (impl_->closed.load() || d == nullptr) return Status::Unavailable("store is closed");
   if (session_id.empty()) return Status::NotFound("session: empty id");
+  if (limit == 0) return Status::InvalidArgument("limit must be >= 1");
+  const std::string lower = SessionIndexPrefix(session_id);
+  std::string start = lower;
+  if (!cursor.empty()) {
+    std::string bytes;
+    if (!DecodeCursor(cursor, &bytes)) return Status::InvalidArgument("cursor must be 32 hex characters");
+    start += bytes;
+    start.push_back('\0');  // the first key after the cursor's (keys are fixed-length)
+  }
   rocksdb::DB* db = d->db();
 
   // One snapshot for the index scan and the record reads: retention deletes
@@ -175,53 +242,72 @@ Status EventStore::ReadSession(std::string_view session_id, std::vector<proto::E
     ~SnapshotRelease() { db->ReleaseSnapshot(snap); }
   } release{db, snap};
 
-  const std::string lower = SessionIndexPrefix(session_id);
   const std::optional<std::string> upper = SessionIndexPrefixEnd(lower);
   rocksdb::Slice upper_slice(upper ? *upper : std::string_view());
   rocksdb::ReadOptions ro;
   ro.snapshot = snap;
   if (upper) ro.iterate_upper_bound = &upper_slice;
-
-  // Index order is (event_time, seq): exactly the order readback promises.
-  std::vector<std::string> keys;
-  {
-    std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(ro, d->session_index()));
-    for (it->Seek(lower); it->Valid() && it->key().starts_with(lower); it->Next()) {
-      auto seq = SessionIndexSeq(std::string_view(it->key().data(), it->key().size()));
-      if (!seq) return Status::Corruption("session_index: malformed key in " + d->dir());
-      keys.push_back(LogKey(*seq));
-    }
-    if (!it->status().ok()) return FromRocks(it->status(), "scan session_index in " + d->dir());
-  }
-  if (keys.empty()) return Status::NotFound("session " + std::string(session_id) + " has no events");
-
-  std::vector<rocksdb::Slice> slices(keys.begin(), keys.end());
-  std::vector<rocksdb::PinnableSlice> values(keys.size());
-  std::vector<rocksdb::Status> statuses(keys.size());
   rocksdb::ReadOptions get_ro;
   get_ro.snapshot = snap;
-  db->MultiGet(get_ro, d->log(), slices.size(), slices.data(), values.data(), statuses.data());
 
-  out->resize(keys.size());
-  for (size_t i = 0; i < keys.size(); ++i) {
-    if (!statuses[i].ok()) {
-      out->clear();
-      if (statuses[i].IsNotFound()) {
-        return Status::Corruption("session_index entry without log record (seq " +
-                                  std::to_string(GetBe64(keys[i])) + ") in " + d->dir());
-      }
-      return FromRocks(statuses[i], "read log in " + d->dir());
+  // Index order is (event_time, seq): exactly the order readback promises.
+  std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(ro, d->session_index()));
+  it->Seek(start);
+  size_t bytes = 0;
+  bool full = false;
+  std::string last_key;  // index key of the page's last event
+  std::vector<std::string> index_keys, log_keys;
+  while (!full && it->Valid() && it->key().starts_with(lower)) {
+    index_keys.clear();
+    log_keys.clear();
+    for (; it->Valid() && it->key().starts_with(lower) && index_keys.size() < kChunk; it->Next()) {
+      std::string_view key(it->key().data(), it->key().size());
+      auto seq = SessionIndexSeq(key);
+      if (!seq) return Status::Corruption("session_index: malformed key in " + d->dir());
+      index_keys.emplace_back(key);
+      log_keys.push_back(LogKey(*seq));
     }
-    Status s = proto::DecodeRecord(std::string_view(values[i].data(), values[i].size()), &(*out)[i]);
-    if (!s.ok()) {
-      out->clear();
-      return Status::Corruption("log record " + std::to_string(GetBe64(keys[i])) + " in " +
-                                d->dir() + ": " + s.message());
+    std::vector<rocksdb::Slice> slices(log_keys.begin(), log_keys.end());
+    std::vector<rocksdb::PinnableSlice> values(slices.size());
+    std::vector<rocksdb::Status> statuses(slices.size());
+    db->MultiGet(get_ro, d->log(), slices.size(), slices.data(), values.data(), statuses.data());
+    for (size_t i = 0; i < slices.size(); ++i) {
+      if (full) {
+        // More index entries follow the page (maybe only another session's
+        // whose id hashes alike: then the next page is empty and last).
+        out->next_cursor = EncodeCursor(last_key);
+        break;
+      }
+      if (!statuses[i].ok()) {
+        out->events.clear();
+        if (statuses[i].IsNotFound()) {
+          return Status::Corruption("session_index entry without log record (seq " +
+                                    std::to_string(GetBe64(log_keys[i])) + ") in " + d->dir());
+        }
+        return FromRocks(statuses[i], "read log in " + d->dir());
+      }
+      proto::Event e;
+      Status s = proto::DecodeRecord(std::string_view(values[i].data(), values[i].size()), &e);
+      if (!s.ok()) {
+        out->events.clear();
+        return Status::Corruption("log record " + std::to_string(GetBe64(log_keys[i])) + " in " + d->dir() +
+                                  ": " + s.message());
+      }
+      // Another session whose id hashes alike shares the prefix: skip its events.
+      if (e.session_id != session_id) continue;
+      bytes += values[i].size();
+      out->events.push_back(std::move(e));
+      last_key = index_keys[i];
+      full = out->events.size() >= limit || bytes >= max_bytes;
     }
   }
-  // Another session whose id hashes alike shares the prefix: drop its events.
-  std::erase_if(*out, [&](const proto::Event& e) { return e.session_id != session_id; });
-  if (out->empty()) return Status::NotFound("session " + std::string(session_id) + " has no events");
+  if (full && out->next_cursor.empty() && it->Valid() && it->key().starts_with(lower)) {
+    out->next_cursor = EncodeCursor(last_key);
+  }
+  if (!it->status().ok()) return FromRocks(it->status(), "scan session_index in " + d->dir());
+  if (out->events.empty() && cursor.empty()) {
+    return Status::NotFound("session " + std::string(session_id) + " has no events");
+  }
   return Status::Ok();
 }
 
@@ -238,12 +324,17 @@ Status EventStore::Close() {
   if (impl_->exporter) impl_->exporter->Stop();
   std::unique_lock<std::shared_mutex> lock(impl_->db_mu);
   impl_->closed.store(true);
-  impl_->close_status = impl_->db->Close(/*flush=*/!impl_->writer->failed());
+  // No WAL sync after any failed write, even a recovered one: see Database::Close.
+  impl_->close_status = impl_->db->Close(/*flush=*/!impl_->writer->ever_failed());
   return impl_->close_status;
 }
 
 bool EventStore::healthy() const {
-  return !impl_->closing.load() && !impl_->writer->failed();
+  return !impl_->closing.load() && !impl_->writer->failed() && !impl_->writer->low_space();
+}
+
+bool EventStore::low_space() const {
+  return impl_->writer->low_space() || impl_->writer->failed_no_space();
 }
 
 StoreStats EventStore::stats() const {
@@ -257,6 +348,10 @@ StoreStats EventStore::stats() const {
   s.write_failures = c.write_failures.load(std::memory_order_relaxed);
   s.next_seq = c.next_seq.load(std::memory_order_relaxed);
   s.retention_deleted = c.retention_deleted.load(std::memory_order_relaxed);
+  s.free_bytes = c.free_bytes.load(std::memory_order_relaxed);
+  s.low_space = c.low_space.load(std::memory_order_relaxed);
+  s.recoveries = c.recoveries.load(std::memory_order_relaxed);
+  s.session_overflow_events = c.session_overflow_events.load(std::memory_order_relaxed);
   for (size_t i = 0; i < s.group_sizes.size(); ++i) {
     s.group_sizes[i] = c.group_sizes[i].load(std::memory_order_relaxed);
   }

@@ -66,10 +66,24 @@ struct StoreOptions {
   // thread switches, for at most this much added latency. 0 = commit at once.
   int64_t group_commit_us = 200;
   int64_t session_timeout_ms = 30 * 60 * 1000;  // inactivity timeout for server sessionization
+  // Events of one session indexed for readback; later ones get
+  // kFlagSessionOverflow: stored and aggregated, not indexed. Counted per
+  // session since open (a restart re-arms the cap); 0 = no cap.
+  uint64_t session_max_events = 100000;
   int64_t dedupe_window_ms = 24LL * 3600 * 1000; // an event_id seen this recently is a duplicate
   int retention_days = 90;                      // log + index entries older than this are removed
   int64_t retention_interval_ms = 3600 * 1000;  // how often the retention pass runs (and at open)
   size_t block_cache_bytes = 64 << 20;
+  // Below this many free bytes on data_dir's filesystem the writer refuses
+  // appends (NoSpace) and healthy() is false; 0 = never. Checked with one
+  // statvfs at most every space_check_ms.
+  uint64_t min_free_bytes = uint64_t{256} << 20;
+  int64_t space_check_ms = 100;
+  // After a write failure (or while below min_free_bytes) the writer retries
+  // RocksDB's Resume this often; appends are refused until it succeeds.
+  int64_t recovery_interval_ms = 1000;
+  // SST files RocksDB keeps open (its table cache); -1 = all of them.
+  int max_open_files = 1000;
   AnalyticsDefs analytics;                      // what the aggregator counts
   // Open sessions the aggregator keeps in memory; the others are read back
   // from the `sessions` column family when an event or the close needs them.
@@ -88,6 +102,11 @@ struct StoreOptions {
 StoreOptions StoreOptionsFromConfig(const config::Config& config);
 
 enum class AppendOutcome : uint8_t { kStored, kDuplicate };
+
+struct SessionPage {
+  std::vector<proto::Event> events;
+  std::string next_cursor;  // "" on the last page
+};
 
 struct AppendResult {
   // Not ok: the group's WriteBatch failed; none of these events were written.
@@ -115,6 +134,10 @@ struct StoreStats {
   uint64_t write_failures = 0;
   uint64_t next_seq = 0;
   uint64_t retention_deleted = 0;     // log records removed by retention, since open
+  uint64_t free_bytes = 0;            // on data_dir's filesystem at the last check (0: not checked)
+  bool low_space = false;             // free_bytes < min_free_bytes: appends refused
+  uint64_t recoveries = 0;            // write failures recovered from without a restart
+  uint64_t session_overflow_events = 0;  // stored past session_max_events (not indexed)
   // Groups committed by size: [i] counts groups of <= kGroupSizeBounds[i]
   // events (and > the bound before); the last slot is everything bigger.
   std::array<uint64_t, kGroupSizeBounds.size() + 1> group_sizes{};
@@ -140,8 +163,9 @@ class EventStore {
   // and enrichment already set; seq is assigned here; session_id is derived
   // here when empty). Returns at once:
   //  - ok: `done` will be called exactly once, after the write (or its failure);
-  //  - Busy: the queue is full; Unavailable: closed or failed. `done` is
-  //    never called then and nothing was written.
+  //  - Busy: the queue is full; NoSpace: free space is below min_free_bytes
+  //    (or the last write met a full disk); Unavailable: closed or failed.
+  //    `done` is never called then and nothing was written.
   // Group commit: unless defer_commit, an idle writer is woken now; it then
   // lingers up to group_commit_us for more appends (or a CommitNow). With
   // defer_commit the caller promises a CommitNow() soon (the HTTP server
@@ -154,8 +178,19 @@ class EventStore {
   void CommitNow();
 
   // The stored events of a session ordered by (event_time, seq). NotFound when
-  // the session has no stored events.
+  // the session has no stored events. Holds the whole session in memory: for
+  // tests and small sessions; the HTTP readback pages with ReadSessionPage.
   Status ReadSession(std::string_view session_id, std::vector<proto::Event>* out) const;
+
+  // One page of a session's events in (event_time, seq) order, starting after
+  // `cursor` ("" = the first event): at most `limit` events and, past the
+  // first event, at most about `max_bytes` of stored records, so a page's
+  // memory is bounded whatever the session's length. out->next_cursor is ""
+  // on the last page, else the opaque cursor (32 hex chars: event_time and
+  // seq of the page's last event) to pass next. NotFound when `cursor` is ""
+  // and the session has no events; InvalidArgument for a malformed cursor.
+  Status ReadSessionPage(std::string_view session_id, std::string_view cursor, size_t limit,
+                         size_t max_bytes, SessionPage* out) const;
 
   // The stored event with this event_id, found through the dedupe index, so
   // only within dedupe.window of its arrival (and never with dedupe off).
@@ -166,8 +201,12 @@ class EventStore {
   // stops the writer, flushes and closes the database. Idempotent.
   Status Close();
 
-  // False after a write failure or Close; readiness follows it.
+  // False while writes are failing (until recovered), while free space is
+  // below min_free_bytes, and after Close; readiness follows it.
   bool healthy() const;
+  // True while free space on data_dir's filesystem is below min_free_bytes,
+  // or while writes are stopped by a full disk (ENOSPC that raced the check).
+  bool low_space() const;
   StoreStats stats() const;
 
   // A random per-data-dir secret, created at first open and persisted

@@ -55,7 +55,9 @@ void Enrich(const config::Config& config, const std::string& ip_secret, const Re
 Response Refusal(const Status& s, bool pixel, Metrics* metrics) {
   Response r = StoreRefusal(s, metrics);
   if (!pixel) return r;
-  Response gif = PixelResponse(s.code() == Status::Code::kBusy ? codes::kQueueFull : codes::kStoreUnavailable);
+  Response gif = PixelResponse(s.code() == Status::Code::kBusy      ? codes::kQueueFull
+                                : s.code() == Status::Code::kNoSpace ? codes::kStorageFull
+                                                                     : codes::kStoreUnavailable);
   for (const auto& h : r.headers) {
     if (h.first == "Retry-After") gif.headers.push_back(h);
   }

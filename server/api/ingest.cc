@@ -172,12 +172,13 @@ void EnrichEvent(proto::Event* e, int64_t received_at_ms, std::optional<int64_t>
 
 Response StoreRefusal(const Status& s, Metrics* metrics) {
   const bool busy = s.code() == Status::Code::kBusy;
-  const char* code = busy ? codes::kQueueFull : codes::kStoreUnavailable;
+  const bool full = s.code() == Status::Code::kNoSpace;
+  const char* code = busy ? codes::kQueueFull : full ? codes::kStorageFull : codes::kStoreUnavailable;
   metrics->AddRejected(code);
-  Response r = ErrorResponse(code,
-                             busy ? "the writer queue is full; retry later"
-                                  : "the event store is unavailable: " + s.message());
-  r.headers.emplace_back("Retry-After", busy ? "1" : "5");
+  Response r = ErrorResponse(code, busy   ? std::string("the writer queue is full; retry later")
+                                   : full ? "the collector's disk is full; retry later: " + s.message()
+                                          : "the event store is unavailable: " + s.message());
+  r.headers.emplace_back("Retry-After", busy ? "1" : full ? "30" : "5");
   return r;
 }
 

@@ -65,7 +65,8 @@ void EnrichEvent(proto::Event* e, int64_t received_at_ms, std::optional<int64_t>
                  bool bot, const config::Source* source, Metrics* metrics);
 
 // The 503 for a store that refused or failed an append (counted): queue_full
-// (Retry-After 1) or store_unavailable (Retry-After 5).
+// (Retry-After 1), storage_full (the data disk is below storage.min_free_bytes
+// or full; Retry-After 30) or store_unavailable (Retry-After 5).
 Response StoreRefusal(const Status& s, Metrics* metrics);
 
 // `"rejected":[...]` for a response body.

@@ -35,7 +35,7 @@ constexpr const char* kCodes[] = {
     proto::codes::kQueueFull, proto::codes::kStoreUnavailable, proto::codes::kDraining,
     proto::codes::kBadRequest, proto::codes::kMethodNotAllowed, proto::codes::kNotFound,
     proto::codes::kUnauthorized, proto::codes::kForbidden, proto::codes::kMessageTooLarge,
-    proto::codes::kTypeInvalid, proto::codes::kWriteKeyMissing, proto::codes::kWriteKeyInvalid};
+    proto::codes::kTypeInvalid, proto::codes::kWriteKeyMissing, proto::codes::kWriteKeyInvalid, proto::codes::kStorageFull};
 constexpr size_t kNumCodes = sizeof(kCodes) / sizeof(kCodes[0]);
 static_assert(kNumCodes < 48, "grow Metrics::kMaxCodes");
 
@@ -241,6 +241,16 @@ std::string Metrics::Render(const storage::EventStore* store, bool draining) con
     Single(&out, "foothold_retention_deleted_total", "counter", "Log records removed by retention since start.",
            ll(s.retention_deleted));
     Single(&out, "foothold_store_healthy", "gauge", "1 while the store accepts writes.", store->healthy() ? 1 : 0);
+    Single(&out, "foothold_store_free_bytes", "gauge",
+           "Free bytes on the data dir's filesystem at the last check.", ll(s.free_bytes));
+    Single(&out, "foothold_store_low_space", "gauge",
+           "1 while free space is below storage.min_free_bytes (collect answers 503 storage_full).",
+           s.low_space ? 1 : 0);
+    Single(&out, "foothold_session_overflow_events_total", "counter",
+           "Events stored and aggregated past session.max_events of their session, not indexed for readback.",
+           ll(s.session_overflow_events));
+    Single(&out, "foothold_store_recoveries_total", "counter",
+           "Write failures the store recovered from without a restart.", ll(s.recoveries));
 
     Header(&out, "foothold_writer_group_events", "histogram", "Events per group commit (one WriteBatch).");
     // The exact sum of group sizes is the events committed (duplicates are

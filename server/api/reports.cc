@@ -11,6 +11,8 @@
 #include "proto/json_out.h"
 #include "proto/percent.h"
 #include "proto/validate.h"
+#include "server/api/opportunities.h"
+#include "server/api/report_json.h"
 #include "server/api/service.h"
 #include "server/statistics/statistics.h"
 #include "storage/cluster.h"
@@ -19,111 +21,24 @@
 namespace foothold::server {
 namespace {
 
+using report::AppendAggregator;
+using report::AppendExport;
+using report::ClusterError;
+using report::AppendDays;
+using report::Json;
+using report::kDayMs;
+using report::Ok;
+using report::Ratio;
+using report::Unavailable;
+
 constexpr int64_t kMinuteMs = 60 * 1000;
 constexpr int64_t kHourMs = 60 * kMinuteMs;
-constexpr int64_t kDayMs = 24 * kHourMs;
 constexpr size_t kMaxPoints = 10000;
 // Below these an experiment comparison is reported as not enough data.
 constexpr uint64_t kMinExposedPerVariant = 100;
 constexpr uint64_t kMinConversions = 10;
 constexpr uint64_t kMinLiftSessions = 100;  // closed sessions before a lift table means anything
 constexpr double kSrmAlpha = 0.001;  // the usual SRM alarm threshold
-
-// ---- A small JSON builder: keys in order, numbers that are never NaN. ----
-class Json {
- public:
-  Json& Open() { return Raw("{"); }
-  Json& Close() { return Raw("}"); }
-  Json& OpenArray() { return Raw("["); }
-  Json& CloseArray() { return Raw("]"); }
-  Json& Key(std::string_view k) {
-    Sep();
-    proto::AppendJsonString(k, &out_);
-    out_ += ':';
-    fresh_ = true;
-    return *this;
-  }
-  Json& Str(std::string_view s) {
-    Sep();
-    proto::AppendJsonString(s, &out_);
-    return *this;
-  }
-  Json& Uint(uint64_t v) {
-    Sep();
-    out_ += std::to_string(v);
-    return *this;
-  }
-  Json& Int(int64_t v) {
-    Sep();
-    out_ += std::to_string(v);
-    return *this;
-  }
-  Json& Bool(bool v) {
-    Sep();
-    out_ += v ? "true" : "false";
-    return *this;
-  }
-  // NaN and infinities have no JSON form: null.
-  Json& Num(double v) {
-    Sep();
-    if (!std::isfinite(v)) {
-      out_ += "null";
-      return *this;
-    }
-    char buf[32];
-    std::snprintf(buf, sizeof(buf), "%.6g", v);
-    out_ += buf;
-    return *this;
-  }
-  Json& Interval(const ConfidenceInterval& ci) {
-    if (!ci.defined) return Null();
-    OpenArray().Num(ci.lo).Num(ci.hi).CloseArray();
-    return *this;
-  }
-  Json& Null() {
-    Sep();
-    out_ += "null";
-    return *this;
-  }
-  Json& Time(std::string_view key, int64_t ms) {
-    Key(key).Str(proto::FormatRfc3339(ms));
-    return Key(std::string(key) + "_ms").Int(ms);
-  }
-  std::string Take() { return std::move(out_); }
-
- private:
-  Json& Raw(const char* s) {
-    const bool closing = *s == '}' || *s == ']';
-    if (!closing) Sep();
-    out_ += s;
-    fresh_ = !closing;
-    return *this;
-  }
-  void Sep() {
-    if (!fresh_ && !out_.empty()) out_ += ',';
-    fresh_ = false;
-  }
-  std::string out_;
-  bool fresh_ = true;
-};
-
-Response Ok(std::string body) {
-  Response r;
-  r.status = 200;
-  r.body = std::move(body);
-  r.headers.emplace_back("Cache-Control", "no-store");
-  return r;
-}
-
-Response Unavailable(const Status& s) {
-  Response r = ErrorResponse(proto::codes::kStoreUnavailable, s.ToString());
-  r.headers.emplace_back("Retry-After", "5");
-  return r;
-}
-
-double Ratio(uint64_t num, uint64_t den) {
-  return den == 0 ? std::nan("") : static_cast<double>(num) / static_cast<double>(den);
-}
 
 bool ParseTimeParam(std::string_view text, int64_t* ms) {
   if (text.empty()) return false;
@@ -134,34 +49,6 @@ bool ParseTimeParam(std::string_view text, int64_t* ms) {
     return v >= 0 && v < 253402300800000;  // 1970 .. 9999
   }
   return proto::internal::ParseRfc3339(text, ms);
-}
-
-void AppendAggregator(const storage::EventStore& store, Json* j) {
-  storage::AggregatorStats a = store.aggregator_stats();
-  j->Key("aggregator").Open();
-  j->Key("checkpoint_seq").Uint(a.checkpoint_seq);
-  j->Key("pending_events").Uint(a.pending_events);
-  j->Key("lag_ms").Int(a.lag_ms);
-  j->Key("open_sessions").Uint(a.open_sessions);
-  if (a.failed) j->Key("failed").Bool(true).Key("failure").Str(a.failure);  // counters are frozen
-  j->Close();
-}
-
-// This replica's exporter: how far behind ClickHouse (and so a cluster report) is.
-void AppendExport(const storage::EventStore& store, Json* j) {
-  storage::ExportStats x = store.export_stats();
-  j->Key("export").Open();
-  j->Key("node").Str(x.node).Key("checkpoint_seq").Uint(x.checkpoint_seq);
-  j->Key("pending_records").Uint(x.pending_records).Key("lag_seconds").Num(x.lag_seconds);
-  j->Close();
-}
-
-// The day range a day-of-session-start report covers.
-void AppendDays(const storage::TimeRange& r, Json* j) {
-  int64_t from = r.from_ms - ((r.from_ms % kDayMs) + kDayMs) % kDayMs;
-  int64_t to = r.to_ms + (kDayMs - ((r.to_ms % kDayMs) + kDayMs) % kDayMs) % kDayMs;
-  j->Time("from", from).Time("to", to);
-  j->Key("basis").Str("closed sessions by UTC day of session start");
 }
 
 // ---- /v1/stats/summary (and ?scope=cluster: the same JSON from ClickHouse) ----
@@ -248,14 +135,6 @@ Response Timeseries(const storage::EventStore& store, const config::Config& conf
 }
 
 // ---- /v1/stats/funnels/{name} ----
-// A cluster query's failure: our request (400) or ClickHouse (503).
-Response ClusterError(const Status& st) {
-  if (st.code() == Status::Code::kInvalidArgument) return ErrorResponse(proto::codes::kQueryInvalid, st.message());
-  Response r = ErrorResponse(proto::codes::kClusterUnavailable, st.message());
-  r.headers.emplace_back("Retry-After", "5");
-  return r;
-}
-
 Response Funnel(const storage::EventStore& store, const config::Config& config, const config::Funnel& f,
                 const StatsQuery& q) {
   storage::FunnelCounts c;
@@ -467,10 +346,14 @@ Response Experiment(const storage::EventStore& store, const config::Config& conf
   }
   std::vector<int64_t> exposed;
   for (size_t i = 0; i < x.variants.size(); ++i) exposed.push_back(static_cast<int64_t>(total[i].exposed));
-  const double srm = SampleRatioMismatchPValue(exposed);
+  // The designed split (config weights, equal when none are given) is what SRM tests against.
+  std::vector<double> weights = x.weights;
+  if (weights.size() != x.variants.size()) weights.assign(x.variants.size(), 1.0);
+  const double weight_sum = std::accumulate(weights.begin(), weights.end(), 0.0);
+  const double srm = SampleRatioMismatchPValue(exposed, weights);
   if (!std::isnan(srm) && srm < kSrmAlpha) {
-    notes.push_back("sample ratio mismatch: exposures are not split evenly (p < 0.001); the assignment or "
-                    "its logging is broken, so the comparison cannot be trusted");
+    notes.push_back("sample ratio mismatch: exposures do not match the configured split (weights) at "
+                    "p < 0.001; the assignment or its logging is broken, so the comparison cannot be trusted");
   }
   if (total.size() > x.variants.size()) {
     notes.push_back("sessions exposed to variants not in the config are listed as '$other' and left out");
@@ -486,8 +369,11 @@ Response Experiment(const storage::EventStore& store, const config::Config& conf
   AppendDays(q.range, &j);
   j.Key("enough_data").Bool(enough);
   j.Key("variants").OpenArray();
-  for (const storage::VariantCounts& v : total) {
+  for (size_t i = 0; i < total.size(); ++i) {
+    const storage::VariantCounts& v = total[i];
     j.Open().Key("variant").Str(v.variant).Key("exposed").Uint(v.exposed).Key("converted").Uint(v.converted);
+    // Configured variants carry their designed share; "$other" has none.
+    if (i < weights.size()) j.Key("expected_share").Num(weights[i] / weight_sum);
     j.Key("rate").Num(Ratio(v.converted, v.exposed));
     j.Key("rate_ci95").Interval(WilsonInterval(static_cast<int64_t>(v.converted), static_cast<int64_t>(v.exposed)));
     j.Close();
@@ -531,6 +417,8 @@ Response Definitions(const storage::EventStore& store, const config::Config& con
   for (const config::Experiment& x : config.experiments) {
     j.Open().Key("name").Str(x.name).Key("target").Str(x.target).Key("variants").OpenArray();
     for (const std::string& v : x.variants) j.Str(v);
+    j.CloseArray().Key("weights").OpenArray();
+    for (double w : x.weights) j.Num(w);
     j.CloseArray().Close();
   }
   j.CloseArray();
@@ -587,6 +475,13 @@ bool ParseStatsQuery(std::string_view query, int64_t now_ms, StatsQuery* out, Re
       out->source = value;
     } else if (key == "target") {
       out->target = value;
+    } else if (key == "reach") {
+      double v = -1;
+      auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), v);
+      if (value.empty() || ec != std::errc() || end != value.data() + value.size() || !(v >= 0 && v <= 1)) {
+        return fail("reach must be a share of sessions from 0 to 1 (0.28 = 28%), got '" + value + "'");
+      }
+      out->reach = v;
     } else if (key == "scope") {
       if (value != "local" && value != "cluster") return fail("scope must be local or cluster, got '" + value + "'");
       out->cluster = value == "cluster";
@@ -596,7 +491,7 @@ bool ParseStatsQuery(std::string_view query, int64_t now_ms, StatsQuery* out, Re
       else if (value == "day") out->bucket_ms = kDayMs;
       else return fail("bucket must be minute, hour or day, got '" + value + "'");
     } else {
-      return fail("unknown parameter '" + key + "' (allowed: from, to, name, source, bucket, target, scope)");
+      return fail("unknown parameter '" + key + "' (allowed: from, to, name, source, bucket, target, reach, scope)");
     }
   }
   // One bound given: the other keeps a 24 h span.
@@ -615,13 +510,15 @@ Response StatsReport(const storage::EventStore& store, const config::Config& con
     }
     if (rest == "timeseries") {
       return ErrorResponse(proto::codes::kQueryInvalid,
-                           "scope=cluster is answered for summary, funnels, lift and experiments; a cluster time "
+                           "scope=cluster is answered for summary, funnels, lift, opportunities and experiments; "
+                           "a cluster time "
                            "series is SQL on the exported table (README.md, Cluster-wide view)");
     }
   }
   if (rest == "summary") return Summary(store, config, q);
   if (rest == "timeseries") return Timeseries(store, config, q);
   if (rest == "lift") return Lift(store, config, q);
+  if (rest == "opportunities") return Opportunities(store, config, q);
   if (rest == "definitions") return Definitions(store, config);
   auto named = [&](std::string_view prefix, std::string* name) {
     if (!rest.starts_with(prefix)) return false;
@@ -641,7 +538,8 @@ Response StatsReport(const storage::EventStore& store, const config::Config& con
     return ErrorResponse(proto::codes::kNotFound, "no experiment named '" + name + "'");
   }
   return ErrorResponse(proto::codes::kNotFound,
-                       "no such report (summary, timeseries, lift, funnels/{name}, experiments/{name}, definitions)");
+                       "no such report (summary, timeseries, lift, opportunities, funnels/{name}, experiments/{name}, "
+                       "definitions)");
 }
 
 }  // namespace foothold::server

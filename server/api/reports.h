@@ -30,6 +30,7 @@ struct StatsQuery {
   std::string target;        // lift: a macro-conversion; default the first one
   bool cluster = false;      // scope=cluster: every replica, from ClickHouse (summary, funnels, lift, experiments)
   int64_t now_ms = 0;        // the clock the query was parsed at
+  double reach = -1;         // opportunities: the reach to project to, 0..1; < 0 = each one's default
 };
 
 // Parses `query` (the part after '?'). On error returns false with *error set

@@ -229,6 +229,8 @@ void Service::Handle(Request&& req, proto::Decoder* decoder, Respond respond) {
     case Route::kReadyz:
       if (draining()) {
         done(JsonResponse(503, "{\"status\":\"draining\"}"));
+      } else if (store_->low_space()) {
+        done(JsonResponse(503, "{\"status\":\"storage_full\"}"));
       } else if (!store_->healthy()) {
         done(JsonResponse(503, "{\"status\":\"store_unavailable\"}"));
       } else {
@@ -250,7 +252,7 @@ void Service::Handle(Request&& req, proto::Decoder* decoder, Respond respond) {
         return;
       }
       std::string_view raw_id = path.substr(std::string_view("/v1/sessions/").size());
-      HandleSession(std::move(req), raw_id, std::move(done));
+      HandleSession(std::move(req), raw_id, query, std::move(done));
       return;
     }
     case Route::kStats: {
@@ -337,11 +339,22 @@ bool Service::CheckAdmin(const Request& req, const Respond& respond) {
     return false;
   }
   std::string_view given = req.authorization;
-  bool ok = given.size() == kBearer.size() + token.size() && given.substr(0, kBearer.size()) == kBearer;
+  // The scheme is case-insensitive (RFC 9110 §11.1: "bearer", "BEARER"), and
+  // one or more spaces may separate it from the token.
+  bool ok = given.size() > kBearer.size();
+  for (size_t i = 0; ok && i + 1 < kBearer.size(); ++i) {
+    ok = std::tolower(static_cast<unsigned char>(given[i])) == std::tolower(static_cast<unsigned char>(kBearer[i]));
+  }
+  if (ok) ok = given[kBearer.size() - 1] == ' ';
+  if (ok) {
+    given.remove_prefix(kBearer.size());
+    while (!given.empty() && given.front() == ' ') given.remove_prefix(1);
+    ok = given.size() == token.size();
+  }
   // Compare in constant time so the token cannot be guessed byte by byte.
   unsigned diff = ok ? 0 : 1;
   if (ok) {
-    for (size_t i = 0; i < token.size(); ++i) diff |= static_cast<unsigned char>(given[kBearer.size() + i]) ^
+    for (size_t i = 0; i < token.size(); ++i) diff |= static_cast<unsigned char>(given[i]) ^
                                                       static_cast<unsigned char>(token[i]);
   }
   if (diff != 0) {
@@ -392,7 +405,7 @@ void Service::HandleEvent(std::string_view raw_id, Respond respond) {
   });
 }
 
-void Service::HandleSession(Request&& req, std::string_view raw_id, Respond respond) {
+void Service::HandleSession(Request&& req, std::string_view raw_id, std::string_view query, Respond respond) {
   (void)req;
   std::string id;
   if (!proto::PercentDecode(raw_id, /*plus_is_space=*/false, &id) || id.empty() || id.size() > 128) {
@@ -405,12 +418,41 @@ void Service::HandleSession(Request&& req, std::string_view raw_id, Respond resp
       return;
     }
   }
+  // Paging (README "Journey readback"): ?limit=1..kMaxSessionPageEvents
+  // (default kDefaultSessionPageEvents) and ?cursor=<next_cursor of the
+  // previous page>. A page also stops after about kSessionPageBytes of
+  // records, so one request holds a bounded amount whatever the session's length.
+  size_t limit = kDefaultSessionPageEvents;
+  std::string cursor;
+  std::string_view rest = query, key, value;
+  while (proto::NextQueryPair(&rest, &key, &value)) {
+    if (key == "limit") {
+      size_t n = 0;
+      bool digits = !value.empty() && value.size() <= 6;
+      for (char c : value) {
+        digits = digits && c >= '0' && c <= '9';
+        if (digits) n = n * 10 + static_cast<size_t>(c - '0');
+      }
+      if (!digits || n < 1 || n > kMaxSessionPageEvents) {
+        respond(ErrorResponse(proto::codes::kLimitInvalid,
+                              "limit must be an integer 1.." + std::to_string(kMaxSessionPageEvents)));
+        return;
+      }
+      limit = n;
+    } else if (key == "cursor") {
+      cursor = std::string(value);
+    }
+  }
   storage::EventStore* store = store_;
-  readers_->Submit([store, id = std::move(id), respond = std::move(respond)] {
-    std::vector<proto::Event> events;
-    Status s = store->ReadSession(id, &events);
+  readers_->Submit([store, id = std::move(id), limit, cursor = std::move(cursor), respond = std::move(respond)] {
+    storage::SessionPage page;
+    Status s = store->ReadSessionPage(id, cursor, limit, kSessionPageBytes, &page);
     if (s.code() == Status::Code::kNotFound) {
       respond(ErrorResponse(proto::codes::kNotFound, "unknown session"));
+      return;
+    }
+    if (s.code() == Status::Code::kInvalidArgument) {
+      respond(ErrorResponse(proto::codes::kCursorInvalid, "cursor must be a next_cursor from a previous page"));
       return;
     }
     if (!s.ok()) {
@@ -422,11 +464,17 @@ void Service::HandleSession(Request&& req, std::string_view raw_id, Respond resp
     std::string body = "{\"session_id\":";
     proto::AppendJsonString(id, &body);
     body += ",\"events\":[";
-    for (size_t i = 0; i < events.size(); ++i) {
+    for (size_t i = 0; i < page.events.size(); ++i) {
       if (i) body += ',';
-      proto::AppendEventJson(events[i], &body);
+      proto::AppendEventJson(page.events[i], &body);
     }
-    body += "]}";
+    body += "],\"next_cursor\":";
+    if (page.next_cursor.empty()) {
+      body += "null";
+    } else {
+      proto::AppendJsonString(page.next_cursor, &body);
+    }
+    body += '}';
     respond(JsonResponse(200, std::move(body)));
   });
 }

@@ -31,6 +31,11 @@ class BlockingPool;
 class RateLimiter;
 class SourceTable;
 
+// Journey readback pages (GET /v1/sessions/{id}?limit=&cursor=).
+inline constexpr size_t kDefaultSessionPageEvents = 1000;
+inline constexpr size_t kMaxSessionPageEvents = 10000;
+inline constexpr size_t kSessionPageBytes = size_t{4} << 20;  // stored record bytes a page stops after
+
 class Service {
  public:
   // `store` and `metrics` must outlive the Service.
@@ -59,7 +64,7 @@ class Service {
   void HandleSegment(Request&& req, proto::SegmentCall call, std::string_view query, proto::Decoder* decoder,
                      Respond respond);
   void HandlePixel(Request&& req, std::string_view query, proto::Decoder* decoder, Respond respond);
-  void HandleSession(Request&& req, std::string_view id, Respond respond);
+  void HandleSession(Request&& req, std::string_view id, std::string_view query, Respond respond);
   // GET /v1/events/{event_id}: one stored event by id (within dedupe.window).
   void HandleEvent(std::string_view raw_id, Respond respond);
   // /v1/stats/<rest>: reports from the aggregator's counters, on the reader pool.

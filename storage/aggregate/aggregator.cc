@@ -5,6 +5,8 @@
 #include <chrono>
 #include <utility>
 
+#include <spdlog/spdlog.h>
+
 #include <rocksdb/iterator.h>
 #include <rocksdb/write_batch.h>
 
@@ -127,6 +129,12 @@ Aggregator::Aggregator(const StoreOptions& options, Database* db,
       source_(db),
       rollup_(options.analytics, options.session_timeout_ms, &source_, options.session_cache),
       names_joined_(JoinNames(rollup_.conversion_names())) {}
+
+struct Aggregator::PendingBatch {
+  rocksdb::WriteBatch batch;
+  uint64_t last = 0;  // the last seq it aggregates
+  size_t read = 0;    // records it aggregates
+};
 
 Aggregator::~Aggregator() { Stop(); }
 
@@ -277,7 +285,19 @@ void Aggregator::Run() {
     const int64_t started = SteadyMs();
     const int64_t started_us = SteadyUs();
     size_t read = 0;
-    Status s = Pass(&read);
+    Status s = pending_ ? CommitPending() : Pass(&read);
+    if (!s.ok() && pending_ && s.code() != Status::Code::kCorruption) {
+      if (!retrying_) spdlog::error("{}; retrying every {} ms", s.ToString(), options_.recovery_interval_ms);
+      retrying_ = true;
+      std::unique_lock<std::mutex> lock(mu_);
+      if (stopping_) return;  // nothing of the batch was written: a restart replays it
+      cv_.wait_for(lock, std::chrono::milliseconds(options_.recovery_interval_ms), [this] { return stopping_; });
+      continue;
+    }
+    if (retrying_ && s.ok()) {
+      retrying_ = false;
+      spdlog::info("aggregator: writes resumed");
+    }
     if (!s.ok()) {
       std::lock_guard<std::mutex> lock(mu_);
       failure_ = s.ToString();
@@ -364,16 +384,26 @@ Status Aggregator::Pass(size_t* read) {
   PutBe64(OffsetBinary(rollup_.watermark_ms()), &v);
   batch.Put(db_->meta(), kMetaAggWatermark, v);
   batch.Put(db_->meta(), kMetaAggNames, names_joined_);
+  pending_ = std::make_unique<PendingBatch>(PendingBatch{std::move(batch), last, *read});
+  return CommitPending();
+}
+
+// The rollup already holds the pending batch: after a failed write (a full
+// disk, a RocksDB background error) it is ahead of the store, so the same
+// batch is retried until it commits (or Stop gives up: then nothing of it
+// was written and a restart replays from the checkpoint).
+Status Aggregator::CommitPending() {
   rocksdb::WriteOptions wo;
   wo.sync = options_.durability == config::Durability::kSync;
-  rocksdb::Status w = db_->db()->Write(wo, &batch);
-  // The rollup already holds this batch: after a failed write it is ahead of
-  // the store, so the aggregator stops; a restart replays from the checkpoint.
+  rocksdb::Status w = db_->db()->Write(wo, &pending_->batch);
   if (!w.ok()) return FromRocks(w, "aggregator: write in " + db_->dir());
+  const uint64_t last = pending_->last;
+  const size_t read = pending_->read;
+  pending_.reset();
 
   rollup_.Evict();
   checkpoint_.store(last);
-  events_aggregated_.fetch_add(*read);
+  events_aggregated_.fetch_add(read);
   batches_.fetch_add(1);
   open_sessions_.store(rollup_.open_sessions());
   sessions_closed_.store(rollup_.sessions_closed());

@@ -96,6 +96,8 @@ class Aggregator {
   Status LoadTotals();
   Status LoadSessions(const std::vector<std::string>& names);
   Status Migrate(const std::vector<std::string>& names, bool renamed);
+  // Writes pending_ and, once written, moves the checkpoint and the totals.
+  Status CommitPending();
 
   const StoreOptions options_;
   Database* const db_;
@@ -124,6 +126,9 @@ class Aggregator {
   std::string failure_;                  // guarded by mu_
   TickFn tick_;                          // guarded by mu_
   int64_t last_tick_ms_ = 0;             // aggregator thread
+  struct PendingBatch;
+  std::unique_ptr<PendingBatch> pending_;  // aggregator thread: built, not yet written
+  bool retrying_ = false;                  // aggregator thread: pending_ failed at least once
   std::thread thread_;
 };
 

@@ -1,9 +1,13 @@
 #include "storage/log/db.h"
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <random>
 #include <system_error>
+
+#include <sys/statvfs.h>
 
 #include <rocksdb/filter_policy.h>
 #include <rocksdb/convenience.h>
@@ -14,6 +18,7 @@
 
 #include "storage/log/filters.h"
 #include "storage/log/keys.h"
+#include "storage/log/rocks_events.h"
 
 namespace foothold::storage {
 namespace {
@@ -90,6 +95,7 @@ Status FromRocks(const rocksdb::Status& s, std::string_view context) {
   if (s.IsCorruption()) return Status::Corruption(std::move(msg));
   if (s.IsInvalidArgument() || s.IsNotSupported()) return Status::InvalidArgument(std::move(msg));
   if (s.IsBusy() || s.IsTryAgain() || s.IsIncomplete()) return Status::Busy(std::move(msg));
+  if (s.IsNoSpace()) return Status::NoSpace(std::move(msg));
   return Status::IoError(std::move(msg));
 }
 
@@ -111,7 +117,14 @@ Status Database::Open(const StoreOptions& options, std::unique_ptr<Database>* ou
   dbo.max_background_jobs = 2;  // the machine has 2 cores
   dbo.db_write_buffer_size = kDbWriteBuffer;
   dbo.max_total_wal_size = kMaxTotalWal;
-  dbo.keep_log_file_num = 5;
+  // RocksDB's messages go to foothold's log, not to a LOG file in the data
+  // dir: its file logger aborts the process on the line after a failed write
+  // (storage/log/rocks_events.h); background errors and recoveries are logged.
+  dbo.info_log = std::make_shared<RocksLogger>();
+  dbo.listeners.push_back(std::make_shared<ErrorListener>(&d->had_background_error_));
+  // -1 would keep every SST open: descriptors grow with the store and, with
+  // many connections, RocksDB can no longer open its next WAL.
+  dbo.max_open_files = options.max_open_files;
 
   d->block_cache_ = rocksdb::NewLRUCache(options.block_cache_bytes);
   d->dedupe_filter_ = std::make_unique<DedupeExpiryFilter>(options.dedupe_window_ms, WallClockMs);
@@ -251,6 +264,17 @@ Status Database::LoadMeta(StoreMeta* out) {
   return Status::Ok();
 }
 
+Status Database::FreeBytes(uint64_t* out) const {
+  struct statvfs st;
+  if (::statvfs(dir_.c_str(), &st) != 0) {
+    return Status::IoError("statvfs " + dir_ + ": " + std::strerror(errno));
+  }
+  *out = static_cast<uint64_t>(st.f_bavail) * st.f_frsize;
+  return Status::Ok();
+}
+
+Status Database::Resume() { return FromRocks(db_->Resume(), "resume writes in " + dir_); }
+
 Status Database::Close(bool flush) {
   if (db_ == nullptr) return Status::Ok();
   Status result;
@@ -258,7 +282,9 @@ Status Database::Close(bool flush) {
   auto keep_first = [&](const rocksdb::Status& s, const char* what) {
     if (!s.ok() && result.ok()) result = FromRocks(s, std::string(what) + " in " + dir_);
   };
-  if (flush) {
+  // Any background error since open (a WAL or flush write that failed, even
+  // if recovered since): the WAL writer may be in an error state, see above.
+  if (flush && !had_background_error_.load()) {
     keep_first(db_->FlushWAL(/*sync=*/true), "sync WAL");
     rocksdb::FlushOptions fo;
     fo.wait = true;

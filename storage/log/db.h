@@ -7,6 +7,7 @@
 // run concurrently with any other use (EventStore guarantees that).
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -47,11 +48,22 @@ class Database {
   // what is missing on a fresh store.
   Status LoadMeta(StoreMeta* out);
 
+  // Free bytes for an unprivileged writer on the data dir's filesystem (one
+  // statvfs: cheap enough to call per group).
+  Status FreeBytes(uint64_t* out) const;
+
+  // Clears a RocksDB background error (a full disk, no descriptors left) so
+  // writes go on: flushes the memtables and starts a fresh WAL. Ok when
+  // there was no error; Busy while RocksDB's own recovery is running.
+  Status Resume();
+
   // Syncs the WAL, flushes every memtable (unless !flush) and closes.
   // Idempotent. After a failed write, pass flush = false: the WAL writer is
   // in an error state, and Debian's librocksdb is built with assertions on,
   // so syncing it then aborts the process. Nothing is lost by skipping: every
-  // acked group is already in the WAL and is replayed at the next open.
+  // acked group is already in the WAL and is replayed at the next open. Close
+  // also skips it by itself after any RocksDB background error since open
+  // (a failed write of the aggregator or of a flush, recovered or not).
   Status Close(bool flush = true);
 
   rocksdb::DB* db() const { return db_; }
@@ -84,6 +96,7 @@ class Database {
   std::unique_ptr<rocksdb::CompactionFilter> dedupe_filter_;
   std::unique_ptr<rocksdb::CompactionFilter> visitors_filter_;
   std::shared_ptr<rocksdb::Cache> block_cache_;
+  std::atomic<bool> had_background_error_{false};  // set by the ErrorListener
 };
 
 }  // namespace foothold::storage

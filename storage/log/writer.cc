@@ -8,6 +8,8 @@
 #include <unordered_map>
 #include <utility>
 
+#include <spdlog/spdlog.h>
+
 #include <rocksdb/slice.h>
 #include <rocksdb/write_batch.h>
 
@@ -19,6 +21,11 @@ namespace foothold::storage {
 namespace {
 
 constexpr int64_t kDayMs = 24LL * 3600 * 1000;
+// An idle, healthy writer still wakes this often to look at the free space,
+// so readiness follows a disk that fills up from elsewhere.
+constexpr std::chrono::milliseconds kIdleCheck{1000};
+
+std::string Mib(uint64_t bytes) { return std::to_string(bytes >> 20) + " MiB"; }
 
 // Only ids the client chose can repeat: a retried beacon carries the same id.
 // Server-assigned UUIDv7s are unique by construction, so looking them up
@@ -120,6 +127,21 @@ Status LookupVisitors(const Database& db, const std::vector<const proto::Event*>
 
 }  // namespace
 
+uint64_t SessionCounts::Add(const std::string& session_id, uint64_t n) {
+  auto it = index_.find(session_id);
+  if (it != index_.end()) {
+    lru_.splice(lru_.begin(), lru_, it->second);
+    return it->second->second += n;
+  }
+  lru_.emplace_front(session_id, n);
+  index_.emplace(lru_.front().first, lru_.begin());
+  if (lru_.size() > kCapacity) {
+    index_.erase(lru_.back().first);
+    lru_.pop_back();
+  }
+  return n;
+}
+
 Writer::Writer(const StoreOptions& options, Database* db, uint64_t next_seq,
                StoreCounters* counters, RetentionFloor retention_floor)
     : options_(options),
@@ -144,7 +166,8 @@ Status Writer::Append(std::vector<proto::Event> events, AppendCallback done, boo
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (stopping_) return Status::Unavailable("store is closed");
-    if (failed_) return Status::Unavailable("store failed: " + failure_.message());
+    if (failed_) return Refusal(failure_);
+    if (low_space()) return Refusal(Status::Ok());
     if (queued_events_ + n > options_.queue_capacity_events) {
       return Status::Busy("writer queue full: " + std::to_string(queued_events_) + " of " +
                           std::to_string(options_.queue_capacity_events) + " events queued");
@@ -211,17 +234,16 @@ void Writer::Run() {
   std::vector<Request> group;
   for (;;) {
     group.clear();
+    Maintain();
     bool stopping = false;
     {
       std::unique_lock<std::mutex> lock(mu_);
-      while (queue_.empty() && !stopping_ && !RetentionDue()) {
+      if (queue_.empty() && !stopping_ && !RetentionDue()) {
         idle_ = true;
-        if (options_.retention_days > 0 && options_.retention_interval_ms > 0 && !failed_) {
-          cv_.wait_until(lock, next_retention_);
-        } else {
-          cv_.wait(lock);
-        }
+        cv_.wait_until(lock, IdleDeadline());
         idle_ = false;
+        // Woken by the clock only: look at the disk (Maintain) and sleep again.
+        if (queue_.empty() && !stopping_ && !RetentionDue()) continue;
       }
       // Group commit: linger briefly for more appends unless the group is
       // already full (or a task or Close is waiting). On a shared core this
@@ -294,15 +316,97 @@ void Writer::RetentionTick() {
 }
 
 void Writer::MarkFailed(const Status& status) {
+  bool first = false;
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (!failed_) {
       failed_ = true;
       failure_ = status;
+      first = true;
     }
   }
+  if (first) failed_no_space_.store(status.code() == Status::Code::kNoSpace, std::memory_order_release);
   failed_flag_.store(true, std::memory_order_release);
+  ever_failed_.store(true, std::memory_order_release);
   counters_->write_failures.fetch_add(1, std::memory_order_relaxed);
+  if (first) {
+    spdlog::error("store: writes stopped: {}; collect answers 503 and the store retries every {} ms",
+                  status.ToString(), options_.recovery_interval_ms);
+    recovery_attempts_ = 0;
+    next_recovery_ = std::chrono::steady_clock::now() + std::chrono::milliseconds(options_.recovery_interval_ms);
+  }
+}
+
+Status Writer::Refusal(const Status& failure) const {
+  if (!failure.ok()) {
+    if (failure.code() == Status::Code::kNoSpace) return Status::NoSpace("store failed: " + failure.message());
+    return Status::Unavailable("store failed: " + failure.message());
+  }
+  return Status::NoSpace("free space in " + db_->dir() + " is " +
+                         Mib(counters_->free_bytes.load(std::memory_order_relaxed)) +
+                         ", below storage.min_free_bytes (" + Mib(options_.min_free_bytes) + ")");
+}
+
+std::chrono::steady_clock::time_point Writer::IdleDeadline() const {
+  auto deadline = std::chrono::steady_clock::now() +
+                  (failed_ || low_space() ? std::chrono::milliseconds(options_.space_check_ms) : kIdleCheck);
+  if (options_.retention_days > 0 && options_.retention_interval_ms > 0 && !failed_) {
+    deadline = std::min(deadline, next_retention_);
+  }
+  return deadline;
+}
+
+void Writer::Maintain() {
+  const auto now = std::chrono::steady_clock::now();
+  if (options_.min_free_bytes > 0 && now >= next_space_check_) {
+    next_space_check_ = now + std::chrono::milliseconds(options_.space_check_ms);
+    CheckSpace();
+  }
+  if (failed() && now >= next_recovery_) {
+    next_recovery_ = now + std::chrono::milliseconds(options_.recovery_interval_ms);
+    TryRecover();
+  }
+}
+
+void Writer::CheckSpace() {
+  uint64_t free = 0;
+  Status s = db_->FreeBytes(&free);
+  if (!s.ok()) return;  // no figure: keep the last verdict (RocksDB's own errors still count)
+  counters_->free_bytes.store(free, std::memory_order_relaxed);
+  const bool low = free < options_.min_free_bytes;
+  if (low == low_space()) return;
+  counters_->low_space.store(low, std::memory_order_relaxed);
+  if (low) {
+    spdlog::warn("store: {} free in {}, below storage.min_free_bytes ({}): collect answers 503 storage_full",
+                 Mib(free), db_->dir(), Mib(options_.min_free_bytes));
+  } else {
+    spdlog::info("store: {} free in {} again: accepting events", Mib(free), db_->dir());
+  }
+}
+
+void Writer::TryRecover() {
+  // Resume flushes the memtables: pointless (and failing) without room.
+  if (low_space()) return;
+  ++recovery_attempts_;
+  Status s = db_->Resume();
+  if (!s.ok()) {
+    if (recovery_attempts_ == 1 || recovery_attempts_ % 30 == 0) {
+      spdlog::warn("store: recovery attempt {} failed: {}", recovery_attempts_, s.ToString());
+    }
+    return;
+  }
+  Status was;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    failed_ = false;
+    was = failure_;
+    failure_ = Status::Ok();
+  }
+  failed_flag_.store(false, std::memory_order_release);
+  failed_no_space_.store(false, std::memory_order_release);
+  counters_->recoveries.fetch_add(1, std::memory_order_relaxed);
+  spdlog::info("store: writes resumed after {} attempt(s); the failure was: {}", recovery_attempts_,
+               was.ToString());
 }
 
 void Writer::FailGroup(std::vector<Request>* group, const Status& status) {
@@ -319,7 +423,11 @@ void Writer::CommitGroup(std::vector<Request>* group) {
       failure = failure_;
     }
     // Accepted before the failure; nothing of it was written.
-    FailGroup(group, Status::Unavailable("store failed: " + failure.message()));
+    FailGroup(group, Refusal(failure));
+    return;
+  }
+  if (low_space()) {
+    FailGroup(group, Refusal(Status::Ok()));  // queued before the watermark was crossed
     return;
   }
   rocksdb::DB* db = db_->db();
@@ -345,6 +453,7 @@ void Writer::CommitGroup(std::vector<Request>* group) {
   uint64_t stored = 0;
   uint64_t duplicates = 0;
   uint64_t group_events = 0;
+  uint64_t overflowed = 0;
   std::vector<std::string> dirty;
   // Random-key families are put after the log, each sorted by key: the
   // memtable skiplist inserts a sorted run near its previous insert instead
@@ -390,10 +499,19 @@ void Writer::CommitGroup(std::vector<Request>* group) {
         }
         e.flags |= proto::kFlagSessionDerived;
       }
+      // One session past session_max_events: the rest is stored and
+      // aggregated, but no longer indexed, so its readback and its index
+      // stop growing (ticks are not counted: they are not beacons).
+      const bool overflow = options_.session_max_events > 0 && (e.flags & proto::kFlagClockTick) == 0 &&
+                            session_counts_.Add(e.session_id, 1) > options_.session_max_events;
+      if (overflow) {
+        e.flags |= proto::kFlagSessionOverflow;
+        ++overflowed;
+      }
       buf.clear();
       proto::EncodeRecord(e, &buf);
       batch.Put(db_->log(), LogKey(e.seq), buf);
-      index_keys.push_back(SessionIndexKey(e.session_id, e.event_time_ms, e.seq));
+      if (!overflow) index_keys.push_back(SessionIndexKey(e.session_id, e.event_time_ms, e.seq));
       result.outcomes.push_back(AppendOutcome::kStored);
       result.seqs.push_back(e.seq);
       ++stored;
@@ -423,6 +541,9 @@ void Writer::CommitGroup(std::vector<Request>* group) {
   }
   if (!w.ok()) {
     Status s = FromRocks(w, "write group in " + db_->dir());
+    // The failed group's seqs are never reused: its WAL record may be whole
+    // on disk and replayed at the next open, and must not shadow a later event.
+    next_seq_ = seq;
     MarkFailed(s);
     FailGroup(group, s);
     return;
@@ -432,6 +553,7 @@ void Writer::CommitGroup(std::vector<Request>* group) {
   counters_->groups_committed.fetch_add(1, std::memory_order_relaxed);
   counters_->events_committed.fetch_add(stored, std::memory_order_relaxed);
   counters_->duplicates.fetch_add(duplicates, std::memory_order_relaxed);
+  counters_->session_overflow_events.fetch_add(overflowed, std::memory_order_relaxed);
   counters_->last_group_events.store(group_events, std::memory_order_relaxed);
   const size_t slot = static_cast<size_t>(
       std::lower_bound(kGroupSizeBounds.begin(), kGroupSizeBounds.end(), group_events) - kGroupSizeBounds.begin());

@@ -17,6 +17,9 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <list>
+#include <unordered_map>
+#include <utility>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -44,6 +47,24 @@ struct StoreCounters {
   std::atomic<uint64_t> write_failures{0};
   std::atomic<uint64_t> next_seq{0};
   std::atomic<uint64_t> retention_deleted{0};
+  std::atomic<uint64_t> free_bytes{0};      // on the data dir's filesystem, at the last check
+  std::atomic<bool> low_space{false};       // free_bytes < min_free_bytes
+  std::atomic<uint64_t> recoveries{0};      // write failures recovered from without a restart
+  std::atomic<uint64_t> session_overflow_events{0};  // stored past session_max_events
+};
+
+// Events per session seen by this writer, for session_max_events: the most
+// recently used kCapacity sessions (a long session stays hot).
+class SessionCounts {
+ public:
+  static constexpr size_t kCapacity = 1 << 16;
+  // The count after adding `n` events to `session_id`.
+  uint64_t Add(const std::string& session_id, uint64_t n);
+
+ private:
+  using Entry = std::pair<std::string, uint64_t>;
+  std::list<Entry> lru_;  // front = most recently used
+  std::unordered_map<std::string_view, std::list<Entry>::iterator> index_;  // views into lru_
 };
 
 class Writer {
@@ -71,8 +92,14 @@ class Writer {
   // Stops accepting, drains the queue (committing it), joins. Idempotent.
   void Stop();
 
-  // True after a write (or write-path read) failure.
+  // True after a write (or write-path read) failure, until recovered.
   bool failed() const { return failed_flag_.load(std::memory_order_acquire); }
+  // True while free space is below min_free_bytes.
+  bool low_space() const { return counters_->low_space.load(std::memory_order_relaxed); }
+  // True while failed because the disk was full (the watermark was raced).
+  bool failed_no_space() const { return failed_no_space_.load(std::memory_order_acquire); }
+  // True once any write failed since the store was opened (even if recovered).
+  bool ever_failed() const { return ever_failed_.load(std::memory_order_acquire); }
 
  private:
   // An Append, or a task (retention on demand) to run on the writer thread.
@@ -89,6 +116,14 @@ class Writer {
   void FailGroup(std::vector<Request>* group, const Status& status);
   void MarkFailed(const Status& status);
   void RetentionTick();
+  // Between groups: the free-space check and, while failed, a recovery attempt.
+  void Maintain();
+  void CheckSpace();
+  void TryRecover();
+  // REQUIRES: mu_ held. How long an idle writer sleeps before Maintain.
+  std::chrono::steady_clock::time_point IdleDeadline() const;
+  // The refusal for an append (or a queued group) while failed or low on space.
+  Status Refusal(const Status& failure) const;
 
   const StoreOptions options_;
   Database* const db_;
@@ -108,13 +143,19 @@ class Writer {
   bool failed_ = false;          // guarded by mu_
   Status failure_;               // guarded by mu_
   std::atomic<bool> failed_flag_{false};
+  std::atomic<bool> ever_failed_{false};
+  std::atomic<bool> failed_no_space_{false};
 
   // Writer-thread state.
   uint64_t next_seq_;
   VisitorCache visitors_{kVisitorCacheEntries};
+  SessionCounts session_counts_;
   Retention retention_;
   std::optional<int64_t> retention_cutoff_;  // a periodic pass in progress
   std::chrono::steady_clock::time_point next_retention_;
+  std::chrono::steady_clock::time_point next_space_check_;
+  std::chrono::steady_clock::time_point next_recovery_;
+  uint64_t recovery_attempts_ = 0;  // since the last failure
 
   std::mutex stop_mu_;  // serializes Stop callers
   std::thread thread_;  // last: started after everything above is ready

@@ -80,6 +80,7 @@ TEST_CASE("the shipped config/foothold.toml defines exactly the seed analytics",
   CHECK(c.experiments[0].name == "video_autoplay");
   CHECK(c.experiments[0].target == "purchase");
   CHECK(c.experiments[0].variants == std::vector<std::string>{"control", "autoplay"});
+  CHECK(c.experiments[0].weights == std::vector<double>{50, 50});
 }
 
 TEST_CASE("without a config file there are no analytics definitions", "[config]") {
@@ -177,6 +178,26 @@ url_prefix = "/checkout/done"
   REQUIRE(c.experiments.size() == 1);
   CHECK(c.experiments[0].variants.front() == "control");
   CHECK(c.experiments[0].variants.size() == 3);
+  CHECK(c.experiments[0].weights == std::vector<double>{1, 1, 1});  // no weights: an equal split
+}
+
+TEST_CASE("experiment weights give the designed split, one number > 0 per variant", "[config]") {
+  TempDir dir;
+  auto experiment = [&](const std::string& weights) {
+    return LoadToml(dir, kBase + "[[experiment]]\nname = \"x\"\ntarget = \"purchase\"\n"
+                                 "variants = [\"control\", \"b\", \"c\"]\nweights = " + weights + "\n");
+  };
+  LoadResult r = experiment("[80, 10.5, 9.5]");
+  INFO(r.error);
+  REQUIRE(r.error.empty());
+  CHECK(r.config.experiments[0].weights == std::vector<double>{80, 10.5, 9.5});
+  CheckRefused(experiment("[80, 20]"),
+               {"experiment \"x\": weights has 2 numbers but variants has 3 names"});
+  CheckRefused(experiment("[80, 0, 20]"), {"experiment \"x\": weights must be an array of numbers > 0", "0"});
+  CheckRefused(experiment("[80, -1, 20]"), {"weights must be an array of numbers > 0"});
+  CheckRefused(experiment("[80, \"ten\", 20]"), {"weights must be an array of numbers > 0", "\"ten\""});
+  CheckRefused(experiment("[80, nan, 20]"), {"weights must be an array of numbers > 0"});
+  CheckRefused(experiment("50"), {"weights must be an array of numbers > 0, one per variant, not 50"});
 }
 
 TEST_CASE("duplicate analytics names are refused, naming the entry", "[config]") {

@@ -153,4 +153,62 @@ TEST_CASE("reports recover the planted effects of the shopper simulator", "[inte
   CHECK(Num(x, "sample_ratio_mismatch_p_value") > 0.001);
   const double always_valid = Num(cmp, "always_valid_p_value");
   CHECK((always_valid >= 0 && always_valid <= 1));
+  CHECK(Num(variants.at(0).value(), "expected_share") == Approx(0.5));  // the shipped weights [50, 50]
+
+  // 5. Opportunities: the same cells as lift; video_play's projected change at
+  // the default reach (twice today's) and at reach=0.5 holds the change the
+  // planted rr and reach imply.
+  const double planted_reach = Num(planted, "p_video");
+  for (const std::string reach_param : {"", "&reach=0.5"}) {
+    INFO("reach parameter: " << reach_param);
+    auto opp = client.Get("/v1/stats/opportunities?target=purchase&" + range + reach_param);
+    REQUIRE(opp.status == 200);
+    simdjson::dom::element o = ParseJson(p, opp.body);
+    CHECK(Str(o, "label") == "association-based estimate");
+    CHECK(Int(o, "sessions") == Int(truth, "sessions"));
+    CHECK(o["enough_data"].get_bool().value());
+    double previous_change = 1e300;
+    bool saw_video = false, seen_prerequisite = false;
+    simdjson::dom::array opportunities = o["micro_conversions"].get_array().value();
+    for (simdjson::dom::element m : opportunities) {
+      const std::string name = Str(m, "name");
+      INFO(name);
+      simdjson::dom::element cells = truth["lift"]["micro"][name].value();
+      const double n = static_cast<double>(Int(truth, "sessions"));
+      const double a = static_cast<double>(Int(cells, "a")), b = static_cast<double>(Int(cells, "b"));
+      const double c = static_cast<double>(Int(cells, "c")), d = static_cast<double>(Int(cells, "d"));
+      if (a + b == 0 || c + d == 0) continue;  // nothing to project (the row says why)
+      CHECK(Num(m, "reach") == Approx((a + b) / n).epsilon(1e-5));
+      const double at = reach_param.empty() ? std::min(1.0, 2 * (a + b) / n) : 0.5;
+      CHECK(Num(m, "at_reach") == Approx(at).epsilon(1e-5));
+      const double projected = at * a / (a + b) + (1 - at) * c / (c + d);
+      CHECK(Num(m, "projected_conversion_rate") == Approx(projected).epsilon(1e-5));
+      double rr = 0;
+      if (!m["rr"].get(rr)) {  // predictors first, biggest opportunity first
+        const double change = Num(m, "change");
+        CHECK(change <= previous_change);
+        previous_change = change;
+        CHECK(!seen_prerequisite);
+      } else if (c == 0) {  // a prerequisite: rr unbounded
+        seen_prerequisite = true;
+        CHECK_THAT(Str(m, "note"), Catch::Contains("prerequisite"));
+      }
+      if (name == "video_play") {
+        saw_video = true;
+        const double rr = Num(truth["planted"].value(), "video_rr");
+        const double truth_change = (at * rr + 1 - at) / (planted_reach * rr + 1 - planted_reach) - 1;
+        auto [lo, hi] = Interval(m, "change_ci95");
+        CHECK(lo <= truth_change);
+        CHECK(truth_change <= hi);
+        CHECK(lo > 0);
+        auto [plo, phi] = Interval(m, "projected_conversion_rate_ci95");
+        CHECK((plo < projected && projected < phi));
+      }
+    }
+    CHECK(saw_video);
+  }
+  auto bad = client.Get("/v1/stats/opportunities?target=purchase&reach=1.5");
+  CHECK(bad.status == 400);
+  CHECK(bad.body.find("query_invalid") != std::string::npos);
+  CHECK(client.Get("/v1/stats/opportunities?target=video_play").status == 404);  // a micro, not a target
 }

@@ -250,6 +250,29 @@ TEST_CASE("cluster reports: two replicas behind HAProxy via ClickHouse equal one
   local_cells.erase("reader");
   CHECK(cluster_cells == local_cells);
 
+  // Opportunities from the same cells: the same reach and projection per micro-conversion.
+  auto projections = [&](const std::string& body, simdjson::dom::parser& parser) {
+    std::map<std::string, std::pair<double, double>> out;
+    simdjson::dom::element e = ParseJson(parser, body);
+    const simdjson::dom::array rows = e["micro_conversions"].get_array().value();
+    for (simdjson::dom::element x : rows) {
+      double projected = -1;  // null: no projection
+      if (x["projected_conversion_rate"].get(projected) != simdjson::SUCCESS) projected = -1;
+      out[Str(x, "name")] = {x["reach"].get_double().value(), projected};
+    }
+    return out;
+  };
+  const HttpResult local_opp = direct.Get("/v1/stats/opportunities?target=purchase&reach=0.5&" + range);
+  const HttpResult cluster_opp = ca.Get("/v1/stats/opportunities?target=purchase&reach=0.5&scope=cluster&" + range);
+  INFO(cluster_opp.body);
+  REQUIRE(local_opp.status == 200);
+  REQUIRE(cluster_opp.status == 200);
+  CHECK_THAT(cluster_opp.body, Catch::Contains("\"scope\":\"cluster\""));
+  auto local_projections = projections(local_opp.body, p1);
+  local_projections.erase("reader");
+  CHECK(projections(cluster_opp.body, p2) == local_projections);
+  CHECK(local_projections.at("demo_video").second > 0);
+
   auto variants = [&](const std::string& body, simdjson::dom::parser& parser) {
     std::vector<std::tuple<std::string, int64_t, int64_t>> out;
     simdjson::dom::element e = ParseJson(parser, body);

@@ -164,11 +164,17 @@ void CountStored(uint16_t node_port, const std::set<std::string>& sids, std::map
   HttpClient client(node_port);
   simdjson::dom::parser parser;
   for (const std::string& sid : sids) {
-    const HttpResult r = client.Get("/v1/sessions/" + sid);
-    if (r.status == 404) continue;
-    REQUIRE(r.status == 200);
-    simdjson::dom::array events = ParseJson(parser, r.body)["events"].get_array().value();
-    for (simdjson::dom::element e : events) ++(*seen)[Str(e, "event_id")];
+    // The readback pages (README "Journey readback"): follow next_cursor.
+    std::string cursor;
+    do {
+      const HttpResult r = client.Get("/v1/sessions/" + sid + "?limit=10000" + (cursor.empty() ? "" : "&cursor=" + cursor));
+      if (r.status == 404) break;
+      REQUIRE(r.status == 200);
+      simdjson::dom::element doc = ParseJson(parser, r.body);
+      for (simdjson::dom::element e : doc["events"].get_array()) ++(*seen)[Str(e, "event_id")];
+      std::string_view next;
+      cursor = doc["next_cursor"].get(next) == simdjson::SUCCESS ? std::string(next) : std::string();
+    } while (!cursor.empty());
   }
 }
 

@@ -121,6 +121,36 @@ std::string RawExchange(uint16_t port, const std::string& bytes, int timeout_ms)
   return out;
 }
 
+std::vector<std::string> RawBurst(uint16_t port, const std::vector<std::string>& requests, int timeout_ms) {
+  asio::io_context ioc;
+  std::vector<tcp::socket> sockets;
+  for (size_t i = 0; i < requests.size(); ++i) {
+    sockets.emplace_back(ioc);
+    beast::error_code ec;
+    sockets.back().connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), port), ec);
+  }
+  for (size_t i = 0; i < requests.size(); ++i) {
+    beast::error_code ec;
+    asio::write(sockets[i], asio::buffer(requests[i]), ec);
+  }
+  std::vector<std::string> out(requests.size());
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  for (size_t i = 0; i < requests.size(); ++i) {
+    int fd = sockets[i].native_handle();
+    while (std::chrono::steady_clock::now() < deadline) {
+      pollfd p{fd, POLLIN, 0};
+      int left = static_cast<int>(
+          std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now()).count());
+      if (poll(&p, 1, std::max(left, 1)) <= 0) break;
+      char buf[8192];
+      ssize_t n = ::read(fd, buf, sizeof(buf));
+      if (n <= 0) break;
+      out[i].append(buf, static_cast<size_t>(n));
+    }
+  }
+  return out;
+}
+
 namespace {
 
 std::vector<char*> CStrings(std::vector<std::string>& v) {

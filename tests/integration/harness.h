@@ -55,6 +55,11 @@ class HttpClient {
 // the peer closes or `timeout_ms` passes.
 std::string RawExchange(uint16_t port, const std::string& bytes, int timeout_ms = 3000);
 
+// Opens one connection per request, then writes every request back to back
+// (so they reach the server together), and returns each connection's bytes
+// received until it closes or `timeout_ms` passes.
+std::vector<std::string> RawBurst(uint16_t port, const std::vector<std::string>& requests, int timeout_ms = 5000);
+
 // The foothold binary as a child process.
 class ServerProcess {
  public:

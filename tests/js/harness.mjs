@@ -92,10 +92,21 @@ export async function launchChromium({ userAgent = DESKTOP_UA, args = [] } = {})
   });
 }
 
-// Reads one session's journey back (GET /v1/sessions/{id}); null on 404.
+// Reads one session's journey back (GET /v1/sessions/{id}, every page joined); null on 404.
 export async function readSession(server, sessionId, headers = {}) {
-  const r = await fetch(`${server.adminUrl}/v1/sessions/${encodeURIComponent(sessionId)}`, { headers });
-  if (r.status === 404) return null;
-  if (!r.ok) throw new Error(`GET /v1/sessions/${sessionId}: ${r.status} ${await r.text()}`);
-  return r.json();
+  let all = null;
+  let cursor = '';
+  do {
+    const url = `${server.adminUrl}/v1/sessions/${encodeURIComponent(sessionId)}?limit=10000` +
+      (cursor ? `&cursor=${cursor}` : '');
+    const r = await fetch(url, { headers });
+    if (r.status === 404) return null;
+    if (!r.ok) throw new Error(`GET /v1/sessions/${sessionId}: ${r.status} ${await r.text()}`);
+    const page = await r.json();
+    if (all === null) all = page;
+    else all.events.push(...page.events);
+    cursor = page.next_cursor ?? '';
+  } while (cursor);
+  all.next_cursor = null;
+  return all;
 }

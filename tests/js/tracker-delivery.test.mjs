@@ -127,14 +127,21 @@ test('CORS: a credentialed sendBeacon (JSON Blob) and fetch(credentials: include
 });
 
 test('CORS: a cross-origin script reads Retry-After from a real 503 (queue full)', async () => {
-  // A writer queue of one event cannot take a two-event batch: the server's own 503 path.
-  const s = await server({ FOOTHOLD_STORAGE__QUEUE_CAPACITY: '1' });
+  // The smallest queue the configuration allows (storage.queue_capacity >= limits.max_events) and one
+  // I/O thread: two-event requests that arrive together overflow it. Bursts of concurrent fetches
+  // repeat until one is refused: the server's own 503 path.
+  const s = await server({ FOOTHOLD_STORAGE__QUEUE_CAPACITY: '2', FOOTHOLD_LIMITS__MAX_EVENTS: '2', FOOTHOLD_THREADS: '1' });
   const site = await sitePort(s.url);
   const { page } = await openPage(`http://127.0.0.1:${site}/`);
   const r = await page.evaluate(async (url) => {
-    const res = await fetch(url, { method: 'POST', body: JSON.stringify([
-      { event: 'a', session_id: 'cors-503' }, { event: 'b', session_id: 'cors-503' }]) });
-    return { status: res.status, retryAfter: res.headers.get('Retry-After') };
+    const deadline = Date.now() + 30000;
+    while (Date.now() < deadline) {
+      const answers = await Promise.all(Array.from({ length: 12 }, (_, i) => fetch(url, { method: 'POST', body: JSON.stringify([
+        { event: 'a', session_id: `cors-503-${i}` }, { event: 'b', session_id: `cors-503-${i}` }]) })));
+      const refused = answers.find((res) => res.status === 503);
+      if (refused) return { status: refused.status, retryAfter: refused.headers.get('Retry-After') };
+    }
+    return null;
   }, `${s.url}/v1/collect`);
   assert.deepEqual(r, { status: 503, retryAfter: '1' });
 });

@@ -47,7 +47,7 @@ AnalyticsDefs Defs() {
   d.funnels.push_back({"checkout", {"add_to_cart", "purchase"}, 30 * kMin, config::FunnelMode::kOrdered});
   d.funnels.push_back({"strict_f", {"demo_video", "add_to_cart"}, 30 * kMin, config::FunnelMode::kStrict});
   d.funnels.push_back({"any_f", {"purchase", "add_to_cart"}, 30 * kMin, config::FunnelMode::kAny});
-  d.experiments.push_back({"exp", "purchase", {"control", "b"}});
+  d.experiments.push_back({"exp", "purchase", {"control", "b"}, {1, 1}});
   return d;
 }
 

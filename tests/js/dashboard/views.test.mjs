@@ -166,19 +166,25 @@ for (const { name: width, viewport } of WIDTHS) {
       assert.match(await page.textContent('.view-lift'), /Association, not cause/);
       await page.screenshot({ path: join(SHOTS, `dashboard-lift-${width}.png`), fullPage: true });
 
-      // Opportunities: rendered when the endpoint exists, else the view says it is not there yet.
-      page.allowed.push({ url: /\/v1\/stats\/opportunities/, status: 404 });
+      // Opportunities: every row's reach, rr, target reach, projected rate and change as the API says.
       await show(page, `view=opportunities&${rangeHash()}`, 'opportunities');
       const opp = await api(server, `/v1/stats/opportunities?target=purchase&from=${range.from}&to=${range.to}`);
-      if (opp.status === 404) {
-        assert.match(await page.textContent('[data-message]'), /Not available on this server yet/);
-      } else {
-        assert.equal(opp.status, 200, opp.text);
-        f = await figures(page);
-        for (const r of opp.json.micro_conversions) assertShows(f, `${r.name}.reach`, r.reach);
+      assert.equal(opp.status, 200, opp.text);
+      f = await figures(page);
+      assertShows(f, 'conversion_rate', opp.json.conversion_rate);
+      for (const r of opp.json.micro_conversions) {
+        assertShows(f, `${r.name}.reach`, r.reach);
+        assertShows(f, `${r.name}.rr`, r.rr);
+        assertShows(f, `${r.name}.at_reach`, r.at_reach);
+        assertShows(f, `${r.name}.projected`, r.projected_conversion_rate);
+        if (r.change !== null) assertShows(f, `${r.name}.change`, r.change);
       }
+      const videoOpp = opp.json.micro_conversions.find((r) => r.name === 'video_play');
+      assert.ok(videoOpp.change > 0, 'more video watchers project a higher conversion rate');
+      const text = await page.textContent('.view-opportunities');
+      assert.match(text, /association-based estimate/i);
+      for (const r of opp.json.micro_conversions) if (r.note) assert.ok(text.includes(r.note), `the note of ${r.name} is shown`);
       await page.screenshot({ path: join(SHOTS, `dashboard-opportunities-${width}.png`), fullPage: true });
-      page.allowed.length = 0;
 
       // Experiments: per variant, against control, SRM p and the verdict.
       await show(page, `view=experiments&${rangeHash()}`, 'experiments');

@@ -1,6 +1,6 @@
 // Opportunities: per micro-conversion its reach, relative risk, and the overall conversion rate if
 // its reach rose to a given level, an association-based (optimistic) estimate. Served by
-// GET /v1/stats/opportunities once the server has it; until then this view says so.
+// GET /v1/stats/opportunities (README.md "Opportunities"); a server without it gets a note instead.
 import { getJson, statsPath, h, table, message, fig, figPct, figNum, fmtTime, fmtPct, freshness, ApiError } from '../lib.js';
 import { targetPicker } from './lift.js';
 
@@ -39,19 +39,23 @@ export async function render(root, ctx) {
     return;
   }
   root.append(h('div', { class: 'card' }, table(
-    ['micro-conversion', 'reach now', 'relative risk [95%]', 'at reach', 'projected conversion rate [95%]', 'change'],
+    ['micro-conversion', 'reach now', 'relative risk [95%]', 'at reach', 'projected conversion rate [95%]', 'change [95%]'],
     rows.map((r) => {
       const ci = pick(r, 'rr_ci95');
       const pr = pick(r, 'projected_conversion_rate', 'projected_rate');
       const prci = pick(r, 'projected_conversion_rate_ci95', 'projected_rate_ci95');
       const base = pick(O, 'conversion_rate', 'baseline_conversion_rate');
+      const change = r.change !== undefined ? r.change : (Number.isFinite(pr) && Number.isFinite(base) && base > 0 ? pr / base - 1 : null);
+      const chci = pick(r, 'change_ci95');
+      const signed = (v) => `${v >= 0 ? '+' : ''}${(v * 100).toFixed(0)}%`;
       return [
-        r.name,
+        r.note ? h('span', {}, r.name, h('small', { class: 'note', style: 'display:block;max-width:18em;white-space:normal' }, r.note)) : r.name,
         figPct(`${r.name}.reach`, pick(r, 'reach')),
         h('span', {}, figNum(`${r.name}.rr`, r.rr), Array.isArray(ci) ? ` [${ci[0].toFixed(2)}, ${ci[1].toFixed(2)}]` : ''),
         figPct(`${r.name}.at_reach`, pick(r, 'at_reach', 'target_reach', 'projected_reach')),
         h('span', {}, figPct(`${r.name}.projected`, pr), Array.isArray(prci) ? ` [${fmtPct(prci[0])}, ${fmtPct(prci[1])}]` : ''),
-        Number.isFinite(pr) && Number.isFinite(base) && base > 0 ? fig(`${r.name}.change`, pr / base - 1, `${pr >= base ? '+' : ''}${((pr / base - 1) * 100).toFixed(0)}%`, 'num') : '—',
+        Number.isFinite(change) ? h('span', {}, fig(`${r.name}.change`, change, signed(change), 'pct'),
+          Array.isArray(chci) ? ` [${signed(chci[0])}, ${signed(chci[1])}]` : '') : '—',
       ];
     }))), freshness(O.aggregator));
 }

@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Builds the libFuzzer targets (tests/fuzz: beacon decoder, pixel query parser, record codec,
+# config loader, session-state codec; clang with ASan+UBSan) into build-fuzz/ and runs each for a bounded time on a
+# copy of its seed corpus (tests/fuzz/corpus/<target>/; the seeds in the repository are not
+# changed). Prints executions per target; exits 1 on the first crash, leak or sanitizer report,
+# whose input is kept in build-fuzz/artifacts/.
+# Usage: scripts/fuzz.sh [seconds per target]   (default: $FOOTHOLD_FUZZ_SECONDS or 20)
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+seconds="${1:-${FOOTHOLD_FUZZ_SECONDS:-20}}"
+build="${FOOTHOLD_FUZZ_BUILD_DIR:-$root/build-fuzz}"
+command -v clang++ >/dev/null || { echo "fuzz.sh: clang++ is missing (scripts/setup.sh test installs clang)" >&2; exit 1; }
+if [ ! -f "$build/build.ninja" ]; then
+  CC=clang CXX=clang++ cmake -S "$root" -B "$build" -G Ninja -DFOOTHOLD_FUZZ=ON -DFOOTHOLD_BUILD_TESTS=OFF \
+    -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+fi
+cmake --build "$build"
+mkdir -p "$build/artifacts"
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+failed=0
+passed=0
+for target in beacon pixel record config session_state; do
+  mkdir -p "$work/$target"
+  cp "$root/tests/fuzz/corpus/$target/"* "$work/$target/"
+  log="$build/artifacts/fuzz_$target.log"
+  if "$build/tests/fuzz/fuzz_$target" "$work/$target" "$root/tests/fuzz/corpus/$target" \
+       -max_total_time="$seconds" -rss_limit_mb=2048 -max_len=65536 -print_final_stats=1 \
+       -artifact_prefix="$build/artifacts/${target}-" >"$log" 2>&1; then
+    execs="$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$' || echo '?')"
+    echo "fuzz_$target: ok, $execs executions in ${seconds}s, corpus $(ls "$work/$target" | wc -l) inputs"
+    passed=$((passed + 1))
+  else
+    echo "fuzz_$target: FAILED (see $log and $build/artifacts/${target}-*)"
+    tail -n 30 "$log"
+    failed=$((failed + 1))
+  fi
+done
+echo "fuzz: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
