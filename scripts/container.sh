@@ -348,6 +348,14 @@ cmd_compose() {
   local net=${proj}_foothold subnet haddr
   subnet=$(/usr/bin/python3 -c 'import sys,yaml; print(yaml.safe_load(open(sys.argv[1]))["networks"]["foothold"]["ipam"]["config"][0]["subnet"])' deploy/compose.yaml)
   haddr=$(/usr/bin/python3 -c 'import sys,yaml; print(yaml.safe_load(open(sys.argv[1]))["services"]["haproxy"]["networks"]["foothold"]["ipv4_address"])' deploy/compose.yaml)
+  # Under the machine-wide lock, another project's network is a leftover of a run that was killed
+  # before its cleanup (it would hold the subnet): remove it and its containers.
+  local stale
+  for stale in $(podman network ls --format '{{.Name}}' | grep -E '^fhcompose[0-9]+_foothold$' || true); do
+    log "removing the leftover network $stale"
+    podman ps -aq --filter "network=$stale" | xargs -r podman rm -f -t 0 >/dev/null 2>&1 || true
+    podman network rm -f "$stale" >/dev/null 2>&1 || true
+  done
   CLEANUP+=("podman network rm -f $net")
   podman network create --subnet "$subnet" "$net" >/dev/null
   log "podman-compose up (project $proj)"
