@@ -69,6 +69,7 @@ inline constexpr char kQueryInvalid[] = "query_invalid";               // 400: a
 inline constexpr char kRangeTooLarge[] = "range_too_large";            // 400: a time series of more than 10000 buckets
 inline constexpr char kClusterNotConfigured[] = "cluster_not_configured";  // 400: scope=cluster without [export.clickhouse]
 inline constexpr char kClusterUnavailable[] = "cluster_unavailable";       // 503: ClickHouse did not answer a cluster report
+inline constexpr char kIdentityInvalid[] = "identity_invalid";  // 400: an erasure names no id, several, or a malformed one
 
 // Every code with its HTTP status. An event-level code answers 400 when it is
 // the only outcome (a pixel hit, or a batch whose every event is rejected);
@@ -132,6 +133,7 @@ inline constexpr CodeStatus kCodeStatuses[] = {
     {kWriteKeyMissing, 401},
     {kWriteKeyInvalid, 401},
     {kEventIdInvalid, 400},
+    {kIdentityInvalid, 400},
 };
 
 // The HTTP status of an error response carrying `code`; 500 for a code not in

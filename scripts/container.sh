@@ -191,6 +191,7 @@ expect() {  # expect WHAT ACTUAL WANTED
   [[ $2 == "$3" ]] || die "$1: got '$2', want '$3'"
   ok "$1 = $3"
 }
+log_has() { podman logs "$1" 2>&1 | grep -qF "$2"; }
 health_status() {  # podman 4.3 names it .State.Healthcheck; docker and later podman .State.Health
   podman inspect --format '{{if .State.Health}}{{.State.Health.Status}}{{else}}{{.State.Healthcheck.Status}}{{end}}' "$1"
 }
@@ -250,8 +251,9 @@ cmd_smoke() {
   [[ $out == *unhealthy* ]] || die "HEALTHCHECK while draining: '$out', want unhealthy"
   ok "HEALTHCHECK unhealthy while draining"
   expect "exit code after SIGTERM" "$(timeout 60 podman wait "$tag")" 0
-  podman logs "$tag" 2>&1 | grep -q 'received signal 15: draining' || die "no 'draining' in the log"
-  podman logs "$tag" 2>&1 | grep -q 'store closed; bye' || die "no 'store closed' in the log"
+  # (polled: conmon may still be copying the last lines into the log when podman wait returns)
+  wait_until 10 "'draining' in the log" log_has "$tag" 'received signal 15: draining'
+  wait_until 10 "'store closed' in the log" log_has "$tag" 'store closed; bye'
   ok "drained and closed the store (log)"
 
   # The volume outlives the container: a new one on it has the event, and verify agrees.
@@ -346,6 +348,14 @@ cmd_compose() {
   local net=${proj}_foothold subnet haddr
   subnet=$(/usr/bin/python3 -c 'import sys,yaml; print(yaml.safe_load(open(sys.argv[1]))["networks"]["foothold"]["ipam"]["config"][0]["subnet"])' deploy/compose.yaml)
   haddr=$(/usr/bin/python3 -c 'import sys,yaml; print(yaml.safe_load(open(sys.argv[1]))["services"]["haproxy"]["networks"]["foothold"]["ipv4_address"])' deploy/compose.yaml)
+  # Under the machine-wide lock, another project's network is a leftover of a run that was killed
+  # before its cleanup (it would hold the subnet): remove it and its containers.
+  local stale
+  for stale in $(podman network ls --format '{{.Name}}' | grep -E '^fhcompose[0-9]+_foothold$' || true); do
+    log "removing the leftover network $stale"
+    podman ps -aq --filter "network=$stale" | xargs -r podman rm -f -t 0 >/dev/null 2>&1 || true
+    podman network rm -f "$stale" >/dev/null 2>&1 || true
+  done
   CLEANUP+=("podman network rm -f $net")
   podman network create --subnet "$subnet" "$net" >/dev/null
   log "podman-compose up (project $proj)"
@@ -423,6 +433,13 @@ cmd_test() {
 
 # One function, read whole before it runs: editing this file during a run cannot derail it.
 main() {
+  # One run at a time on a machine: runs share $DIR, the image tags and the compose file's fixed
+  # subnet (several worktrees' test suites may reach the CTest test "container" together).
+  case ${1:-} in
+    check|base|image|smoke|compose|test)
+      mkdir -p "$DIR"; exec 9>"$DIR/lock"
+      flock -w 1200 9 || die "another scripts/container.sh held $DIR/lock for 20 minutes" ;;
+  esac
   case ${1:-} in
     check) shift; cmd_check "$@" ;;
     base) shift; cmd_check >/dev/null || true; cmd_base ;;

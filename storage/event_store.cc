@@ -18,6 +18,7 @@
 #include "storage/log/db.h"
 #include "storage/log/keys.h"
 #include "storage/log/writer.h"
+#include "storage/privacy/erasure.h"
 #include "storage/aggregate/aggregator.h"
 #include "storage/aggregate/stats_query.h"
 #include "storage/export/exporter.h"
@@ -101,7 +102,8 @@ Status EventStore::Open(const StoreOptions& options, std::unique_ptr<EventStore>
     floor.exported_through = impl->exporter->checkpoint();
     floor.export_overdue = impl->exporter->overdue();
   }
-  impl->writer = std::make_unique<Writer>(options, impl->db.get(), meta.next_seq, &impl->counters, floor);
+  impl->writer = std::make_unique<Writer>(options, impl->db.get(), meta.next_seq, &impl->counters, floor,
+                                          impl->instance_secret);
   if (options.clock_ticks) {
     Writer* writer = impl->writer.get();  // stopped before the aggregator, in Close
     impl->aggregator->EnableTicks([writer](int64_t now_ms) {
@@ -157,6 +159,9 @@ Status EventStore::ReadEvent(std::string_view event_id, proto::Event* out) const
   if (!s.ok()) {
     return Status::Corruption("log record " + std::to_string(entry->seq) + " in " + d->dir() + ": " + s.message());
   }
+  // An erased record has no event_id (README.md "Privacy"); its dedupe entry
+  // lives on so a retry of it is still a duplicate, but it is not readable.
+  if (out->event_id != event_id) return Status::NotFound("the event was erased");
   return Status::Ok();
 }
 
@@ -352,6 +357,10 @@ StoreStats EventStore::stats() const {
   s.low_space = c.low_space.load(std::memory_order_relaxed);
   s.recoveries = c.recoveries.load(std::memory_order_relaxed);
   s.session_overflow_events = c.session_overflow_events.load(std::memory_order_relaxed);
+  s.suppressed = c.suppressed.load(std::memory_order_relaxed);
+  s.erasures = c.erasures.load(std::memory_order_relaxed);
+  s.erased_events = c.erased_events.load(std::memory_order_relaxed);
+  s.erasure_pending = c.erasure_jobs_pending.load(std::memory_order_relaxed) != 0;
   for (size_t i = 0; i < s.group_sizes.size(); ++i) {
     s.group_sizes[i] = c.group_sizes[i].load(std::memory_order_relaxed);
   }
@@ -428,6 +437,15 @@ Status EventStore::QueryExperiment(const config::Experiment& experiment, TimeRan
 }
 
 const std::string& EventStore::instance_secret() const { return impl_->instance_secret; }
+
+Status EventStore::Erase(const ErasureRequest& request, int64_t now_ms, ErasureResult* out) {
+  if (request.id.empty()) return Status::InvalidArgument("erasure: empty id");
+  return impl_->writer->Erase(request, now_ms, out);
+}
+
+Status EventStore::ReadErasureLog(size_t limit, std::vector<ErasureLogEntry>* out) const {
+  return WithDatabase([&](const Database& db) { return storage::ReadErasureLog(db, limit, out); });
+}
 
 uint64_t EventStore::RunRetentionForTest(int64_t now_ms) {
   // Not under close_mu: a Close racing with this drains the queued pass.

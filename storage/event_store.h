@@ -9,8 +9,8 @@
 // then is each request's callback invoked. So a callback reporting success
 // means the events reached the WAL.
 //
-// Thread safety: Append, ReadSession, stats and healthy are safe from any
-// thread concurrently. Close must not race with Open's caller destroying the
+// Thread safety: Append, ReadSession, Erase, ReadErasureLog, stats and
+// healthy are safe from any thread concurrently. Close must not race with Open's caller destroying the
 // object; after Close, Append returns Unavailable.
 #pragma once
 
@@ -101,7 +101,40 @@ struct StoreOptions {
 // Builds StoreOptions from the process configuration.
 StoreOptions StoreOptionsFromConfig(const config::Config& config);
 
-enum class AppendOutcome : uint8_t { kStored, kDuplicate };
+// kSuppressed: the event names an identity on the suppression list (README.md
+// "Privacy"): acknowledged to the client, never stored.
+enum class AppendOutcome : uint8_t { kStored, kDuplicate, kSuppressed };
+
+// ---- Erasure (README.md "Privacy", storage/README.md "Erasure"). ----
+enum class IdentityKind : uint8_t { kAnonymousId = 0, kUserId = 1, kSessionId = 2 };
+
+struct ErasureRequest {
+  IdentityKind kind = IdentityKind::kAnonymousId;
+  std::string id;         // 1..128 bytes (the wire rule); the caller validates
+  bool suppress = false;  // also drop events still arriving for this identity
+};
+
+struct ErasureResult {
+  uint64_t erasure_id = 0;       // its entry in the erasure log
+  uint64_t events_erased = 0;    // records redacted by this call (0 when unknown or done before)
+  uint64_t sessions_erased = 0;  // distinct sessions they belonged to
+  // Sessions still open in the aggregator: their records are redacted and
+  // unreadable now; their session id becomes an opaque hash once they close.
+  uint64_t sessions_pending = 0;
+};
+
+// One line of the erasure log: what was erased when, never who. `identity`
+// is "a:", "u:" or "s:" followed by a keyed hash of the id (the instance secret
+// is the key), so a repeated request can be recognised and nothing personal
+// is kept.
+struct ErasureLogEntry {
+  uint64_t erasure_id = 0;
+  int64_t at_ms = 0;
+  std::string identity;
+  uint64_t events_erased = 0;
+  uint64_t sessions_erased = 0;
+  bool suppressed = false;
+};
 
 struct SessionPage {
   std::vector<proto::Event> events;
@@ -138,6 +171,10 @@ struct StoreStats {
   bool low_space = false;             // free_bytes < min_free_bytes: appends refused
   uint64_t recoveries = 0;            // write failures recovered from without a restart
   uint64_t session_overflow_events = 0;  // stored past session_max_events (not indexed)
+  uint64_t suppressed = 0;            // events dropped for a suppressed identity, since open
+  uint64_t erasures = 0;              // erasure requests executed, since open
+  uint64_t erased_events = 0;         // records redacted by them, since open
+  bool erasure_pending = false;       // an erased session is still open: its id is hashed when it closes
   // Groups committed by size: [i] counts groups of <= kGroupSizeBounds[i]
   // events (and > the bound before); the last slot is everything bigger.
   std::array<uint64_t, kGroupSizeBounds.size() + 1> group_sizes{};
@@ -234,6 +271,18 @@ class EventStore {
   // Waits until every event committed before the call is exported (or
   // skipped as a clock tick). False on timeout or when the exporter is off.
   bool WaitExported(int64_t timeout_ms);
+
+  // Erases a visitor (README.md "Privacy"): finds the records of the identity
+  // through the identity and session indexes, widened to every session they
+  // touch and to the ids linked in those records (an anonymous id that
+  // identified as a user covers that user's events, and back), and rewrites
+  // each redacted in place. Idempotent: a second call erases 0. Runs on the
+  // writer thread between groups, so no append races it; durable: a job
+  // record is written first and a crash resumes it at the next open.
+  // InvalidArgument for an empty id; Unavailable when closed or failed.
+  Status Erase(const ErasureRequest& request, int64_t now_ms, ErasureResult* out);
+  // The erasure log, oldest first (at most `limit` newest entries).
+  Status ReadErasureLog(size_t limit, std::vector<ErasureLogEntry>* out) const;
 
   // Runs one retention pass now (normally periodic on the writer thread).
   // `now_ms` is the clock to measure retention_days from. Returns records removed.

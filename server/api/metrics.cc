@@ -16,7 +16,7 @@ constexpr std::array<int, 13> kStatuses = {200, 204, 304, 400, 401, 403, 404, 40
 
 constexpr std::array<const char*, static_cast<size_t>(Route::kCount)> kRouteNames = {
     "collect", "pixel", "preflight", "sessions", "stats", "healthz", "readyz", "metrics", "asset", "segment",
-    "other"};
+    "privacy", "other"};
 
 // Every per-event and body-level code a request can be rejected with; the
 // index is the metric slot. Unknown codes share the last slot ("other").
@@ -240,6 +240,15 @@ std::string Metrics::Render(const storage::EventStore* store, bool draining) con
     Single(&out, "foothold_log_next_seq", "gauge", "The next journey log sequence number.", ll(s.next_seq));
     Single(&out, "foothold_retention_deleted_total", "counter", "Log records removed by retention since start.",
            ll(s.retention_deleted));
+    Single(&out, "foothold_suppressed_events_total", "counter",
+           "Events acknowledged and dropped because they name an erased, suppressed identity, since start.",
+           ll(s.suppressed));
+    Single(&out, "foothold_erasures_total", "counter", "Erasure requests executed since start.", ll(s.erasures));
+    Single(&out, "foothold_erased_events_total", "counter", "Log records redacted by erasures since start.",
+           ll(s.erased_events));
+    Single(&out, "foothold_erasure_pending", "gauge",
+           "1 while an erased session is still open (its session id is replaced when it closes).",
+           s.erasure_pending ? 1 : 0);
     Single(&out, "foothold_store_healthy", "gauge", "1 while the store accepts writes.", store->healthy() ? 1 : 0);
     Single(&out, "foothold_store_free_bytes", "gauge",
            "Free bytes on the data dir's filesystem at the last check.", ll(s.free_bytes));

@@ -19,7 +19,7 @@ class EventStore;
 namespace foothold::server {
 
 enum class Route {
-  kCollect, kPixel, kPreflight, kSessions, kStats, kHealthz, kReadyz, kMetrics, kAsset, kSegment, kOther, kCount
+  kCollect, kPixel, kPreflight, kSessions, kStats, kHealthz, kReadyz, kMetrics, kAsset, kSegment, kPrivacy, kOther, kCount
 };
 
 class Metrics {

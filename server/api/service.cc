@@ -70,7 +70,7 @@ bool IsDashboardPath(std::string_view path) { return path == "/dashboard" || pat
 
 bool IsAdminPath(std::string_view path) {
   return path == "/metrics" || path.starts_with("/v1/sessions/") || path.starts_with("/v1/events/") ||
-         path.starts_with("/v1/stats/") || IsDashboardPath(path);
+         path.starts_with("/v1/stats/") || path.starts_with("/v1/privacy/") || IsDashboardPath(path);
 }
 
 }  // namespace
@@ -172,6 +172,8 @@ void Service::Handle(Request&& req, proto::Decoder* decoder, Respond respond) {
     route = Route::kSessions;  // journey readback, by session or by event id
   } else if (path.starts_with("/v1/stats/")) {
     route = Route::kStats;
+  } else if (path.starts_with("/v1/privacy/")) {
+    route = Route::kPrivacy;
   } else if (asset != nullptr) {
     route = Route::kAsset;
   }
@@ -262,6 +264,10 @@ void Service::Handle(Request&& req, proto::Decoder* decoder, Respond respond) {
     }
     case Route::kAsset:
       HandleAsset(req, *asset, std::move(done));
+      return;
+    case Route::kPrivacy:
+      if (!CheckAdmin(req, done)) return;
+      HandlePrivacy(req, path.substr(std::string_view("/v1/privacy/").size()), query, std::move(done));
       return;
     default:
       done(ErrorResponse(proto::codes::kNotFound, "no such endpoint"));

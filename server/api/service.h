@@ -65,6 +65,8 @@ class Service {
                      Respond respond);
   void HandlePixel(Request&& req, std::string_view query, proto::Decoder* decoder, Respond respond);
   void HandleSession(Request&& req, std::string_view id, std::string_view query, Respond respond);
+  // /v1/privacy/<rest>: erase (POST) and the erasure log (GET), on the reader pool (server/api/privacy.cc).
+  void HandlePrivacy(const Request& req, std::string_view rest, std::string_view query, Respond respond);
   // GET /v1/events/{event_id}: one stored event by id (within dedupe.window).
   void HandleEvent(std::string_view raw_id, Respond respond);
   // /v1/stats/<rest>: reports from the aggregator's counters, on the reader pool.

@@ -176,6 +176,7 @@ Status Database::Open(const StoreOptions& options, std::unique_ptr<Database>* ou
       {kCfSessions, sessions_opts},
       {kCfCounters, counters_opts},
       {kCfMeta, point_opts},
+      {kCfIdentities, index_opts},  // like session_index: prefix scans of hashed keys
   };
   // RocksDB refuses to open a database without naming every column family
   // it has; a newer version may have added some, so open those as well.
@@ -197,6 +198,7 @@ Status Database::Open(const StoreOptions& options, std::unique_ptr<Database>* ou
   d->sessions_ = d->handles_[5];
   d->counters_ = d->handles_[6];
   d->meta_ = d->handles_[7];
+  d->identities_ = d->handles_[8];
   *out = std::move(d);
   return Status::Ok();
 }
@@ -294,7 +296,7 @@ Status Database::Close(bool flush) {
     keep_first(db_->DestroyColumnFamilyHandle(h), "release column family");
   }
   handles_.clear();
-  log_ = session_index_ = dedupe_ = visitors_ = meta_ = sessions_ = counters_ = nullptr;
+  log_ = session_index_ = dedupe_ = visitors_ = identities_ = meta_ = sessions_ = counters_ = nullptr;
   keep_first(db_->Close(), "close");
   delete db_;
   db_ = nullptr;

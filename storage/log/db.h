@@ -71,6 +71,7 @@ class Database {
   rocksdb::ColumnFamilyHandle* session_index() const { return session_index_; }
   rocksdb::ColumnFamilyHandle* dedupe() const { return dedupe_; }
   rocksdb::ColumnFamilyHandle* visitors() const { return visitors_; }
+  rocksdb::ColumnFamilyHandle* identities() const { return identities_; }
   rocksdb::ColumnFamilyHandle* meta() const { return meta_; }
   // Empty until the aggregator writes them. counters has the built-in
   // "uint64add" merge operator (8-byte little-endian operands), so counter
@@ -89,6 +90,7 @@ class Database {
   rocksdb::ColumnFamilyHandle* session_index_ = nullptr;
   rocksdb::ColumnFamilyHandle* dedupe_ = nullptr;
   rocksdb::ColumnFamilyHandle* visitors_ = nullptr;
+  rocksdb::ColumnFamilyHandle* identities_ = nullptr;
   rocksdb::ColumnFamilyHandle* meta_ = nullptr;
   rocksdb::ColumnFamilyHandle* sessions_ = nullptr;
   rocksdb::ColumnFamilyHandle* counters_ = nullptr;

@@ -6,7 +6,10 @@
 //   session_index  be64(Hash64(session_id)) be64(ob(event_time)) be64(seq) -> ""
 //   dedupe         event_id                                   -> be64(seq) be64(ob(received_at))
 //   visitors       "a:" anonymous_id | "u:" user_id           -> be64(ob(last_event_time)) session_id
-//   meta           "schema_version" -> be64, "next_seq" -> be64, "instance_secret" -> 64 hex chars
+//   identities     'a' | 'u'  be64(Hash64(id))  be64(seq)     -> ""   (anonymous_id / user_id of a record)
+//   meta           "schema_version" -> be64, "next_seq" -> be64, "instance_secret" -> 64 hex chars,
+//                  "erasure_job/" be64(n) -> job, "erasure_log/" be64(n) -> entry,
+//                  "suppress/" kind 16-hex(keyed hash) -> ""  (storage/privacy/erasure.h)
 //   sessions, counters: created empty for the aggregator.
 //
 // ob(x) is offset binary (the sign bit flipped) so that big-endian byte order
@@ -28,6 +31,7 @@ inline constexpr char kCfLog[] = "log";
 inline constexpr char kCfSessionIndex[] = "session_index";
 inline constexpr char kCfDedupe[] = "dedupe";
 inline constexpr char kCfVisitors[] = "visitors";
+inline constexpr char kCfIdentities[] = "identities";
 inline constexpr char kCfSessions[] = "sessions";
 inline constexpr char kCfCounters[] = "counters";
 inline constexpr char kCfMeta[] = "meta";
@@ -35,6 +39,9 @@ inline constexpr char kCfMeta[] = "meta";
 inline constexpr char kMetaSchemaVersion[] = "schema_version";
 inline constexpr char kMetaNextSeq[] = "next_seq";
 inline constexpr char kMetaInstanceSecret[] = "instance_secret";
+inline constexpr char kMetaErasureJob[] = "erasure_job/";
+inline constexpr char kMetaErasureLog[] = "erasure_log/";
+inline constexpr char kMetaSuppress[] = "suppress/";
 
 // Bumped when the meaning of any key or value above changes. A store written
 // by a newer schema is refused at open rather than misread.
@@ -99,6 +106,32 @@ inline std::string SessionIndexKey(std::string_view session_id, int64_t event_ti
 inline std::optional<uint64_t> SessionIndexSeq(std::string_view key) {
   if (key.size() < 17) return std::nullopt;
   return GetBe64(key.substr(key.size() - 8));
+}
+
+// The identity index (README.md "Privacy"): every stored record with an
+// anonymous_id or user_id has one key per id, written in the same WriteBatch
+// as the record, so an erasure finds a visitor's events without scanning the
+// log. Hashed like session_index; a collision costs a read, never a wrong
+// erasure (the record's id is compared).
+inline constexpr char kIdentityAnonymous = 'a';
+inline constexpr char kIdentityUser = 'u';
+
+inline std::string IdentityPrefix(char kind, std::string_view id) {
+  std::string k(1, kind);
+  PutBe64(Hash64(id), &k);
+  return k;
+}
+
+inline std::string IdentityKey(char kind, std::string_view id, uint64_t seq) {
+  std::string k = IdentityPrefix(kind, id);
+  PutBe64(seq, &k);
+  return k;
+}
+
+// The seq at the end of an identities key.
+inline std::optional<uint64_t> IdentitySeq(std::string_view key) {
+  if (key.size() != 17) return std::nullopt;
+  return GetBe64(key.substr(9));
 }
 
 struct DedupeEntry {

@@ -41,6 +41,9 @@ Status Retention::Step(int64_t cutoff_ms, bool sync, uint64_t* deleted, bool* do
       rocksdb::Status d =
           batch.Delete(db_->session_index(), SessionIndexKey(e.session_id, e.event_time_ms, *seq));
       if (!d.ok()) return FromRocks(d, "retention: batch delete");
+      if (!e.anonymous_id.empty()) d = batch.Delete(db_->identities(), IdentityKey(kIdentityAnonymous, e.anonymous_id, *seq));
+      if (d.ok() && !e.user_id.empty()) d = batch.Delete(db_->identities(), IdentityKey(kIdentityUser, e.user_id, *seq));
+      if (!d.ok()) return FromRocks(d, "retention: batch delete");
       ++*deleted;
     }
     if (!it->status().ok()) return FromRocks(it->status(), "retention: scan log in " + db_->dir());

@@ -143,14 +143,23 @@ uint64_t SessionCounts::Add(const std::string& session_id, uint64_t n) {
 }
 
 Writer::Writer(const StoreOptions& options, Database* db, uint64_t next_seq,
-               StoreCounters* counters, RetentionFloor retention_floor)
+               StoreCounters* counters, RetentionFloor retention_floor, std::string secret)
     : options_(options),
       db_(db),
       counters_(counters),
       next_seq_(next_seq),
       retention_(db, retention_floor),
-      next_retention_(std::chrono::steady_clock::now()) {  // first pass right after open
+      next_retention_(std::chrono::steady_clock::now()),  // first pass right after open
+      eraser_(options, db, std::move(secret)),
+      next_erasure_tick_(std::chrono::steady_clock::now()) {
   counters_->next_seq.store(next_seq_, std::memory_order_relaxed);
+  // The suppression list, then any erasure a crash interrupted, before the
+  // thread starts: no suppressed event slips in, and when Open returns an
+  // interrupted erasure has completed (storage/privacy/erasure.h).
+  Status loaded = eraser_.Load();
+  if (loaded.ok()) loaded = eraser_.ResumeJobs();
+  if (!loaded.ok()) MarkFailed(loaded);
+  counters_->erasure_jobs_pending.store(eraser_.renames_pending() ? 1 : 0, std::memory_order_relaxed);
   thread_ = std::thread([this] {
     pthread_setname_np(pthread_self(), "fh-writer");  // for top -H, perf --per-thread
     Run();
@@ -215,6 +224,42 @@ uint64_t Writer::RunRetention(int64_t now_ms) {
   return deleted.get();
 }
 
+Status Writer::Erase(const ErasureRequest& request, int64_t now_ms, ErasureResult* out) {
+  std::promise<Status> result;
+  std::future<Status> done = result.get_future();
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (stopping_) return Status::Unavailable("store is closed");
+    if (failed_) return Status::Unavailable("store failed: " + failure_.message());
+    queue_.push_back(Request{{}, {}, [this, &request, now_ms, out, &result] {
+                               Status s = failed() ? Status::Unavailable("store failed")
+                                                   : eraser_.Erase(request, now_ms, out);
+                               if (s.ok()) {
+                                 counters_->erasures.fetch_add(1, std::memory_order_relaxed);
+                                 counters_->erased_events.fetch_add(out->events_erased, std::memory_order_relaxed);
+                               } else if (s.code() != Status::Code::kInvalidArgument &&
+                                          s.code() != Status::Code::kUnavailable) {
+                                 MarkFailed(s);  // an I/O error on the store; the job resumes at the next open
+                               }
+                               counters_->erasure_jobs_pending.store(eraser_.renames_pending() ? 1 : 0,
+                                                                     std::memory_order_relaxed);
+                               result.set_value(s);
+                             }});
+  }
+  cv_.notify_one();
+  return done.get();
+}
+
+void Writer::ErasureTick() {
+  if (!eraser_.renames_pending() || failed()) return;
+  const auto now = std::chrono::steady_clock::now();
+  if (now < next_erasure_tick_) return;
+  next_erasure_tick_ = now + std::chrono::seconds(1);
+  Status s = eraser_.ResumeJobs();
+  if (!s.ok() && s.code() != Status::Code::kCorruption) MarkFailed(s);
+  counters_->erasure_jobs_pending.store(eraser_.renames_pending() ? 1 : 0, std::memory_order_relaxed);
+}
+
 void Writer::Stop() {
   std::lock_guard<std::mutex> stop_lock(stop_mu_);
   {
@@ -238,12 +283,12 @@ void Writer::Run() {
     bool stopping = false;
     {
       std::unique_lock<std::mutex> lock(mu_);
-      if (queue_.empty() && !stopping_ && !RetentionDue()) {
+      if (queue_.empty() && !stopping_ && !RetentionDue() && !ErasureDue()) {
         idle_ = true;
         cv_.wait_until(lock, IdleDeadline());
         idle_ = false;
         // Woken by the clock only: look at the disk (Maintain) and sleep again.
-        if (queue_.empty() && !stopping_ && !RetentionDue()) continue;
+        if (queue_.empty() && !stopping_ && !RetentionDue() && !ErasureDue()) continue;
       }
       // Group commit: linger briefly for more appends unless the group is
       // already full (or a task or Close is waiting). On a shared core this
@@ -288,6 +333,7 @@ void Writer::Run() {
     }
     // Closing drains appends; a retention batch would only delay it.
     if (!stopping) RetentionTick();
+    if (!stopping) ErasureTick();
   }
 }
 
@@ -353,7 +399,12 @@ std::chrono::steady_clock::time_point Writer::IdleDeadline() const {
   if (options_.retention_days > 0 && options_.retention_interval_ms > 0 && !failed_) {
     deadline = std::min(deadline, next_retention_);
   }
+  if (eraser_.renames_pending() && !failed_) deadline = std::min(deadline, next_erasure_tick_);
   return deadline;
+}
+
+bool Writer::ErasureDue() const {
+  return eraser_.renames_pending() && !failed_ && std::chrono::steady_clock::now() >= next_erasure_tick_;
 }
 
 void Writer::Maintain() {
@@ -452,6 +503,7 @@ void Writer::CommitGroup(std::vector<Request>* group) {
   uint64_t seq = next_seq_;
   uint64_t stored = 0;
   uint64_t duplicates = 0;
+  uint64_t suppressed = 0;
   uint64_t group_events = 0;
   uint64_t overflowed = 0;
   std::vector<std::string> dirty;
@@ -460,6 +512,7 @@ void Writer::CommitGroup(std::vector<Request>* group) {
   // of searching from the top for every key (the log is sequential already).
   // Order inside a batch has no meaning here: no key is written twice.
   std::vector<std::string> index_keys;
+  std::vector<std::string> identity_keys;
   std::vector<std::pair<std::string_view, DedupeEntry>> dedupe_puts;
   std::string buf;
   std::vector<AppendResult> results(group->size());
@@ -470,6 +523,12 @@ void Writer::CommitGroup(std::vector<Request>* group) {
     result.seqs.reserve(request_events.size());
     group_events += request_events.size();
     for (proto::Event& e : request_events) {
+      if (eraser_.Suppressed(e)) {  // acknowledged, never stored (README.md "Privacy")
+        result.outcomes.push_back(AppendOutcome::kSuppressed);
+        result.seqs.push_back(0);
+        ++suppressed;
+        continue;
+      }
       if (HasClientEventId(e)) {
         Seen& s = seen[e.event_id];
         if (s.in_group || (s.stored && DedupeLive(s.stored->received_at_ms, e.received_at_ms,
@@ -512,6 +571,8 @@ void Writer::CommitGroup(std::vector<Request>* group) {
       proto::EncodeRecord(e, &buf);
       batch.Put(db_->log(), LogKey(e.seq), buf);
       if (!overflow) index_keys.push_back(SessionIndexKey(e.session_id, e.event_time_ms, e.seq));
+      if (!e.anonymous_id.empty()) identity_keys.push_back(IdentityKey(kIdentityAnonymous, e.anonymous_id, e.seq));
+      if (!e.user_id.empty()) identity_keys.push_back(IdentityKey(kIdentityUser, e.user_id, e.seq));
       result.outcomes.push_back(AppendOutcome::kStored);
       result.seqs.push_back(e.seq);
       ++stored;
@@ -519,6 +580,8 @@ void Writer::CommitGroup(std::vector<Request>* group) {
   }
   std::sort(index_keys.begin(), index_keys.end());
   for (const std::string& key : index_keys) batch.Put(db_->session_index(), key, {});
+  std::sort(identity_keys.begin(), identity_keys.end());
+  for (const std::string& key : identity_keys) batch.Put(db_->identities(), key, {});
   std::sort(dedupe_puts.begin(), dedupe_puts.end(),
             [](const auto& a, const auto& b) { return a.first < b.first; });
   for (const auto& [id, entry] : dedupe_puts) batch.Put(db_->dedupe(), id, EncodeDedupe(entry));
@@ -554,6 +617,7 @@ void Writer::CommitGroup(std::vector<Request>* group) {
   counters_->events_committed.fetch_add(stored, std::memory_order_relaxed);
   counters_->duplicates.fetch_add(duplicates, std::memory_order_relaxed);
   counters_->session_overflow_events.fetch_add(overflowed, std::memory_order_relaxed);
+  counters_->suppressed.fetch_add(suppressed, std::memory_order_relaxed);
   counters_->last_group_events.store(group_events, std::memory_order_relaxed);
   const size_t slot = static_cast<size_t>(
       std::lower_bound(kGroupSizeBounds.begin(), kGroupSizeBounds.end(), group_events) - kGroupSizeBounds.begin());

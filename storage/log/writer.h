@@ -5,7 +5,7 @@
 // invokes the callbacks. Between groups it runs the periodic retention pass
 // in bounded batches.
 //
-// Thread safety: Append, RunRetention, Stop and failed are safe from any
+// Thread safety: Append, RunRetention, Erase, Stop and failed are safe from any
 // thread (Stop must not be called from a callback: it joins the writer).
 // Everything else is writer-thread state.
 #pragma once
@@ -32,6 +32,7 @@
 #include "storage/event_store.h"
 #include "storage/log/retention.h"
 #include "storage/log/sessionizer.h"
+#include "storage/privacy/erasure.h"
 
 namespace foothold::storage {
 
@@ -51,6 +52,10 @@ struct StoreCounters {
   std::atomic<bool> low_space{false};       // free_bytes < min_free_bytes
   std::atomic<uint64_t> recoveries{0};      // write failures recovered from without a restart
   std::atomic<uint64_t> session_overflow_events{0};  // stored past session_max_events
+  std::atomic<uint64_t> suppressed{0};
+  std::atomic<uint64_t> erasures{0};
+  std::atomic<uint64_t> erased_events{0};
+  std::atomic<uint64_t> erasure_jobs_pending{0};  // 1 while some erased session waits to close
 };
 
 // Events per session seen by this writer, for session_max_events: the most
@@ -75,8 +80,9 @@ class Writer {
 
   // `db`, `counters` and what `retention_floor` points to (the checkpoints
   // retention never deletes past) must outlive the Writer. Starts the thread.
+  // `secret` keys the hashes of the erasure log and suppression list.
   Writer(const StoreOptions& options, Database* db, uint64_t next_seq, StoreCounters* counters,
-         RetentionFloor retention_floor);
+         RetentionFloor retention_floor, std::string secret);
   ~Writer();  // Stop()s
   Writer(const Writer&) = delete;
   Writer& operator=(const Writer&) = delete;
@@ -88,6 +94,10 @@ class Writer {
   // One full retention pass with cutoff now_ms - retention_days, executed on
   // the writer thread; waits for it. 0 when stopped, failed or disabled.
   uint64_t RunRetention(int64_t now_ms);
+
+  // An erasure (storage/privacy/erasure.h), executed on the writer thread
+  // between groups; waits for it. Unavailable when stopped or failed.
+  Status Erase(const ErasureRequest& request, int64_t now_ms, ErasureResult* out);
 
   // Stops accepting, drains the queue (committing it), joins. Idempotent.
   void Stop();
@@ -124,6 +134,10 @@ class Writer {
   std::chrono::steady_clock::time_point IdleDeadline() const;
   // The refusal for an append (or a queued group) while failed or low on space.
   Status Refusal(const Status& failure) const;
+  // Renames the sessions of finished erasures once they closed (polled).
+  void ErasureTick();
+  // REQUIRES: mu_ held. An erased session may have closed: time for ErasureTick.
+  bool ErasureDue() const;
 
   const StoreOptions options_;
   Database* const db_;
@@ -156,6 +170,8 @@ class Writer {
   std::chrono::steady_clock::time_point next_space_check_;
   std::chrono::steady_clock::time_point next_recovery_;
   uint64_t recovery_attempts_ = 0;  // since the last failure
+  Eraser eraser_;
+  std::chrono::steady_clock::time_point next_erasure_tick_;
 
   std::mutex stop_mu_;  // serializes Stop callers
   std::thread thread_;  // last: started after everything above is ready

@@ -1,5 +1,5 @@
 // foothold.js logic under node's test runner: the shipped script runs in a node:vm context with
-// small fakes of window, document, localStorage, navigator, fetch and timers (a virtual clock), so
+// small fakes of window, document, localStorage, sessionStorage, navigator, fetch and timers (a virtual clock), so
 // sessions, batching, retries, engaged time, privacy and failure handling are checked exactly.
 // The same script in a real browser: tracker-journey.test.mjs, tracker-delivery.test.mjs.
 import { test } from 'node:test';
@@ -15,7 +15,7 @@ const T0 = Date.UTC(2026, 10, 28, 12, 0, 0);
 
 // Runs the tracker in a fresh fake page. `respond(req)` answers fetches ({status, retryAfter} or
 // 'network' to reject); the result exposes what was sent and a virtual clock.
-function load({ storage = new Map(), attrs = {}, respond = () => ({ status: 200 }), online = true, nav = {},
+function load({ storage = new Map(), session = new Map(), attrs = {}, respond = () => ({ status: 200 }), online = true, nav = {},
   focused = true, href = 'https://shop.example/p/lamp?utm_source=mail', noFetch = false, noBeacon = false,
   brokenStorage = false, start = T0 } = {}) {
   let clock = start;
@@ -42,7 +42,8 @@ function load({ storage = new Map(), attrs = {}, respond = () => ({ status: 200 
   };
   const localStorage = brokenStorage
     ? { getItem() { throw new Error('SecurityError'); }, setItem() { throw new Error('SecurityError'); } }
-    : { getItem: (k) => (storage.has(k) ? storage.get(k) : null), setItem: (k, v) => storage.set(k, String(v)) };
+    : { getItem: (k) => (storage.has(k) ? storage.get(k) : null), setItem: (k, v) => storage.set(k, String(v)), removeItem: (k) => storage.delete(k) };
+  const sessionStorage = { getItem: (k) => (session.has(k) ? session.get(k) : null), setItem: (k, v) => session.set(k, String(v)), removeItem: (k) => session.delete(k) };
   const navigator = {
     onLine: online,
     ...(noBeacon ? {} : { sendBeacon: (url, body) => (beacons.push({ url, body: JSON.parse(body) }), true) }),
@@ -56,7 +57,7 @@ function load({ storage = new Map(), attrs = {}, respond = () => ({ status: 200 
     return Promise.resolve({ status: r.status, headers: { get: (h) => (h === 'Retry-After' ? r.retryAfter ?? null : null) } });
   };
   const ctx = {
-    document, localStorage, navigator, location: loc, URL, URLSearchParams, console,
+    document, localStorage, sessionStorage, navigator, location: loc, URL, URLSearchParams, console,
     history: { pushState: (s, t, url) => setLoc(url), replaceState: (s, t, url) => url && setLoc(url) },
     Image: class { set src(v) { pixels.push(new URL(v)); } },
     setTimeout: (fn, ms = 0) => { timers.push({ id: nextId, at: clock + ms, fn }); return nextId++; },
@@ -69,7 +70,7 @@ function load({ storage = new Map(), attrs = {}, respond = () => ({ status: 200 
   vm.createContext(ctx);
   vm.runInContext('Date.now = () => __now();', Object.assign(ctx, { __now: () => clock }));
   const page = {
-    ctx, storage, fetches, beacons, pixels, focused,
+    ctx, storage, session, fetches, beacons, pixels, focused,
     get foothold() { return ctx.foothold; },
     now: () => clock,
     fire(name, type, ev = {}) { for (const fn of listeners.get(`${name}:${type}`) || []) fn({ type, ...ev }); },
@@ -335,4 +336,97 @@ test('data-api points the tracker at a first-party collect alias; data-search-pa
   await p.advance(1000);
   assert.match(p.fetches[0].url, /^https:\/\/collect\.example\/e\?sid=/);
   assert.deepEqual(p.events().find((e) => e.event === 'site_search').props, { query: 'lamp' });
+});
+
+// README "Privacy": consent and cookieless mode.
+const sentCount = (p) => p.fetches.length + p.beacons.length + p.pixels.length;
+
+test('consent(false) forgets the visitor in the browser and sends nothing until consent(true)', async () => {
+  const p = load({ focused: false });
+  p.foothold.identify('user-7');
+  p.foothold.expose('video_autoplay', 'control');
+  await p.advance(1000);
+  const before = sentCount(p);
+  const oldAid = p.storage.get('fh_a');
+  assert.ok(oldAid && p.storage.has('fh_u') && p.storage.has('fh_x'));
+  p.foothold.track('queued_before_withdrawal');  // not yet sent: withdrawn consent drops it too
+  p.foothold.consent(false);
+  assert.deepEqual([...p.storage.keys()], [], 'nothing left in localStorage');
+  p.foothold.track('add_to_cart', { sku: 'lamp' });
+  p.foothold.page();
+  p.foothold.identify('user-8');
+  p.foothold.expose('x', 'y');
+  p.ctx.history.pushState(null, '', '/cart');
+  p.fire('window', 'mousemove');
+  await p.advance(60000);  // heartbeats, batch timers
+  p.fire('window', 'pagehide');
+  p.ctx.document.visibilityState = 'hidden';
+  p.fire('document', 'visibilitychange');
+  assert.equal(sentCount(p), before, 'nothing on the wire');
+  assert.deepEqual([...p.storage.keys()], [], 'nothing stored while withdrawn');
+  assert.ok(!p.events().some((e) => e.event === 'queued_before_withdrawal' || e.event === 'add_to_cart'));
+  // Consent given again: a fresh visitor (new anonymous id, no user id, no exposures) and a page view.
+  p.ctx.document.visibilityState = 'visible';
+  p.foothold.consent(true);
+  await p.advance(1000);
+  const after = p.events().slice(-1)[0];
+  assert.equal(after.event, 'page_view');
+  assert.equal(after.url, 'https://shop.example/cart');
+  assert.notEqual(after.anonymous_id, oldAid);
+  assert.equal(after.anonymous_id, p.storage.get('fh_a'));
+  assert.equal(after.user_id, undefined);
+  assert.equal(after.experiments, undefined);
+});
+
+test('data-require-consent: nothing stored or sent before consent(true), then the page view', async () => {
+  const storage = new Map();
+  const p = load({ storage, attrs: { 'require-consent': '' } });
+  p.foothold.track('early');
+  p.fire('window', 'mousemove');
+  await p.advance(60000);
+  p.fire('window', 'pagehide');
+  assert.equal(sentCount(p), 0);
+  assert.equal(storage.size, 0);
+  assert.equal(p.session.size, 0);
+  p.foothold.consent(true);
+  await p.advance(1000);
+  assert.deepEqual(p.events().map((e) => e.event), ['page_view']);
+  assert.equal(p.events()[0].referrer, 'https://search.example/');
+  assert.equal(p.events()[0].anonymous_id, storage.get('fh_a'));
+  p.foothold.consent(true);  // again: no second page view
+  await p.advance(1000);
+  assert.equal(p.events().length, 1);
+  // The next page load (the attribute again) sends nothing until the site calls consent(true) again:
+  // remembering a visitor's choice is the site's consent manager's job, not the tracker's.
+  const q = load({ storage, attrs: { 'require-consent': '' }, start: p.now() });
+  await q.advance(5000);
+  assert.equal(sentCount(q), 0);
+});
+
+test('Do Not Track wins over consent(true) when data-respect-dnt is set', async () => {
+  const p = load({ attrs: { 'respect-dnt': '' }, nav: { doNotTrack: '1' } });
+  p.foothold.consent(true);
+  p.foothold.track('x');
+  await p.advance(5000);
+  assert.equal(sentCount(p), 0);
+  assert.equal(p.storage.size, 0);
+});
+
+test('data-cookieless: the ids live in sessionStorage only; localStorage stays empty', async () => {
+  const session = new Map();
+  const p = load({ session, attrs: { cookieless: '' }, focused: false });
+  p.foothold.track('x');
+  await p.advance(1000);
+  assert.deepEqual(p.events().map((e) => e.event), ['page_view', 'x']);
+  assert.equal(p.storage.size, 0);
+  assert.equal(p.events()[0].anonymous_id, session.get('fh_a'));
+  assert.ok(session.has('fh_s'));
+  // Another page of the same tab (same sessionStorage) keeps the visitor; a new tab is a new one.
+  const same = load({ session, attrs: { cookieless: '' }, focused: false, start: p.now() });
+  await same.advance(1000);
+  assert.equal(same.events()[0].anonymous_id, p.events()[0].anonymous_id);
+  assert.equal(same.events()[0].session_id, p.events()[0].session_id);
+  const other = load({ attrs: { cookieless: '' }, focused: false, start: p.now() });
+  await other.advance(1000);
+  assert.notEqual(other.events()[0].anonymous_id, p.events()[0].anonymous_id);
 });

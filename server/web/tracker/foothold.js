@@ -1,29 +1,31 @@
 /*! foothold.js, the first-party tracker of foothold (README.md "Browser tracker") */
 !function(w, d) {
-  var n = navigator, L = location, sc = d.currentScript || {}, mem = {}, no = function() {},
+  var n = navigator, L = location, sc = d.currentScript || {}, mem = {}, K = ['fh_a', 'fh_s', 'fh_u', 'fh_x', 'fh_q'],
     now = function() { return Date.now() },
     S = function(f) { return function() { try { return f.apply(this, arguments) } catch (e) {} } },
     A = function(k) { return sc.getAttribute && sc.getAttribute('data-' + k) },
+    B = function(k) { return A(k) != null },
     on = function(t, k, f) { t.addEventListener(k, S(f), { capture: !0, passive: !0 }) },
-    get = function(k) { try { return localStorage.getItem(k) } catch (e) { return mem[k] } },
-    set = function(k, v) { mem[k] = v; try { localStorage.setItem(k, v) } catch (e) {} },
+    st = B('cookieless') ? 'sessionStorage' : 'localStorage',
+    get = function(k) { try { return w[st].getItem(k) } catch (e) { return mem[k] } },
+    set = function(k, v) { mem[k] = v; if (!off) try { w[st].setItem(k, v) } catch (e) {} },
     J = function(k) { try { return JSON.parse(get(k)) } catch (e) {} },
     P = function(k, v) { set(k, JSON.stringify(v)) },
     id = function() { return now().toString(36) + Math.random().toString(36).slice(2, 12) },
     api, sp, aid, uid, X, Q, last, tm, busy = [], fails = 0, until = 0, eng = 0, acc0, act, was,
-    T = 18e5, CAP = 3e4;
+    dnt = B('respect-dnt') && (n.globalPrivacyControl || n.doNotTrack == '1' || w.doNotTrack == '1'),
+    off = dnt || B('require-consent'), T = 18e5, CAP = 3e4;
+  function init() {
+    aid = get('fh_a') || id(); set('fh_a', aid);
+    uid = get('fh_u'); X = J('fh_x') || {}; Q = J('fh_q') || [];
+  }
   try {
     api = new URL(A('api') || '/v1/collect', sc.src || L.href).href;
     sp = A('search-param') || 'q';
-    if (A('respect-dnt') != null && (n.globalPrivacyControl || n.doNotTrack == '1' || w.doNotTrack == '1')) {
-      w.foothold = { track: no, page: no, identify: no, expose: no, off: 1 };
-      return;
-    }
-    aid = get('fh_a') || id(); set('fh_a', aid);
-    uid = get('fh_u'); X = J('fh_x') || {}; Q = J('fh_q') || [];
+    init();
   } catch (e) { return }
 
-  // Sessions rotate after 30 min without events, the server's rule; tabs share them.
+  // Sessions rotate after 30 min without events, the server's rule.
   function sess() {
     var t = now(), s = J('fh_s') || {};
     if (!s.i || t - s.t > T) s = { i: id() };
@@ -31,6 +33,7 @@
     return s.i;
   }
   function track(name, props, extra) {
+    if (off) return;
     var e = { event: '' + name, event_id: id(), ts: now(), session_id: sess(), anonymous_id: aid, url: L.href, title: d.title }, k;
     if (uid) e.user_id = uid;
     for (k in props) { e.props = JSON.parse(JSON.stringify(props)); break }  // a copy; throws here, not later
@@ -42,7 +45,6 @@
     Q.length >= 10 ? flush() : tm || (tm = setTimeout(S(flush), 1e3));
   }
 
-  // Delivery: batches by fetch(keepalive), sendBeacon when the page goes away, the pixel last.
   function drop(b) { Q = Q.filter(function(e) { return b.indexOf(e) < 0 }); P('fh_q', Q) }
   function retry(ra) {
     fails++;
@@ -59,14 +61,13 @@
   function flush(u) {
     clearTimeout(tm); tm = 0;
     var b = Q.filter(function(e) { return busy.indexOf(e) < 0 }).slice(0, 50), url, body;
-    if (!b.length || n.onLine === false) return;
+    if (off || !b.length || n.onLine === false) return;
     if (!u && (busy.length || now() < until)) return busy.length || (tm = setTimeout(S(flush), until - now()));
     url = api + (api.indexOf('?') < 0 ? '?' : '&') + 'sid=' + encodeURIComponent(b[0].session_id);
     body = JSON.stringify({ sent_at: now(), batch: b });
     if (u || !w.fetch) {
       if (!(n.sendBeacon && n.sendBeacon(url, body))) b.forEach(pix);
-      // After failures they stay queued for the next page too (event_id dedupes).
-      fails || drop(b);
+      fails || drop(b);  // after failures they stay queued (event_id dedupes)
       return;
     }
     busy = b;
@@ -77,7 +78,6 @@
     }), S(function() { busy = []; retry() }));
   }
 
-  // Engaged time: only while visible and focused, and at most 30 s after the last input.
   function engaged() { return d.visibilityState == 'visible' && d.hasFocus() }
   function accrue() {
     var t = now();
@@ -91,7 +91,7 @@
   }
   function page(force) {
     var u = L.href.split('#')[0], q = new URLSearchParams(L.search), p = {}, prev = last;
-    if (u == last && !force) return;
+    if (off || u == last && !force) return;
     beat();
     q.forEach(function(v, k) { if (/^utm_/.test(k)) p[k] = v });
     last = u;
@@ -138,7 +138,13 @@
       track: S(function(name, p) { name && track(name, p) }),
       page: S(function() { page(1) }),
       identify: S(function(u) { uid = u ? '' + u : ''; set('fh_u', uid) }),
-      expose: S(function(x, v) { X[x] = '' + v; P('fh_x', X); track('experiment_exposure', { experiment: x, variant: '' + v }) })
+      expose: S(function(x, v) { X[x] = '' + v; P('fh_x', X); track('experiment_exposure', { experiment: x, variant: '' + v }) }),
+      // Withdrawn: storage, queue and ids are forgotten and nothing is sent; given: a fresh visitor.
+      consent: S(function(c) {
+        if (dnt || !c == off) return;
+        if (off = !c) { try { K.forEach(function(k) { w[st].removeItem(k) }) } catch (e) {} mem = {}; Q = []; busy = [] }
+        init(); page(1);
+      })
     };
     pre.forEach(function(a) { F[a[0]] && F[a[0]].apply(0, a[1]) });
     page();

@@ -164,6 +164,16 @@ for (const { name: width, viewport } of WIDTHS) {
       const plotted = lift.micro_conversions.filter((r) => r.rr !== null && r.rr_ci95).length;
       assert.equal(await page.locator('.view-lift svg rect').count(), plotted);
       assert.match(await page.textContent('.view-lift'), /Association, not cause/);
+      // Every note is shown whole: inside the viewport's width, nothing cut off by the table.
+      const noted = lift.micro_conversions.filter((r) => r.note);
+      assert.ok(noted.length > 0, 'the data has prerequisite notes');
+      for (const r of noted) {
+        const li = page.locator(`.view-lift li[data-note="${r.name}"]`);
+        assert.equal((await li.textContent()).trim(), `${r.name}: ${r.note}`);
+        const box = await li.boundingBox();
+        assert.ok(box.x >= 0 && box.x + box.width <= viewport.width, `the note of ${r.name} fits in ${viewport.width} px: ${JSON.stringify(box)}`);
+        assert.ok(await li.evaluate((e) => e.scrollWidth <= e.clientWidth), `the note of ${r.name} is not clipped`);
+      }
       await page.screenshot({ path: join(SHOTS, `dashboard-lift-${width}.png`), fullPage: true });
 
       // Opportunities: every row's reach, rr, target reach, projected rate and change as the API says.

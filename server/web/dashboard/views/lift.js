@@ -52,10 +52,14 @@ export async function render(root, ctx) {
         h('span', {}, h('span', { class: 'swatch', style: `background:${COLORS.grey}` }), 'not significant'),
         h('span', {}, '■ filled: enough support · □ hollow: low support'))));
   }
+  // Notes are sentences: they go in a list under the table, where they wrap at any width, and the
+  // row carries a numbered marker pointing at its note (a wide table scrolls; a sentence in it clips).
+  const noted = rows.filter((r) => r.note);
+  const mark = (r) => noted.indexOf(r) + 1;
   root.append(h('div', { class: 'card' }, h('h3', {}, 'Table'),
-    table(['micro-conversion', 'sessions with it', 'rate with', 'rate without', 'relative risk', '95% interval', 'odds ratio', 'p', 'q (BH)', 'support', ['note', 'text']],
+    table(['micro-conversion', 'sessions with it', 'rate with', 'rate without', 'relative risk', '95% interval', 'odds ratio', 'p', 'q (BH)', 'support'],
       rows.map((r) => [
-        r.name,
+        h('td', {}, r.name, r.note ? h('sup', { class: 'note-mark' }, h('a', { href: `#`, 'aria-label': `note ${mark(r)}`, onclick: (ev) => { ev.preventDefault(); document.getElementById(`lift-note-${mark(r)}`)?.scrollIntoView(); } }, mark(r))) : null),
         figInt(`${r.name}.with`, r.a + r.b),
         figPct(`${r.name}.cr_with`, r.cr_with),
         figPct(`${r.name}.cr_without`, r.cr_without),
@@ -66,8 +70,8 @@ export async function render(root, ctx) {
         figP(`${r.name}.q_value`, r.q_value),
         r.support_ok ? h('span', { class: 'tag ok', 'data-k': `${r.name}.support_ok`, 'data-value': 'true' }, 'ok')
           : h('span', { class: 'tag warn', 'data-k': `${r.name}.support_ok`, 'data-value': 'false' }, 'low'),
-        h('td', { class: 'text note' }, r.note || ''),
       ])),
+    noted.length ? h('ol', { class: 'notes' }, noted.map((r) => h('li', { id: `lift-note-${mark(r)}`, 'data-note': r.name }, h('strong', {}, r.name), ': ', r.note))) : null,
     h('p', { class: 'note' }, 'q = Benjamini–Hochberg adjusted p across the micro-conversions; support needs a + b ≥ min(25, 2% of sessions).')),
   freshness(L.aggregator));
 }

@@ -1,0 +1,93 @@
+// Private to storage/: erasure of a visitor and the suppression list
+// (storage/README.md "Erasure", README.md "Privacy").
+//
+// An erasure finds a person's records through the `identities` and
+// `session_index` column families (never a log scan), widens the set to every
+// session those records belong to, and rewrites each record redacted in
+// place: what the rollup reads stays (RedactRecord), so counters, funnels,
+// lift, experiments and `foothold verify` are unchanged, while the journey
+// readback of those sessions answers 404. It runs in phases, each phase's
+// WriteBatch carrying the job record, so a crash anywhere resumes and never
+// leaves a half:
+//   1. the job record (meta "erasure_job/n", state running, with the id) is
+//      written and synced before anything else;
+//   2. records are redacted in chunks; each chunk deletes their index entries
+//      and updates the job (count, seqs whose session is still open);
+//   3. the last batch writes the erasure log entry and the suppression keys,
+//      and turns the job into "renames pending" without the id (or deletes it).
+// A session still open in the aggregator keeps its session_id in the
+// redacted records until it closes; then (ResumeJobs, polled by the writer)
+// the session_id is replaced with an opaque keyed hash, the same for every
+// record of the session, so a recount groups them exactly as before.
+//
+// Race with the aggregator: the aggregator reads a record either before or
+// after its rewrite, and both versions give the rollup the same input (the
+// session id only changes once the session is closed and every record of it
+// is at or below the aggregator's checkpoint, read in one snapshot with the
+// open-session rows: the aggregator never reads those records again).
+//
+// Thread safety: writer-thread only (the Writer calls every method between
+// groups), except construction.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <unordered_set>
+#include <vector>
+
+#include "proto/event.h"
+#include "proto/status.h"
+#include "storage/event_store.h"
+#include "storage/log/db.h"
+
+namespace foothold::storage {
+
+// The redacted copy of `e` (README.md "Privacy" lists what is kept): ids,
+// event_id, ip, user_agent, referrer, title and props go; url keeps scheme,
+// host and path; event, times, seq, flags, bot, engaged_ms and experiments
+// stay. A field or prop that a configured `where` predicate compares keeps its
+// value when it equals that predicate's literal (the operator's own string),
+// so every matcher gives the same answer on the redacted record.
+// `session_id` replaces e.session_id.
+proto::Event RedactRecord(const proto::Event& e, const AnalyticsDefs& defs, std::string session_id);
+
+class Eraser {
+ public:
+  Eraser(const StoreOptions& options, Database* db, std::string secret);
+
+  // Reads the suppression list and the erasure counters. Call once before use.
+  Status Load();
+
+  // True when the event names a suppressed anonymous_id, user_id or session_id.
+  bool Suppressed(const proto::Event& e) const;
+
+  Status Erase(const ErasureRequest& request, int64_t now_ms, ErasureResult* out);
+
+  // Resumes jobs a crash interrupted and renames the sessions of finished
+  // jobs that have closed since. Cheap when there is nothing to do.
+  Status ResumeJobs();
+  bool renames_pending() const { return renames_pending_; }
+
+  // "a:" / "u:" / "s:" + 16 hex digits of a hash keyed with the instance secret.
+  std::string IdentityHash(IdentityKind kind, std::string_view id) const;
+
+ private:
+  struct Job;
+  Status RunJob(Job* job, ErasureResult* out);
+  Status Rename(Job* job);
+  Status WriteJob(const Job& job, bool sync);
+
+  const StoreOptions options_;
+  Database* const db_;
+  const std::string secret_;
+  std::unordered_set<std::string> suppressed_;  // IdentityHash values
+  uint64_t next_job_ = 1;
+  uint64_t next_log_ = 1;
+  bool renames_pending_ = false;
+};
+
+// The erasure log, oldest first: at most the `limit` newest entries. Any thread.
+Status ReadErasureLog(const Database& db, size_t limit, std::vector<ErasureLogEntry>* out);
+
+}  // namespace foothold::storage
