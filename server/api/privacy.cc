@@ -11,6 +11,7 @@
 #include "proto/error_codes.h"
 #include "proto/json_out.h"
 #include "proto/percent.h"
+#include "server/api/report_json.h"
 #include "server/api/service.h"
 #include "server/http/blocking_pool.h"
 #include "server/http/clock.h"
@@ -74,12 +75,6 @@ Response Json(std::string body) {
   return r;
 }
 
-Response StoreError(const Status& s) {
-  Response r = ErrorResponse(proto::codes::kStoreUnavailable, s.ToString());
-  r.headers.emplace_back("Retry-After", "5");
-  return r;
-}
-
 }  // namespace
 
 void Service::HandlePrivacy(const Request& req, std::string_view rest, std::string_view query,
@@ -101,7 +96,7 @@ void Service::HandlePrivacy(const Request& req, std::string_view rest, std::stri
       storage::ErasureResult result;
       Status s = store->Erase(p.request, WallNowMs(), &result);
       if (!s.ok()) {
-        respond(StoreError(s));
+        respond(report::Unavailable(s));
         return;
       }
       std::string body = "{\"erasure_id\":" + std::to_string(result.erasure_id) + ",\"kind\":";
@@ -135,7 +130,7 @@ void Service::HandlePrivacy(const Request& req, std::string_view rest, std::stri
       std::vector<storage::ErasureLogEntry> entries;
       Status s = store->ReadErasureLog(limit, &entries);
       if (!s.ok()) {
-        respond(StoreError(s));
+        respond(report::Unavailable(s));
         return;
       }
       std::string body = "{\"erasures\":[";

@@ -14,6 +14,7 @@
 #include "proto/segment.h"
 #include "server/api/metrics.h"
 #include "server/http/rate_limiter.h"
+#include "server/api/report_json.h"
 #include "server/api/reports.h"
 #include "proto/percent.h"
 #include "server/web/assets.h"
@@ -399,9 +400,7 @@ void Service::HandleEvent(std::string_view raw_id, Respond respond) {
       return;
     }
     if (!s.ok()) {
-      Response r = ErrorResponse(proto::codes::kStoreUnavailable, s.ToString());
-      r.headers.emplace_back("Retry-After", "5");
-      respond(std::move(r));
+      respond(report::Unavailable(s));
       return;
     }
     std::string body = "{\"event\":";
@@ -462,9 +461,7 @@ void Service::HandleSession(Request&& req, std::string_view raw_id, std::string_
       return;
     }
     if (!s.ok()) {
-      Response r = ErrorResponse(proto::codes::kStoreUnavailable, s.ToString());
-      r.headers.emplace_back("Retry-After", "5");
-      respond(std::move(r));
+      respond(report::Unavailable(s));
       return;
     }
     std::string body = "{\"session_id\":";
