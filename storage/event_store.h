@@ -96,6 +96,7 @@ struct StoreOptions {
   // fingerprint differs), recount the retained log into a fresh generation
   // in the background and switch to it (storage/README.md "Backfill").
   bool auto_rebuild = true;
+  bool rebuild_switch = true;  // false: a rebuild counts but never switches (tests hold it there)
   bool aggregate_live = true;                   // false: the aggregator runs only at Close (tests)
   int64_t aggregate_interval_ms = 20;           // a caught-up aggregator looks for new records this often
   int64_t aggregator_stop_ms = 2000;            // Close lets the aggregator catch up this long at most

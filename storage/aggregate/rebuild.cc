@@ -115,7 +115,9 @@ Status PrepareRebuild(Database* db, const std::string& fingerprint, uint64_t* ge
     s = AbandonRebuild(db);
     if (!s.ok()) return s;
   }
-  uint64_t n = db->active_generation();
+  // Never a number used before in this store: a dropped family's name is
+  // not reused while a reader may still hold its handle.
+  uint64_t n = std::max(db->active_generation(), st.rebuilding ? st.rebuild_generation : 0);
   for (uint64_t existing : db->generations()) n = std::max(n, existing);
   *generation = n + 1;
   s = db->OpenGeneration(*generation, &g);
@@ -245,7 +247,7 @@ void Backfill::Run() {
       spdlog::error("rebuild into generation {} stopped: {}", generation_, a.failure);
       return;
     }
-    if (a.pending_events > Aggregator::kMaxBatchEvents) continue;
+    if (a.pending_events > Aggregator::kMaxBatchEvents || !options_.rebuild_switch) continue;
     Status s = switch_fn_(rebuild_.get());
     if (s.ok()) {
       done_.store(true);

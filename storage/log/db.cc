@@ -173,31 +173,37 @@ Status Database::Open(const StoreOptions& options, std::unique_ptr<Database>* ou
       {kCfSessionIndex, index_opts},
       {kCfDedupe, dedupe_opts},
       {kCfVisitors, visitors_opts},
-      {kCfSessions, sessions_opts},
-      {kCfCounters, counters_opts},
       {kCfMeta, point_opts},
       {kCfIdentities, index_opts},  // like session_index: prefix scans of hashed keys
   };
   // RocksDB refuses to open a database without naming every column family
   // it has; a newer version may have added some, so open those as well.
-  // Later generations of the aggregator's families (storage/README.md
-  // "Backfill") get the same options as generation 0: the merge operator
-  // above must be there before any operand is read.
+  // The aggregator's families come in generations (storage/README.md
+  // "Backfill"), all with the options above (the merge operator must be
+  // there before any operand is read); generation 0 is created only in a
+  // store that has none (a rebuild's switch drops it for good).
   std::vector<std::string> existing;
   rocksdb::Status ls = rocksdb::DB::ListColumnFamilies(dbo, d->dir_, &existing);
-  if (ls.ok()) {
-    for (const std::string& name : existing) {
-      bool known = std::any_of(cfs.begin(), cfs.end(), [&](const auto& c) { return c.name == name; });
-      if (known) continue;
-      if (ParseGenerationCf(kCfCounters, name)) {
-        cfs.push_back({name, counters_opts});
-      } else if (ParseGenerationCf(kCfSessions, name)) {
-        cfs.push_back({name, sessions_opts});
-      } else {
-        cfs.push_back({name, point_opts});
-      }
+  bool has_generation = false;
+  for (const std::string& name : existing) {
+    if (ParseGenerationCf(kCfCounters, name)) has_generation = true;
+  }
+  if (!has_generation) {
+    cfs.push_back({kCfSessions, sessions_opts});
+    cfs.push_back({kCfCounters, counters_opts});
+  }
+  for (const std::string& name : existing) {  // empty for a fresh directory: Open creates everything
+    bool known = std::any_of(cfs.begin(), cfs.end(), [&](const auto& c) { return c.name == name; });
+    if (known) continue;
+    if (ParseGenerationCf(kCfCounters, name)) {
+      cfs.push_back({name, counters_opts});
+    } else if (ParseGenerationCf(kCfSessions, name)) {
+      cfs.push_back({name, sessions_opts});
+    } else {
+      cfs.push_back({name, point_opts});
     }
-  }  // else: a fresh directory (nothing to list); Open creates everything.
+  }
+  (void)ls;
 
   rocksdb::Status s = rocksdb::DB::Open(dbo, d->dir_, cfs, &d->handles_, &d->db_);
   if (!s.ok()) return FromRocks(s, "open store in " + d->dir_);
@@ -205,8 +211,8 @@ Status Database::Open(const StoreOptions& options, std::unique_ptr<Database>* ou
   d->session_index_ = d->handles_[2];
   d->dedupe_ = d->handles_[3];
   d->visitors_ = d->handles_[4];
-  d->meta_ = d->handles_[7];
-  d->identities_ = d->handles_[8];
+  d->meta_ = d->handles_[5];
+  d->identities_ = d->handles_[6];
   d->counters_opts_ = counters_opts;
   d->sessions_opts_ = sessions_opts;
   for (size_t i = 0; i < cfs.size(); ++i) {
