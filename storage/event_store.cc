@@ -5,9 +5,7 @@
 
 #include <algorithm>
 #include <atomic>
-#include <chrono>
 #include <mutex>
-#include <thread>
 #include <shared_mutex>
 #include <utility>
 
@@ -15,17 +13,13 @@
 #include <rocksdb/slice.h>
 #include <rocksdb/snapshot.h>
 
-#include <spdlog/spdlog.h>
-
 #include "proto/enrich.h"
 #include "proto/record.h"
 #include "storage/log/db.h"
 #include "storage/log/keys.h"
 #include "storage/log/writer.h"
 #include "storage/privacy/erasure.h"
-#include "storage/aggregate/aggregator.h"
-#include "storage/aggregate/fingerprint.h"
-#include "storage/aggregate/rebuild.h"
+#include "storage/aggregate/aggregators.h"
 #include "storage/aggregate/stats_query.h"
 #include "storage/export/exporter.h"
 
@@ -67,20 +61,9 @@ struct EventStore::Impl {
   StoreCounters counters;  // outlives writer (declared before it)
   std::string instance_secret;
   std::unique_ptr<Database> db;
-  std::string fingerprint;  // of options.analytics (storage/aggregate/fingerprint.h)
-  // The live aggregator's checkpoint, mirrored: the retention floor, which
-  // outlives a switch of aggregators.
-  std::atomic<uint64_t> agg_floor{0};
-  // The live aggregator. A rebuild's switch replaces it (under agg_mu); the
-  // replaced one stays in `retired`, stopped, until Close, so a pointer read
-  // under agg_mu stays valid without holding it.
-  std::mutex agg_mu;
-  std::unique_ptr<Aggregator> aggregator;  // before writer: retention reads its checkpoint
-  std::vector<std::unique_ptr<Aggregator>> retired;
-  Aggregator::TickFn tick;
-  std::atomic<bool> definitions_stale{false};
-  std::atomic<uint64_t> rebuilds_completed{0};
-  std::unique_ptr<Backfill> backfill;  // a rebuild in progress; null when none
+  // The live aggregator and a rebuild (storage/aggregate/aggregators.h);
+  // before writer: retention reads its checkpoint.
+  std::unique_ptr<Aggregators> aggregators;
   std::unique_ptr<Exporter> exporter;      // likewise; null when export is off
   std::unique_ptr<Writer> writer;
 
@@ -91,101 +74,7 @@ struct EventStore::Impl {
   std::atomic<bool> closing{false};  // Close has begun: no longer healthy
   std::atomic<bool> closed{false};   // the database is gone
   Status close_status;  // guarded by close_mu
-  uint64_t rebuild_generation = 0;  // set by PrepareGenerations when a rebuild is to run
-
-  // At open: compares the stored fingerprint with the configuration's and
-  // decides on a rebuild (storage/README.md "Backfill").
-  Status PrepareGenerations();
-  std::unique_ptr<Aggregator> NewLiveAggregator();
-  Aggregator* live() {
-    std::lock_guard<std::mutex> lock(agg_mu);
-    return aggregator.get();
-  }
-  // The rebuild's switch, on the rebuild thread.
-  Status Switch(Aggregator* rebuild);
 };
-
-Status EventStore::Impl::PrepareGenerations() {
-  fingerprint = DefinitionsFingerprint(options.analytics, options.session_timeout_ms);
-  Database* d = db.get();
-  GenerationState st;
-  Status s = ReadGenerationState(d, &st);
-  if (!s.ok()) return s;
-  const bool sync = options.durability == config::Durability::kSync;
-  if (st.fingerprint.empty() && st.checkpoint == 0) {
-    // Nothing counted yet: these definitions are the counters'.
-    s = WriteFingerprint(d, fingerprint, sync);
-    if (!s.ok()) return s;
-    st.fingerprint = fingerprint;
-  }
-  const bool stale = st.fingerprint != fingerprint;
-  if (stale && options.auto_rebuild) {
-    s = PrepareRebuild(d, fingerprint, &rebuild_generation);
-    if (!s.ok()) return s;
-  } else if (st.rebuilding) {
-    s = AbandonRebuild(d);  // its definitions are no longer wanted, or rebuilds are off
-    if (!s.ok()) return s;
-  }
-  if (stale && !options.auto_rebuild) {
-    spdlog::warn("the counters in {} were counted under other definitions (fingerprint {}, now {}); "
-                 "run `foothold rebuild` to recount the log", d->dir(),
-                 st.fingerprint.empty() ? "unknown" : st.fingerprint, fingerprint);
-  }
-  definitions_stale.store(stale);
-  return DropStaleGenerations(d);
-}
-
-std::unique_ptr<Aggregator> EventStore::Impl::NewLiveAggregator() {
-  auto a = std::make_unique<Aggregator>(options, db.get(), &counters.next_seq);
-  a->MirrorCheckpoint(&agg_floor);
-  return a;
-}
-
-// Runs on the rebuild thread once the rebuild is within a batch of the log's
-// head. The live aggregator stops where it is; the rebuild catches up with
-// it (every seq the live one counted, so retention, which waited for the
-// live checkpoint, removed nothing the rebuild still needs); then the switch
-// batch, and a new live aggregator from the rebuild's checkpoint.
-Status EventStore::Impl::Switch(Aggregator* rebuild) {
-  Aggregator* old = live();
-  old->Abandon();
-  const uint64_t live_checkpoint = old->checkpoint()->load();
-  auto restart_old = [&]() -> Status {
-    // The store stays as it was: a live aggregator on the active generation.
-    std::unique_ptr<Aggregator> again = NewLiveAggregator();
-    Status st = again->Start();
-    if (!st.ok()) return st;
-    if (tick) again->EnableTicks(tick);
-    std::lock_guard<std::mutex> lock(agg_mu);
-    retired.push_back(std::move(aggregator));
-    aggregator = std::move(again);
-    return Status::Ok();
-  };
-  if (!rebuild->WaitFor(live_checkpoint + 1, 10000)) {
-    Status st = restart_old();
-    if (!st.ok()) return st;
-    return Status::Busy("rebuild: not caught up with the live aggregator yet");
-  }
-  rebuild->Abandon();
-  Status s = SwitchGeneration(db.get(), rebuild_generation, fingerprint,
-                              options.durability == config::Durability::kSync);
-  if (!s.ok()) {
-    Status st = restart_old();
-    return st.ok() ? s : st;
-  }
-  std::unique_ptr<Aggregator> next = NewLiveAggregator();
-  s = next->Start();
-  if (!s.ok()) return s;
-  if (tick) next->EnableTicks(tick);
-  {
-    std::lock_guard<std::mutex> lock(agg_mu);
-    retired.push_back(std::move(aggregator));
-    aggregator = std::move(next);
-  }
-  definitions_stale.store(false);
-  rebuilds_completed.fetch_add(1);
-  return Status::Ok();
-}
 
 EventStore::EventStore(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
@@ -204,12 +93,10 @@ Status EventStore::Open(const StoreOptions& options, std::unique_ptr<EventStore>
   if (!s.ok()) return s;  // ~Database closes it
   impl->instance_secret = std::move(meta.instance_secret);
   impl->counters.next_seq.store(meta.next_seq);
-  s = impl->PrepareGenerations();
+  impl->aggregators = std::make_unique<Aggregators>(options, impl->db.get(), &impl->counters.next_seq);
+  s = impl->aggregators->Start();
   if (!s.ok()) return s;
-  impl->aggregator = impl->NewLiveAggregator();
-  s = impl->aggregator->Start();
-  if (!s.ok()) return s;
-  RetentionFloor floor(&impl->agg_floor);
+  RetentionFloor floor(impl->aggregators->checkpoint());
   if (!options.export_clickhouse.url.empty()) {
     impl->exporter = std::make_unique<Exporter>(options, impl->db.get(), &impl->counters.next_seq);
     s = impl->exporter->Start();
@@ -221,7 +108,7 @@ Status EventStore::Open(const StoreOptions& options, std::unique_ptr<EventStore>
                                           impl->instance_secret);
   if (options.clock_ticks) {
     Writer* writer = impl->writer.get();  // stopped before the aggregator, in Close
-    impl->tick = [writer](int64_t now_ms) {
+    impl->aggregators->EnableTicks([writer](int64_t now_ms) {
       proto::Event tick;
       tick.event = "foothold.clock_tick";
       tick.session_id = "foothold.clock";
@@ -232,17 +119,10 @@ Status EventStore::Open(const StoreOptions& options, std::unique_ptr<EventStore>
       events.push_back(std::move(tick));
       // Busy (queue full) or closed: there is traffic or shutdown; no tick needed.
       (void)writer->Append(std::move(events), [](AppendResult&&) {}, /*defer_commit=*/false);
-    };
-    impl->aggregator->EnableTicks(impl->tick);
+    });
   }
-  if (impl->rebuild_generation != 0) {
-    Impl* raw = impl.get();
-    impl->backfill = std::make_unique<Backfill>(options, impl->db.get(), &impl->counters.next_seq,
-                                                impl->rebuild_generation,
-                                                [raw](Aggregator* rebuild) { return raw->Switch(rebuild); });
-    s = impl->backfill->Start();
-    if (!s.ok()) return s;
-  }
+  s = impl->aggregators->StartRebuild();
+  if (!s.ok()) return s;
   out->reset(new EventStore(std::move(impl)));
   return Status::Ok();
 }
@@ -446,12 +326,12 @@ Status EventStore::Close() {
   impl_->closing.store(true);
   // A rebuild stops where it is (it resumes at the next start); a switch in
   // progress finishes first.
-  if (impl_->backfill) impl_->backfill->Stop();
+  impl_->aggregators->StopRebuild();
   // Drain first: every accepted event is committed and its callback called
   // before the database goes away.
   impl_->writer->Stop();
   // Then let the aggregator count what the writer committed, and checkpoint.
-  impl_->live()->Stop();
+  impl_->aggregators->live()->Stop();
   // And give the exporter one bounded chance to ship the tail.
   if (impl_->exporter) impl_->exporter->Stop();
   std::unique_lock<std::shared_mutex> lock(impl_->db_mu);
@@ -509,36 +389,13 @@ StoreStats EventStore::stats() const {
   return s;
 }
 
-AggregatorStats EventStore::aggregator_stats() const {
-  AggregatorStats s = impl_->live()->stats();
-  s.generation = impl_->db->active_generation();
-  s.definitions_stale = impl_->definitions_stale.load();
-  s.fingerprint = s.definitions_stale ? "" : impl_->fingerprint;
-  s.rebuilds_completed = impl_->rebuilds_completed.load();
-  if (impl_->backfill) s.rebuild = impl_->backfill->stats();
-  return s;
-}
+AggregatorStats EventStore::aggregator_stats() const { return impl_->aggregators->stats(); }
 
 bool EventStore::WaitAggregated(int64_t timeout_ms) {
-  // In slices: a rebuild's switch may replace the live aggregator meanwhile.
-  const uint64_t next = impl_->counters.next_seq.load();
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
-  for (;;) {
-    Aggregator* a = impl_->live();
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
-    if (a->WaitFor(next, std::min<int64_t>(100, std::max<int64_t>(0, left.count())))) return true;
-    if (a->stats().failed || std::chrono::steady_clock::now() >= deadline) return false;
-  }
+  return impl_->aggregators->WaitAggregated(impl_->counters.next_seq.load(), timeout_ms);
 }
 
-bool EventStore::WaitRebuilt(int64_t timeout_ms) {
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
-  while (impl_->backfill && !impl_->backfill->done()) {
-    if (impl_->backfill->stats().failed || std::chrono::steady_clock::now() >= deadline) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));  // polling a flag, not a timing
-  }
-  return true;
-}
+bool EventStore::WaitRebuilt(int64_t timeout_ms) { return impl_->aggregators->WaitRebuilt(timeout_ms); }
 
 ExportStats EventStore::export_stats() const {
   return impl_->exporter ? impl_->exporter->stats() : ExportStats{};

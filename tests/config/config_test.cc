@@ -262,7 +262,7 @@ TEST_CASE("verify takes the same flags", "[config]") {
   CheckError(Load({"verify", "verify"}), {"unexpected argument \"verify\""});
 }
 
-TEST_CASE("rebuild takes the same flags; aggregator.auto_rebuild from file and environment", "[config]") {
+TEST_CASE("rebuild takes the same flags, and aggregator.auto_rebuild comes from file and environment", "[config]") {
   LoadResult r = Load({"rebuild", "--data-dir", "/some/dir"});
   REQUIRE(r.error.empty());
   CHECK(r.command == Command::kRebuild);

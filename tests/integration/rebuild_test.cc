@@ -163,7 +163,7 @@ TEST_CASE("a micro-conversion added to the config gets its history from a backgr
   Verify(b, data);
 }
 
-TEST_CASE("SIGKILL during a rebuild: the next start finishes it and verify passes; foothold rebuild offline",
+TEST_CASE("SIGKILL during a rebuild: the next start finishes it and verify passes, then foothold rebuild offline",
           "[integration]") {
   TempDir dir;
   const std::string data = dir.path() + "/data";

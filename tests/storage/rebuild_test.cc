@@ -255,7 +255,7 @@ TEST_CASE("a definition added later gets its history from a rebuild equal to a f
   }
 }
 
-TEST_CASE("during a rebuild reads answer the old counters; a restart resumes it; the switch counts once",
+TEST_CASE("during a rebuild reads answer the old counters, a restart resumes it, the switch counts once",
           "[storage]") {
   TempDir dir;
   {
@@ -381,7 +381,7 @@ TEST_CASE("foothold rebuild recounts offline into a fresh generation and verify 
   CHECK(RebuildOffline(Options(none, DefsB()), &report).code() == Status::Code::kNotFound);
 }
 
-TEST_CASE("a rebuild after and during erasures recounts the redacted log; verify passes", "[storage]") {
+TEST_CASE("a rebuild after and during erasures recounts the redacted log and verify passes", "[storage]") {
   TempDir dir;
   {
     auto store = OpenStore(Options(dir, DefsA()));
