@@ -250,9 +250,10 @@ void Backfill::Run() {
     if (a.pending_events > Aggregator::kMaxBatchEvents || !options_.rebuild_switch) continue;
     Status s = switch_fn_(rebuild_.get());
     if (s.ok()) {
+      const AggregatorStats last = rebuild_->stats();  // stopped by the switch: final
       done_.store(true);
       spdlog::info("rebuild: switched to counters generation {} at seq {} ({} records recounted)", generation_,
-                   a.checkpoint_seq, a.events_aggregated);
+                   last.checkpoint_seq, last.events_aggregated);
       return;
     }
     if (s.code() != Status::Code::kBusy) {
