@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cctype>
 #include <charconv>
 
 #include "proto/percent.h"
@@ -56,6 +57,16 @@ int64_t IdCreatedMs(std::string_view id) {
   }
   constexpr int64_t k2015 = 1420070400000;  // older than the tracker: not a creation time
   return ms >= k2015 ? ms : -1;
+}
+
+std::string base36(int64_t x) {
+  static constexpr char kDigits[] = "0123456789abcdefghijklmnopqrstuvwxyz";
+  std::string out;
+  do {
+    out.insert(out.begin(), kDigits[x % 36]);
+    x /= 36;
+  } while (x > 0);
+  return out;
 }
 
 }  // namespace
@@ -179,6 +190,59 @@ bool PropValue(const config::Dimension& d, const proto::Event& e, std::string* o
       return true;
     }
     default: return false;  // null: as if absent
+  }
+}
+
+void KeepForDimensions(const std::vector<config::Dimension>& dims, const proto::Event& original,
+                       proto::Event* redacted) {
+  using K = config::DimensionKind;
+  auto has = [&](K kind) {
+    return std::any_of(dims.begin(), dims.end(), [&](const config::Dimension& d) { return d.kind == kind; });
+  };
+  // utm parameters: the raw pairs, so the redacted url decodes to the same values.
+  std::vector<std::string_view> wanted;
+  if (has(K::kUtmSource)) wanted.push_back("utm_source");
+  if (has(K::kUtmMedium)) wanted.push_back("utm_medium");
+  if (has(K::kUtmCampaign)) wanted.push_back("utm_campaign");
+  if (!wanted.empty() && redacted->url != original.url) {
+    std::string pairs;
+    for (std::string_view param : wanted) {
+      const std::string value = UtmParam(original.url, param);
+      if (value.empty()) continue;
+      std::string encoded;
+      for (unsigned char c : value) {  // percent-encode all but unreserved characters
+        if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
+          encoded.push_back(static_cast<char>(c));
+        } else {
+          static constexpr char kHex[] = "0123456789ABCDEF";
+          encoded += {'%', kHex[c >> 4], kHex[c & 15]};
+        }
+      }
+      pairs += (pairs.empty() ? "" : "&") + std::string(param) + "=" + encoded;
+    }
+    if (!pairs.empty()) {
+      std::string base = redacted->url.substr(0, redacted->url.find_first_of("?#"));
+      redacted->url = base + "?" + pairs;
+    }
+  }
+  if (has(K::kReferrerDomain) && redacted->referrer.empty() && !original.referrer.empty()) {
+    const std::string host = Host(original.referrer);
+    // No host (a relative referrer) still reads as "(unknown)", not "(direct)".
+    redacted->referrer = host.empty() ? std::string("-") : "https://" + host + "/";
+  }
+  if (has(K::kDevice) && redacted->user_agent.empty() && !original.user_agent.empty()) {
+    redacted->user_agent = "(redacted) " + DeviceClass(original.user_agent);
+  }
+  if (has(K::kVisitor) && redacted->anonymous_id.empty()) {
+    const int64_t created = IdCreatedMs(original.anonymous_id);
+    if (created >= 0) redacted->anonymous_id = base36(created) + "0000000000";
+  }
+  for (const config::Dimension& d : dims) {
+    if (d.kind != K::kProp) continue;
+    auto kept = [&](const proto::Prop& p) { return p.key == d.key; };
+    if (std::any_of(redacted->props.begin(), redacted->props.end(), kept)) continue;
+    auto it = std::find_if(original.props.begin(), original.props.end(), kept);
+    if (it != original.props.end()) redacted->props.push_back(*it);
   }
 }
 

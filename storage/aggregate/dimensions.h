@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "config/config.h"
 #include "proto/event.h"
@@ -41,6 +42,16 @@ bool PropValue(const config::Dimension& d, const proto::Event& e, std::string* o
 // Control bytes become '_', a leading '(' becomes '_', lower-cased when
 // `lower`, cut to kMaxValueBytes at a UTF-8 boundary; "" gives `if_empty`.
 std::string NormaliseValue(std::string_view raw, bool lower, const char* if_empty);
+
+// Erasure (storage/README.md, "Erasure" and "Segments"): what a redacted
+// record keeps so that every configured dimension reads the same value from
+// it as from `original` — for the kinds configured only: the utm parameters
+// read (as "?utm_x=..." after the stripped url), the referrer's scheme and
+// host, a User-Agent reduced to its device class ("(redacted) mobile"), an
+// anonymous_id reduced to its creation time (base 36, zero digits after), and
+// the props of prop dimensions. Call after the rest of the redaction.
+void KeepForDimensions(const std::vector<config::Dimension>& dims, const proto::Event& original,
+                       proto::Event* redacted);
 
 // The parts, exposed for tests.
 std::string UtmParam(std::string_view url, std::string_view param);  // "" when absent

@@ -8,6 +8,7 @@
 #include <map>
 
 #include "storage/aggregate/dimensions.h"
+#include "storage/privacy/erasure.h"
 #include "storage/verify.h"
 #include "tests/storage/test_util.h"
 
@@ -197,6 +198,41 @@ TEST_CASE("dimension values are read from the landing event and normalised", "[s
   CHECK(NormaliseValue("a\tb", false, "") == "a_b");
   const std::string cut = NormaliseValue(std::string(63, 'x') + "\xc3\xa9", false, "");  // é across the cap
   CHECK(cut == std::string(63, 'x'));
+}
+
+TEST_CASE("a redacted record reads the same segment values, and keeps nothing more than they need", "[storage]") {
+  AnalyticsDefs defs = Defs();
+  for (config::DimensionKind kind : {config::DimensionKind::kUtmMedium, config::DimensionKind::kUtmCampaign,
+                                     config::DimensionKind::kReferrerDomain, config::DimensionKind::kVisitor}) {
+    defs.dimensions.push_back(Dim("d" + std::to_string(static_cast<int>(kind)), kind));
+  }
+  proto::Event e = Ev("page_view", "s1", At(10, 0),
+                      "https://shop.example/p/1?utm_source=News%20Letter&utm_campaign=a%26b&email=x@y.example", kIphone);
+  e.referrer = "https://mail.google.com/inbox/u/0?secret=1";
+  e.anonymous_id = "mi6o0000abcdefghij";
+  proto::Prop plan;
+  plan.key = "plan";
+  plan.type = proto::PropType::kString;
+  plan.str = "pro";
+  e.props.push_back(plan);
+  const proto::Event r = RedactRecord(e, defs, "erased-1");
+  for (const config::Dimension& d : defs.dimensions) {
+    INFO(d.name);
+    if (FromLandingEvent(d.kind)) CHECK(LandingValue(d, r, 30 * kMin) == LandingValue(d, e, 30 * kMin));
+  }
+  std::string value;
+  REQUIRE(PropValue(defs.dimensions[2], r, &value));
+  CHECK(value == "pro");
+  CHECK(r.url == "https://shop.example/p/1?utm_source=News%20Letter&utm_campaign=a%26b");
+  CHECK(r.url.find("email") == std::string::npos);
+  CHECK(r.referrer == "https://mail.google.com/");
+  CHECK(r.user_agent == "(redacted) mobile");
+  CHECK(r.anonymous_id == "mi6o00000000000000");
+  // Without dimensions nothing of it is kept.
+  defs.dimensions.clear();
+  const proto::Event bare = RedactRecord(e, defs, "erased-1");
+  CHECK(bare.url == "https://shop.example/p/1");
+  CHECK((bare.referrer.empty() && bare.user_agent.empty() && bare.anonymous_id.empty() && bare.props.empty()));
 }
 
 TEST_CASE("segment counters count a hand-made dataset exactly, and verify recounts them", "[storage]") {
