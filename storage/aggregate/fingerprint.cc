@@ -46,7 +46,7 @@ class Canon {
   }
 
   void Defs(const AnalyticsDefs& defs) {
-    const auto& [micro, macro, funnels, experiments] = defs;
+    const auto& [micro, macro, funnels, experiments, dimensions] = defs;
     Tag('m');
     U64(micro.size());
     for (const config::MicroConversion& c : micro) {
@@ -85,6 +85,16 @@ class Canon {
       for (const std::string& v : variants) Str(v);
       U64(weights.size());
       for (double w : weights) F64(w);
+    }
+    Tag('D');
+    U64(dimensions.size());
+    for (const config::Dimension& d : dimensions) {
+      const auto& [name, kind, key, experiment, max_values] = d;
+      Str(name);
+      U64(static_cast<uint64_t>(kind));
+      Str(key);
+      Str(experiment);
+      U64(max_values);
     }
   }
 

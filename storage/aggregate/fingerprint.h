@@ -1,8 +1,8 @@
 // Private to storage/: the definitions fingerprint (storage/README.md
 // "Backfill"). A stable hash of everything that changes what the rollup
 // counts — the conversions, funnels, experiments (targets, variants,
-// weights), dwell thresholds, the session timeout and the rollup's own
-// semantics version. It is stored in `meta` with the counters; a store whose
+// weights), dwell thresholds, segment dimensions (kind, key, experiment,
+// cap), the session timeout and the rollup's own semantics version. It is stored in `meta` with the counters; a store whose
 // fingerprint differs from the running configuration's was counted under
 // other definitions and is recounted (a rebuild).
 //

@@ -417,5 +417,71 @@ TEST_CASE("a rebuild after and during erasures recounts the redacted log and ver
   RequireVerified(b);
 }
 
+// The segments' value cap ('V' registry, storage/README.md "Segments") of a
+// resumed rebuild comes from its own generation, not the live one: here the
+// live counters admitted one utm_source value, the rebuild three.
+TEST_CASE("a resumed rebuild keeps its own segment value registry", "[storage]") {
+  auto landing = [](size_t max_values) {
+    config::Dimension d;
+    d.name = "landing";
+    d.kind = config::DimensionKind::kUtmSource;
+    d.max_values = max_values;
+    return d;
+  };
+  AnalyticsDefs a = DefsA();
+  a.dimensions.push_back(landing(1));
+  AnalyticsDefs b = DefsB();
+  b.dimensions.push_back(landing(3));
+  auto tagged = [](std::vector<std::vector<proto::Event>> requests) {
+    for (auto& r : requests) {
+      for (auto& e : r) e.url += "?utm_source=src" + std::to_string(std::hash<std::string>()(e.session_id) % 3);
+    }
+    return requests;
+  };
+  const int64_t late = kT0 + 3 * 60 * kMin;
+  auto late_requests = [&] {
+    std::vector<std::vector<proto::Event>> out;
+    for (int i = 0; i < 6; ++i) {
+      out.push_back({Ev("page_view", kSessions + 10 + i, late + i), Ev("purchase", kSessions + 10 + i, late + i + 1)});
+    }
+    out.push_back({Ev("page_view", kSessions + 100, late + 3 * 60 * kMin)});  // closes them
+    return tagged(out);
+  };
+  auto ingest = [&](EventStore& store, std::vector<std::vector<proto::Event>> requests) {
+    for (auto& r : requests) REQUIRE(AppendSync(store, std::move(r)).status.ok());
+    REQUIRE(store.WaitAggregated(60000));
+  };
+  TempDir dir;
+  {
+    auto store = OpenStore(Options(dir, a));
+    ingest(*store, tagged(Dataset()));
+  }
+  StoreOptions held = Options(dir, b);
+  held.rebuild_switch = false;
+  for (int round = 0; round < 2; ++round) {  // the second open resumes the rebuild, then more events come
+    auto store = OpenStore(held);
+    auto caught_up = [&] { return store->aggregator_stats().rebuild.done_seq >= store->stats().next_seq - 1; };
+    REQUIRE(WaitUntil(caught_up, kDeadline));
+    if (round == 1) {
+      ingest(*store, late_requests());
+      REQUIRE(WaitUntil(caught_up, kDeadline));
+    }
+  }
+  StoreOptions go = Options(dir, b);
+  {
+    auto store = OpenStore(go);
+    REQUIRE(store->WaitRebuilt(kDeadline.count() * 1000));
+  }
+  RequireVerified(go);
+  TempDir fresh_dir;
+  const StoreOptions fresh = Options(fresh_dir, b);
+  {
+    auto store = OpenStore(fresh);
+    ingest(*store, tagged(Dataset()));
+    ingest(*store, late_requests());
+  }
+  CHECK(SameRows(Read(go).counters, Read(fresh).counters));
+}
+
 }  // namespace
 }  // namespace foothold::storage
