@@ -464,6 +464,7 @@ Response Experiment(const storage::EventStore& store, const config::Config& conf
 // ---- /v1/stats/definitions ----
 // What the config defines, so a reader (the dashboard) can list the funnels,
 // experiments and lift targets without being told their names.
+// `dimensions`: each [[dimension]] with the values a by= report lists (README.md "Segments").
 Response Definitions(const storage::EventStore& store, const config::Config& config) {
   Json j;
   j.Open().Key("conversions").OpenArray();
@@ -481,6 +482,16 @@ Response Definitions(const storage::EventStore& store, const config::Config& con
     for (const std::string& v : x.variants) j.Str(v);
     j.CloseArray().Key("weights").OpenArray();
     for (double w : x.weights) j.Num(w);
+    j.CloseArray().Close();
+  }
+  j.CloseArray().Key("dimensions").OpenArray();
+  for (const config::Dimension& d : config.dimensions) {
+    std::vector<std::string> values;
+    Status st = SegmentValues(store, config, d.name, &values);
+    if (!st.ok()) return Unavailable(st);
+    j.Open().Key("name").Str(d.name).Key("kind").Str(DimensionKindName(d.kind));
+    j.Key("max_values").Uint(d.max_values).Key("values").OpenArray();
+    for (const std::string& v : values) j.Str(v);
     j.CloseArray().Close();
   }
   j.CloseArray();
