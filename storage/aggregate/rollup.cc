@@ -188,7 +188,7 @@ void Rollup::Apply(const proto::Event& e, CounterDeltas* d) {
   for (const auto& [name, variant] : e.experiments) {
     if (!experiment_ids_.contains(name)) continue;
     auto seen = std::find_if(s.exposures.begin(), s.exposures.end(),
-                             [&](const SessionState::Exposure& x) { return x.experiment == name; });
+                             [&n = name](const SessionState::Exposure& x) { return x.experiment == n; });
     if (seen == s.exposures.end()) {
       s.exposures.push_back({name, variant, e.event_time_ms, e.seq});
     } else if (Before(e.event_time_ms, e.seq, seen->time_ms, seen->seq)) {
