@@ -15,6 +15,7 @@
 #include "proto/record.h"
 #include "storage/aggregate/aggregator.h"
 #include "storage/aggregate/dimensions.h"
+#include "storage/aggregate/rebuild.h"
 #include "storage/aggregate/session_state.h"
 #include "storage/log/keys.h"
 
@@ -354,6 +355,13 @@ Status Eraser::RunJob(Job* job, ErasureResult* out) {
     rocksdb::Status g = db.db()->Get(ro, db.sessions(), SessionHeadKey(sid), &head);
     if (g.ok()) closed = false;
     else if (!g.IsNotFound()) return FromRocks(g, "erasure: read session state");
+    if (closed) {
+      // A rebuild in progress must be done with the session too (storage/README.md "Backfill").
+      uint64_t max_seq = 0;
+      for (size_t i = first; i < records.size(); ++i) max_seq = std::max(max_seq, records[i].e.seq);
+      s = RebuildDoneWith(db, ro, sid, max_seq, &closed);
+      if (!s.ok()) return s;
+    }
     for (size_t i = first; i < records.size(); ++i) records[i].closed = closed;
   }
 
@@ -511,6 +519,14 @@ Status Eraser::Rename(Job* job) {
     bool closed = g.IsNotFound();
     for (const auto& e : events) closed = closed && e.seq <= checkpoint;
     for (const auto& e : late) closed = closed && e.seq <= checkpoint;
+    if (closed) {
+      // A rebuild in progress must be done with the session too (storage/README.md "Backfill").
+      uint64_t max_seq = 0;
+      for (const auto& e : events) max_seq = std::max(max_seq, e.seq);
+      for (const auto& e : late) max_seq = std::max(max_seq, e.seq);
+      s = RebuildDoneWith(db, ro, sid, max_seq, &closed);
+      if (!s.ok()) return s;
+    }
     if (!closed) {
       for (const auto& e : events) still.push_back(e.seq);
       continue;
