@@ -134,6 +134,12 @@ struct ErasureLogEntry {
   uint64_t events_erased = 0;
   uint64_t sessions_erased = 0;
   bool suppressed = false;
+  // The rows the exporter sent to ClickHouse are not replaced by their
+  // redacted copies yet (status "pending_export"; "done" otherwise).
+  bool export_pending = false;
+  // Some erased session is still open in the aggregator: its id is replaced
+  // by the opaque hash when it closes (status "pending_close").
+  bool sessions_open = false;
 };
 
 struct SessionPage {

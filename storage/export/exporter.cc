@@ -83,10 +83,29 @@ void Exporter::Run() {
     cv_.wait_for(lock, std::chrono::milliseconds(ms), [this] { return stopping_; });
     return !stopping_;
   };
+  int64_t erasure_backoff_ms = 0;
+  int64_t erasure_retry_at = 0;
   for (;;) {
     {
       std::lock_guard<std::mutex> lock(mu_);
       if (stopping_) break;
+    }
+    // Erasures first: between two INSERTs, so none of them races an INSERT
+    // of the same rows (storage/export/README.md "Erasure").
+    if (SteadyMs() >= erasure_retry_at) {
+      const ErasureStep step = SyncErasure();
+      if (step == ErasureStep::kDone) {
+        erasure_backoff_ms = 0;
+        cv_.notify_all();
+        continue;
+      }
+      if (step == ErasureStep::kFailed) {
+        erasure_backoff_ms = erasure_backoff_ms == 0 ? ex_.retry_initial_ms
+                                                     : std::min(ex_.retry_max_ms, erasure_backoff_ms * 2);
+        erasure_retry_at = SteadyMs() + erasure_backoff_ms;
+      } else {
+        erasure_backoff_ms = 0;
+      }
     }
     const uint64_t cp = checkpoint_.load();
     const uint64_t committed = committed_next_seq_->load();
@@ -278,6 +297,9 @@ ExportStats Exporter::stats() const {
   s.batches_inserted = batches_inserted_.load();
   s.bytes_sent = bytes_sent_.load();
   s.records_dropped = records_dropped_.load();
+  s.erasure_pending = erasure_pending_.load();
+  s.erasure_rows = erasure_rows_.load();
+  s.erasure_batches = erasure_batches_.load();
   for (size_t k = 1; k < failures_.size(); ++k) {
     s.failures.emplace_back(HttpFailureName(static_cast<HttpFailure>(k)), failures_[k].load());
   }

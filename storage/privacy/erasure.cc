@@ -16,6 +16,7 @@
 #include "storage/aggregate/aggregator.h"
 #include "storage/aggregate/session_state.h"
 #include "storage/log/keys.h"
+#include "storage/privacy/erasure_export.h"
 
 namespace foothold::storage {
 namespace {
@@ -218,7 +219,7 @@ struct Eraser::Job {
 };
 
 Eraser::Eraser(const StoreOptions& options, Database* db, std::string secret)
-    : options_(options), db_(db), secret_(std::move(secret)) {}
+    : options_(options), db_(db), secret_(std::move(secret)), export_enabled_(!options.export_clickhouse.url.empty()) {}
 
 std::string Eraser::IdentityHash(IdentityKind kind, std::string_view id) const {
   std::string keyed = secret_;
@@ -239,6 +240,9 @@ Status Eraser::Load() {
   Status s = LastNumber(*db_, kMetaErasureJob, &last_job);
   if (s.ok()) s = LastNumber(*db_, kMetaErasureLog, &last_log);
   next_job_ = next_log_ = std::max(last_job, last_log) + 1;
+  uint64_t last_export = 0;
+  if (s.ok()) s = LastNumber(*db_, kMetaErasureExport, &last_export);
+  next_export_ = last_export + 1;
   renames_pending_ = last_job != 0;  // any job left: ResumeJobs looks at it
   return s;
 }
@@ -371,6 +375,11 @@ Status Eraser::RunJob(Job* job, ErasureResult* out) {
       if (b.ok() && !e.user_id.empty()) b = batch.Delete(db.identities(), IdentityKey(kIdentityUser, e.user_id, e.seq));
       if (!records[i].closed) job->pending.push_back(e.seq);
       ++job->erased;
+    }
+    if (b.ok() && export_enabled_ && end > at) {
+      std::vector<uint64_t> seqs;
+      for (size_t i = at; i < end; ++i) seqs.push_back(records[i].e.seq);
+      b = batch.Put(db.meta(), ErasureExportKey(next_export_++), EncodeErasureExport(job->number, std::move(seqs)));
     }
     if (last) {
       std::string v;
@@ -523,6 +532,14 @@ Status Eraser::Rename(Job* job) {
     }
   }
   if (still.size() == job->pending.size()) return Status::Ok();  // nothing closed yet
+  if (b.ok() && export_enabled_) {
+    std::vector<uint64_t> seqs;
+    for (const auto& [sid, events] : by_session) {
+      for (const auto& e : events) seqs.push_back(e.seq);
+    }
+    std::erase_if(seqs, [&](uint64_t seq) { return std::find(still.begin(), still.end(), seq) != still.end(); });
+    b = batch.Put(db.meta(), ErasureExportKey(next_export_++), EncodeErasureExport(job->number, std::move(seqs)));
+  }
   job->pending = std::move(still);
   if (b.ok()) b = job->pending.empty() ? batch.Delete(db.meta(), JobKey(job->number))
                                        : batch.Put(db.meta(), JobKey(job->number), job->Encode());
@@ -558,6 +575,19 @@ Status ReadErasureLog(const Database& db, size_t limit, std::vector<ErasureLogEn
   }
   if (!it->status().ok()) return FromRocks(it->status(), "read erasure log in " + db.dir());
   std::reverse(out->begin(), out->end());
+  std::vector<ErasureExport> exports;
+  Status s = ReadErasureExports(db, 0, &exports);
+  if (!s.ok()) return s;
+  std::set<uint64_t> pending;
+  for (const ErasureExport& x : exports) pending.insert(x.erasure_id);
+  for (ErasureLogEntry& e : *out) {
+    e.export_pending = pending.contains(e.erasure_id);
+    // A job record left after the erasure log entry: a session still open.
+    std::string job;
+    rocksdb::Status g = db.db()->Get(rocksdb::ReadOptions(), db.meta(), JobKey(e.erasure_id), &job);
+    if (!g.ok() && !g.IsNotFound()) return FromRocks(g, "read erasure jobs in " + db.dir());
+    e.sessions_open = g.ok();
+  }
   return Status::Ok();
 }
 

@@ -15,6 +15,9 @@
 //      and updates the job (count, seqs whose session is still open);
 //   3. the last batch writes the erasure log entry and the suppression keys,
 //      and turns the job into "renames pending" without the id (or deletes it).
+// With the ClickHouse exporter configured, every batch that rewrites records
+// also queues their seqs for the exporter, which replaces the exported rows
+// (storage/privacy/erasure_export.h, storage/export/README.md "Erasure").
 // A session still open in the aggregator keeps its session_id in the
 // redacted records until it closes; then (ResumeJobs, polled by the writer)
 // the session_id is replaced with an opaque keyed hash, the same for every
@@ -84,6 +87,8 @@ class Eraser {
   std::unordered_set<std::string> suppressed_;  // IdentityHash values
   uint64_t next_job_ = 1;
   uint64_t next_log_ = 1;
+  const bool export_enabled_;    // [export.clickhouse] set: rewrites queue their ClickHouse phase
+  uint64_t next_export_ = 1;     // the next "erasure_export/" number (storage/privacy/erasure_export.h)
   bool renames_pending_ = false;
 };
 
