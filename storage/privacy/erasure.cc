@@ -13,6 +13,7 @@
 
 #include "proto/coding.h"
 #include "proto/record.h"
+#include "proto/siphash.h"
 #include "storage/aggregate/aggregator.h"
 #include "storage/aggregate/session_state.h"
 #include "storage/log/keys.h"
@@ -133,6 +134,33 @@ Status ScanIndex(const Database& db, rocksdb::ColumnFamilyHandle* cf, const std:
   return Status::Ok();
 }
 
+// The value of a suppression entry written with the keyed SipHash; entries
+// of older stores have an empty value and the unkeyed Hash64(secret‖kind‖id).
+constexpr char kSuppressSipHash[] = "\x02";
+
+// SipHash-2-4's 128-bit key: the first 32 hex digits of the instance secret
+// (64 random hex digits, storage/README.md "meta"); a secret that is not hex
+// (only tests make one) is used as bytes, cycled.
+proto::internal::SipKey KeyFromSecret(std::string_view secret) {
+  proto::internal::SipKey key{};
+  auto nibble = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+  };
+  bool hex = secret.size() >= 32;
+  for (size_t i = 0; hex && i < 32; ++i) hex = nibble(secret[i]) >= 0;
+  for (size_t i = 0; i < key.size(); ++i) {
+    if (hex) {
+      key[i] = static_cast<uint8_t>(nibble(secret[2 * i]) << 4 | nibble(secret[2 * i + 1]));
+    } else if (!secret.empty()) {
+      key[i] = static_cast<uint8_t>(secret[i % secret.size()]);
+    }
+  }
+  return key;
+}
+
 char KindChar(IdentityKind k) {
   return k == IdentityKind::kAnonymousId ? 'a' : k == IdentityKind::kUserId ? 'u' : 's';
 }
@@ -219,20 +247,39 @@ struct Eraser::Job {
 };
 
 Eraser::Eraser(const StoreOptions& options, Database* db, std::string secret)
-    : options_(options), db_(db), secret_(std::move(secret)), export_enabled_(!options.export_clickhouse.url.empty()) {}
+    : options_(options),
+      db_(db),
+      secret_(std::move(secret)),
+      key_(KeyFromSecret(secret_)),
+      export_enabled_(!options.export_clickhouse.url.empty()) {}
+
+uint64_t Eraser::Keyed(char domain, std::string_view id) const {
+  std::string data(1, domain);
+  data.append(id);
+  return proto::internal::SipHash24(key_, data.data(), data.size());
+}
 
 std::string Eraser::IdentityHash(IdentityKind kind, std::string_view id) const {
+  return std::string(1, KindChar(kind)) + ":" + Hex16(Keyed(KindChar(kind), id));
+}
+
+std::string Eraser::LegacyIdentityHash(IdentityKind kind, std::string_view id) const {
   std::string keyed = secret_;
   keyed.push_back(KindChar(kind));
   keyed.append(id);
   return std::string(1, KindChar(kind)) + ":" + Hex16(Hash64(keyed));
 }
 
+std::string Eraser::OpaqueSessionId(std::string_view session_id) const {
+  return "erased-" + Hex16(Keyed('s', session_id));
+}
+
 Status Eraser::Load() {
   std::unique_ptr<rocksdb::Iterator> it(db_->db()->NewIterator(rocksdb::ReadOptions(), db_->meta()));
   const rocksdb::Slice prefix(kMetaSuppress);
   for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
-    suppressed_.insert(std::string(View(it->key()).substr(prefix.size())));
+    auto& set = View(it->value()) == kSuppressSipHash ? suppressed_ : legacy_suppressed_;
+    set.insert(std::string(View(it->key()).substr(prefix.size())));
   }
   if (!it->status().ok()) return FromRocks(it->status(), "read suppression list in " + db_->dir());
   uint64_t last_job = 0;
@@ -248,10 +295,13 @@ Status Eraser::Load() {
 }
 
 bool Eraser::Suppressed(const proto::Event& e) const {
-  if (suppressed_.empty()) return false;
-  return (!e.anonymous_id.empty() && suppressed_.contains(IdentityHash(IdentityKind::kAnonymousId, e.anonymous_id))) ||
-         (!e.user_id.empty() && suppressed_.contains(IdentityHash(IdentityKind::kUserId, e.user_id))) ||
-         (!e.session_id.empty() && suppressed_.contains(IdentityHash(IdentityKind::kSessionId, e.session_id)));
+  auto listed = [&](const std::unordered_set<std::string>& set, auto hash) {
+    return !set.empty() &&
+           ((!e.anonymous_id.empty() && set.contains((this->*hash)(IdentityKind::kAnonymousId, e.anonymous_id))) ||
+            (!e.user_id.empty() && set.contains((this->*hash)(IdentityKind::kUserId, e.user_id))) ||
+            (!e.session_id.empty() && set.contains((this->*hash)(IdentityKind::kSessionId, e.session_id))));
+  };
+  return listed(suppressed_, &Eraser::IdentityHash) || listed(legacy_suppressed_, &Eraser::LegacyIdentityHash);
 }
 
 Status Eraser::WriteJob(const Job& job, bool sync) {
@@ -365,7 +415,7 @@ Status Eraser::RunJob(Job* job, ErasureResult* out) {
     rocksdb::Status b;
     for (size_t i = at; i < end; ++i) {
       const proto::Event& e = records[i].e;
-      std::string sid = records[i].closed ? "erased-" + Hex16(Hash64(secret_ + "s" + e.session_id)) : e.session_id;
+      std::string sid = records[i].closed ? OpaqueSessionId(e.session_id) : e.session_id;
       proto::Event r = RedactRecord(e, options_.analytics, std::move(sid));
       buf.clear();
       proto::EncodeRecord(r, &buf);
@@ -396,7 +446,7 @@ Status Eraser::RunJob(Job* job, ErasureResult* out) {
           keys.push_back(IdentityHash(k == kIdentityUser ? IdentityKind::kUserId : IdentityKind::kAnonymousId, id));
         }
         for (const std::string& k : keys) {
-          if (b.ok()) b = batch.Put(db.meta(), std::string(kMetaSuppress) + k, {});
+          if (b.ok()) b = batch.Put(db.meta(), std::string(kMetaSuppress) + k, kSuppressSipHash);
         }
       }
       job->state = kJobRenames;
@@ -518,7 +568,7 @@ Status Eraser::Rename(Job* job) {
       for (const auto& e : events) still.push_back(e.seq);
       continue;
     }
-    const std::string opaque = "erased-" + Hex16(Hash64(secret_ + "s" + sid));
+    const std::string opaque = OpaqueSessionId(sid);
     for (const auto& e : late) {
       if (b.ok()) b = batch.Delete(db.session_index(), SessionIndexKey(e.session_id, e.event_time_ms, e.seq));
       if (b.ok() && !e.anonymous_id.empty()) b = batch.Delete(db.identities(), IdentityKey(kIdentityAnonymous, e.anonymous_id, e.seq));

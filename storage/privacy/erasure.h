@@ -40,6 +40,7 @@
 #include <vector>
 
 #include "proto/event.h"
+#include "proto/siphash.h"
 #include "proto/status.h"
 #include "storage/event_store.h"
 #include "storage/log/db.h"
@@ -72,19 +73,29 @@ class Eraser {
   Status ResumeJobs();
   bool renames_pending() const { return renames_pending_; }
 
-  // "a:" / "u:" / "s:" + 16 hex digits of a hash keyed with the instance secret.
+  // "a:" / "u:" / "s:" + 16 hex digits of SipHash-2-4 (proto/siphash.h) of the
+  // kind letter and the id, keyed with the instance secret's first 128 bits.
   std::string IdentityHash(IdentityKind kind, std::string_view id) const;
+  // The same shape with the hash of stores written before SipHash,
+  // Hash64(secret ‖ kind ‖ id): suppression entries with an empty value are
+  // of that kind and are still honoured (never rewritten: the ids are gone).
+  std::string LegacyIdentityHash(IdentityKind kind, std::string_view id) const;
 
  private:
   struct Job;
   Status RunJob(Job* job, ErasureResult* out);
   Status Rename(Job* job);
   Status WriteJob(const Job& job, bool sync);
+  uint64_t Keyed(char domain, std::string_view id) const;
+  // "erased-" + 16 hex of the keyed hash: the id a closed erased session takes.
+  std::string OpaqueSessionId(std::string_view session_id) const;
 
   const StoreOptions options_;
   Database* const db_;
   const std::string secret_;
-  std::unordered_set<std::string> suppressed_;  // IdentityHash values
+  const proto::internal::SipKey key_;
+  std::unordered_set<std::string> suppressed_;         // IdentityHash values (entry value "\x02")
+  std::unordered_set<std::string> legacy_suppressed_;  // LegacyIdentityHash values (empty entry value)
   uint64_t next_job_ = 1;
   uint64_t next_log_ = 1;
   const bool export_enabled_;    // [export.clickhouse] set: rewrites queue their ClickHouse phase

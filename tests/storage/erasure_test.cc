@@ -3,6 +3,7 @@
 // their sessions answer NotFound, every counter stays as it was and `verify`
 // recounts the redacted log to the same numbers; suppression drops later
 // events; an erasure interrupted by a crash is resumed at the next open.
+#include <cstdio>
 #include <map>
 #include <set>
 #include <string>
@@ -11,6 +12,7 @@
 
 #include "proto/coding.h"
 #include "proto/record.h"
+#include "proto/siphash.h"
 #include "storage/log/db.h"
 #include "storage/log/keys.h"
 #include "storage/verify.h"
@@ -307,6 +309,58 @@ TEST_CASE("an erasure interrupted by a crash is resumed at the next open", "[sto
     CHECK(r.erasure_id == 2);
   }
   CheckVerify(options);
+}
+
+std::string Hex16(uint64_t v) {
+  char buf[17];
+  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(v));
+  return buf;
+}
+
+TEST_CASE("suppression entries are keyed SipHash; entries of older stores (unkeyed Hash64) still suppress",
+          "[storage][privacy]") {
+  TempDir dir;
+  const StoreOptions options = Options(dir);
+  std::string secret;
+  {
+    auto store = OpenStore(options);
+    secret = store->instance_secret();
+    ErasureResult r;
+    REQUIRE(store->Erase({IdentityKind::kAnonymousId, "new-visitor", true}, kT0, &r).ok());
+  }
+  REQUIRE(secret.size() == 64);
+  // The entry the erasure wrote: "a:" + SipHash-2-4 of "a" ‖ id keyed with the secret's first 128 bits,
+  // marked with the value 0x02.
+  proto::internal::SipKey key{};
+  for (size_t i = 0; i < key.size(); ++i) key[i] = static_cast<uint8_t>(std::stoi(secret.substr(2 * i, 2), nullptr, 16));
+  const std::string data = "anew-visitor";
+  const std::string expected = "a:" + Hex16(proto::internal::SipHash24(key, data.data(), data.size()));
+  {
+    std::unique_ptr<Database> db;
+    REQUIRE(Database::Open(options, &db).ok());
+    std::string v;
+    REQUIRE(db->db()->Get(rocksdb::ReadOptions(), db->meta(), std::string(kMetaSuppress) + expected, &v).ok());
+    CHECK(v == "\x02");
+    // What a store written before SipHash holds: Hash64(secret ‖ kind ‖ id), empty value.
+    const std::string legacy = "a:" + Hex16(Hash64(secret + "a" + "old-visitor"));
+    REQUIRE(db->db()->Put(rocksdb::WriteOptions(), db->meta(), std::string(kMetaSuppress) + legacy, "").ok());
+    const std::string legacy_user = "u:" + Hex16(Hash64(secret + "u" + "old-user"));
+    REQUIRE(db->db()->Put(rocksdb::WriteOptions(), db->meta(), std::string(kMetaSuppress) + legacy_user, "").ok());
+    REQUIRE(db->Close().ok());
+  }
+  auto store = OpenStore(options);
+  AppendResult a = AppendSync(*store, {Personal("page_view", "s-1", "new-visitor", "", kT0 + kHour),
+                                       Personal("page_view", "s-2", "old-visitor", "", kT0 + kHour),
+                                       Personal("page_view", "s-3", "someone", "old-user", kT0 + kHour),
+                                       Personal("page_view", "s-4", "someone-else", "", kT0 + kHour)});
+  REQUIRE(a.status.ok());
+  CHECK(a.outcomes == std::vector<AppendOutcome>{AppendOutcome::kSuppressed, AppendOutcome::kSuppressed,
+                                                 AppendOutcome::kSuppressed, AppendOutcome::kStored});
+  // The erasure log names the identity by the same keyed hash.
+  std::vector<ErasureLogEntry> log;
+  REQUIRE(store->ReadErasureLog(10, &log).ok());
+  REQUIRE(log.size() == 1);
+  CHECK(log[0].identity == expected);
 }
 
 }  // namespace
