@@ -91,7 +91,7 @@ Exporter::ErasureStep Exporter::SyncErasure() {
   HttpAnswer a = http_->Post("", "ALTER TABLE " + ex_.database + "." + ex_.table + " DELETE WHERE " + where);
   // 2. Insert the redacted copies. A crash or failure anywhere here repeats
   //    both steps: the next DELETE removes what this INSERT left.
-  if (a.failure == HttpFailure::kNone && rows > 0) a = http_->Post(insert_sql_, body);
+  if (a.failure == HttpFailure::kNone && rows > 0) a = http_->Post(insert_sql_, body, kInsertParams);
   if (a.failure != HttpFailure::kNone) {
     NoteFailure(a.failure, std::string("erasure export: ") + HttpFailureName(a.failure) + ": " + a.error);
     return ErasureStep::kFailed;

@@ -73,6 +73,9 @@ class Exporter {
   bool WaitRows(const std::string& where, uint64_t rows);
   void NoteFailure(HttpFailure kind, std::string message);
 
+  static const char kInsertParams[];
+  void EnsureSourceColumn();
+
   void Run();
   // Reads up to batch_rows records after the checkpoint into *batch.
   Status Fill(Batch* batch);
@@ -106,6 +109,8 @@ class Exporter {
   std::condition_variable cv_;  // wakes the thread (stop) and WaitFor callers (progress)
   bool stopping_ = false;       // guarded by mu_
   std::string last_error_;      // guarded by mu_
+  bool source_column_ok_ = false;  // exporter thread: the table has the `source` column
+  bool source_warned_ = false;
   uint64_t dropped_through_ = 0;  // exporter thread: drops up to this seq are counted
   std::thread thread_;
 };
