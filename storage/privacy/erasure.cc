@@ -240,23 +240,26 @@ Status Eraser::WriteJob(const Job& job, bool sync) {
   return s.ok() ? Status::Ok() : FromRocks(s, "erasure: write job in " + db_->dir());
 }
 
-Status Eraser::Erase(const ErasureRequest& request, int64_t now_ms, ErasureResult* out) {
-  *out = ErasureResult{};
-  if (request.id.empty()) return Status::InvalidArgument("erasure: empty id");
-  Job job;
-  job.number = next_job_++;
-  job.kind = request.kind;
-  job.id = request.id;
-  job.suppress = request.suppress;
-  job.at_ms = now_ms;
-  // Durable before anything is rewritten: a crash from here on is resumed.
-  Status s = WriteJob(job, /*sync=*/true);
-  if (!s.ok()) return s;
-  return RunJob(&job, out);
-}
+// An erasure in progress: what the first discovery found, and how far the
+// chunks got. Lives between the writer's groups (Begin, then Step per task).
+struct Eraser::ActiveItem {
+  uint64_t seq = 0;
+  std::string session_id;  // the record's, when found: a record that changed since is left alone
+  bool closed = false;     // its session is closed in the aggregator: the id becomes opaque
+};
 
-Status Eraser::RunJob(Job* job, ErasureResult* out) {
+struct Eraser::Active {
+  Job job;
+  std::vector<ActiveItem> items;  // the first discovery, written chunk by chunk
+  size_t next = 0;
+  std::set<std::string> sessions;                     // every session found (counted once)
+  std::set<std::pair<char, std::string>> identities;  // every identity followed
+  std::set<std::string> pending_sessions;             // redacted while open
+};
+
+Status Eraser::Discover(Active* a, std::vector<ActiveItem>* items) {
   const Database& db = *db_;
+  Job* job = &a->job;
   // 1. The identities to follow and the sessions they touch.
   std::set<std::string> sessions;
   std::set<std::pair<char, std::string>> identities;
@@ -286,6 +289,7 @@ Status Eraser::RunJob(Job* job, ErasureResult* out) {
       if (!e.user_id.empty()) todo.emplace_back(kIdentityUser, e.user_id);
     }
   }
+  a->identities.insert(identities.begin(), identities.end());
 
   // 2. Every record of those sessions, and whether each session is closed:
   // no open-session row and every record at or below the aggregator's
@@ -305,110 +309,175 @@ Status Eraser::RunJob(Job* job, ErasureResult* out) {
     if (g.ok() && v.size() == 8) checkpoint = GetBe64(v);
     else if (!g.ok() && !g.IsNotFound()) return FromRocks(g, "erasure: read aggregator checkpoint");
   }
-  struct Found {
-    proto::Event e;
-    bool closed = false;
-  };
-  std::vector<Found> records;
   for (const std::string& sid : sessions) {
     std::vector<uint64_t> seqs;
     Status s = ScanIndex(db, db.session_index(), SessionIndexPrefix(sid), &seqs);
     if (!s.ok()) return s;
-    const size_t first = records.size();
+    const size_t first = items->size();
     bool closed = true;
     for (uint64_t seq : seqs) {
-      Found f;
+      proto::Event e;
       bool found = false;
-      s = GetRecord(db, ro, seq, &f.e, &found);
+      s = GetRecord(db, ro, seq, &e, &found);
       if (!s.ok()) return s;
-      if (!found || f.e.session_id != sid) continue;
+      if (!found || e.session_id != sid) continue;
       closed = closed && seq <= checkpoint;
-      records.push_back(std::move(f));
+      items->push_back({seq, sid, false});
     }
-    if (records.size() == first) continue;
-    ++job->sessions;
+    if (items->size() == first) continue;
+    if (a->sessions.insert(sid).second) ++job->sessions;
     std::string head;
     rocksdb::Status g = db.db()->Get(ro, db.sessions(), SessionHeadKey(sid), &head);
     if (g.ok()) closed = false;
     else if (!g.IsNotFound()) return FromRocks(g, "erasure: read session state");
-    for (size_t i = first; i < records.size(); ++i) records[i].closed = closed;
+    for (size_t i = first; i < items->size(); ++i) (*items)[i].closed = closed;
   }
-
-  // 3. Rewrite in chunks; each chunk carries the job's progress.
-  const bool sync = options_.durability == config::Durability::kSync;
-  std::string buf;
-  for (size_t at = 0; at < records.size() || at == 0; at += kChunkRecords) {
-    const size_t end = std::min(records.size(), at + kChunkRecords);
-    const bool last = end == records.size();
-    rocksdb::WriteBatch batch;
-    rocksdb::Status b;
-    for (size_t i = at; i < end; ++i) {
-      const proto::Event& e = records[i].e;
-      std::string sid = records[i].closed ? OpaqueSessionId(e.session_id) : e.session_id;
-      proto::Event r = RedactRecord(e, options_.analytics, std::move(sid));
-      buf.clear();
-      proto::EncodeRecord(r, &buf);
-      if (b.ok()) b = batch.Put(db.log(), LogKey(e.seq), buf);
-      if (b.ok()) b = batch.Delete(db.session_index(), SessionIndexKey(e.session_id, e.event_time_ms, e.seq));
-      if (b.ok() && !e.anonymous_id.empty()) b = batch.Delete(db.identities(), IdentityKey(kIdentityAnonymous, e.anonymous_id, e.seq));
-      if (b.ok() && !e.user_id.empty()) b = batch.Delete(db.identities(), IdentityKey(kIdentityUser, e.user_id, e.seq));
-      if (!records[i].closed) job->pending.push_back(e.seq);
-      ++job->erased;
-    }
-    if (b.ok() && export_enabled_ && end > at) {
-      std::vector<uint64_t> seqs;
-      for (size_t i = at; i < end; ++i) seqs.push_back(records[i].e.seq);
-      b = batch.Put(db.meta(), ErasureExportKey(next_export_++), EncodeErasureExport(job->number, std::move(seqs)));
-    }
-    if (last) {
-      std::string v;
-      proto::PutVarsigned64(&v, job->at_ms);
-      proto::PutLengthPrefixed(&v, IdentityHash(job->kind, job->id));
-      proto::PutVarint64(&v, job->erased);
-      proto::PutVarint64(&v, job->sessions);
-      v.push_back(job->suppress ? 1 : 0);
-      if (b.ok()) b = batch.Put(db.meta(), LogEntryKey(job->number), v);
-      if (job->suppress) {
-        std::vector<std::string> keys;
-        if (job->kind == IdentityKind::kSessionId) keys.push_back(IdentityHash(IdentityKind::kSessionId, job->id));
-        for (const auto& [k, id] : identities) {
-          keys.push_back(IdentityHash(k == kIdentityUser ? IdentityKind::kUserId : IdentityKind::kAnonymousId, id));
-        }
-        for (const std::string& k : keys) {
-          if (b.ok()) b = batch.Put(db.meta(), std::string(kMetaSuppress) + k, kSuppressSipHash);
-        }
-      }
-      job->state = kJobRenames;
-      if (b.ok()) b = job->pending.empty() ? batch.Delete(db.meta(), JobKey(job->number))
-                                           : batch.Put(db.meta(), JobKey(job->number), job->Encode());
-    } else if (b.ok()) {
-      b = batch.Put(db.meta(), JobKey(job->number), job->Encode());
-    }
-    if (b.ok()) {
-      rocksdb::WriteOptions wo;
-      wo.sync = sync;
-      b = db.db()->Write(wo, &batch);
-    }
-    if (!b.ok()) return FromRocks(b, "erasure: write in " + db.dir());
-    if (last) break;
-  }
-  if (job->suppress) {
-    if (job->kind == IdentityKind::kSessionId) suppressed_.insert(IdentityHash(IdentityKind::kSessionId, job->id));
-    for (const auto& [k, id] : identities) {
-      suppressed_.insert(IdentityHash(k == kIdentityUser ? IdentityKind::kUserId : IdentityKind::kAnonymousId, id));
-    }
-  }
-  next_log_ = std::max(next_log_, job->number + 1);
-  if (!job->pending.empty()) renames_pending_ = true;
-  std::set<std::string> pending_sessions;
-  for (const Found& f : records) {
-    if (!f.closed) pending_sessions.insert(f.e.session_id);
-  }
-  out->erasure_id = job->number;
-  out->events_erased = job->erased;
-  out->sessions_erased = job->sessions;
-  out->sessions_pending = pending_sessions.size();
   return Status::Ok();
+}
+
+// One WriteBatch: `items` redacted (each read again now: retention or a
+// rename may have changed it since the discovery), their index entries
+// deleted, the job's progress; the final one also the erasure log entry and
+// the suppression keys.
+Status Eraser::WriteItems(Active* a, const ActiveItem* items, size_t n, bool final) {
+  const Database& db = *db_;
+  Job* job = &a->job;
+  rocksdb::WriteBatch batch;
+  rocksdb::Status b;
+  rocksdb::ReadOptions plain;
+  std::string buf;
+  std::vector<uint64_t> rewritten;
+  for (size_t i = 0; i < n; ++i) {
+    proto::Event e;
+    bool found = false;
+    Status s = GetRecord(db, plain, items[i].seq, &e, &found);
+    if (!s.ok()) return s;
+    // Gone (retention), renamed, or already redacted (every stored record has
+    // an event_id, a redacted one none) since the discovery: left alone.
+    if (!found || e.session_id != items[i].session_id || e.event_id.empty()) continue;
+    std::string sid = items[i].closed ? OpaqueSessionId(e.session_id) : e.session_id;
+    proto::Event r = RedactRecord(e, options_.analytics, std::move(sid));
+    buf.clear();
+    proto::EncodeRecord(r, &buf);
+    if (b.ok()) b = batch.Put(db.log(), LogKey(e.seq), buf);
+    if (b.ok()) b = batch.Delete(db.session_index(), SessionIndexKey(e.session_id, e.event_time_ms, e.seq));
+    if (b.ok() && !e.anonymous_id.empty()) b = batch.Delete(db.identities(), IdentityKey(kIdentityAnonymous, e.anonymous_id, e.seq));
+    if (b.ok() && !e.user_id.empty()) b = batch.Delete(db.identities(), IdentityKey(kIdentityUser, e.user_id, e.seq));
+    if (!items[i].closed) {
+      job->pending.push_back(e.seq);
+      a->pending_sessions.insert(e.session_id);
+    }
+    rewritten.push_back(e.seq);
+    ++job->erased;
+  }
+  if (b.ok() && export_enabled_ && !rewritten.empty()) {
+    b = batch.Put(db.meta(), ErasureExportKey(next_export_++), EncodeErasureExport(job->number, std::move(rewritten)));
+  }
+  if (final) {
+    std::string v;
+    proto::PutVarsigned64(&v, job->at_ms);
+    proto::PutLengthPrefixed(&v, IdentityHash(job->kind, job->id));
+    proto::PutVarint64(&v, job->erased);
+    proto::PutVarint64(&v, job->sessions);
+    v.push_back(job->suppress ? 1 : 0);
+    if (b.ok()) b = batch.Put(db.meta(), LogEntryKey(job->number), v);
+    if (job->suppress) {
+      for (const std::string& k : SuppressionKeys(*a)) {
+        if (b.ok()) b = batch.Put(db.meta(), std::string(kMetaSuppress) + k, kSuppressSipHash);
+      }
+    }
+    job->state = kJobRenames;
+    if (b.ok()) b = job->pending.empty() ? batch.Delete(db.meta(), JobKey(job->number))
+                                         : batch.Put(db.meta(), JobKey(job->number), job->Encode());
+  } else if (b.ok()) {
+    b = batch.Put(db.meta(), JobKey(job->number), job->Encode());
+  }
+  if (b.ok()) {
+    rocksdb::WriteOptions wo;
+    wo.sync = options_.durability == config::Durability::kSync;
+    b = db.db()->Write(wo, &batch);
+  }
+  return b.ok() ? Status::Ok() : FromRocks(b, "erasure: write in " + db.dir());
+}
+
+std::vector<std::string> Eraser::SuppressionKeys(const Active& a) const {
+  std::vector<std::string> keys;
+  if (a.job.kind == IdentityKind::kSessionId) keys.push_back(IdentityHash(IdentityKind::kSessionId, a.job.id));
+  for (const auto& [k, id] : a.identities) {
+    keys.push_back(IdentityHash(k == kIdentityUser ? IdentityKind::kUserId : IdentityKind::kAnonymousId, id));
+  }
+  return keys;
+}
+
+Eraser::~Eraser() = default;
+
+void Eraser::Abandon() { active_.reset(); }
+
+Status Eraser::Erase(const ErasureRequest& request, int64_t now_ms, ErasureResult* out) {
+  Status s = Begin(request, now_ms);
+  for (bool finished = false; s.ok() && !finished;) s = Step(out, &finished);
+  return s;
+}
+
+Status Eraser::Begin(const ErasureRequest& request, int64_t now_ms) {
+  if (request.id.empty()) return Status::InvalidArgument("erasure: empty id");
+  if (active_) return Status::Busy("erasure: another erasure is running");
+  auto a = std::make_unique<Active>();
+  a->job.number = next_job_++;
+  a->job.kind = request.kind;
+  a->job.id = request.id;
+  a->job.suppress = request.suppress;
+  a->job.at_ms = now_ms;
+  // Durable before anything is rewritten: a crash from here on is resumed.
+  Status s = WriteJob(a->job, /*sync=*/true);
+  if (s.ok()) s = Discover(a.get(), &a->items);
+  if (s.ok()) active_ = std::move(a);
+  return s;
+}
+
+Status Eraser::Step(ErasureResult* out, bool* finished) {
+  *finished = false;
+  if (!active_) return Status::InvalidArgument("erasure: nothing running");
+  Active* a = active_.get();
+  Status s;
+  if (a->items.size() - a->next > kChunkRecords) {
+    s = WriteItems(a, a->items.data() + a->next, kChunkRecords, /*final=*/false);
+    a->next += kChunkRecords;
+    if (!s.ok()) active_.reset();  // the job record stays: resumed at the next open
+    return s;
+  }
+  // The last batch: find again what is still indexed - the rest of the
+  // first discovery plus whatever the writer stored for these people while
+  // the chunks ran - and redact it together with the log entry and the
+  // suppression keys, in one batch between two groups: everything stored
+  // before it is erased, everything after it is suppressed (when asked).
+  std::vector<ActiveItem> rest;
+  s = Discover(a, &rest);
+  if (s.ok()) s = WriteItems(a, rest.data(), rest.size(), /*final=*/true);
+  if (!s.ok()) {
+    active_.reset();
+    return s;
+  }
+  for (const std::string& k : a->job.suppress ? SuppressionKeys(*a) : std::vector<std::string>()) suppressed_.insert(k);
+  next_log_ = std::max(next_log_, a->job.number + 1);
+  if (!a->job.pending.empty()) renames_pending_ = true;
+  out->erasure_id = a->job.number;
+  out->events_erased = a->job.erased;
+  out->sessions_erased = a->job.sessions;
+  out->sessions_pending = a->pending_sessions.size();
+  active_.reset();
+  *finished = true;
+  return Status::Ok();
+}
+
+Status Eraser::RunJob(Job* job, ErasureResult* out) {
+  auto a = std::make_unique<Active>();
+  a->job = *job;
+  Status s = Discover(a.get(), &a->items);
+  if (!s.ok()) return s;
+  active_ = std::move(a);
+  for (bool finished = false; s.ok() && !finished;) s = Step(out, &finished);
+  return s;
 }
 
 Status Eraser::ResumeJobs() {
@@ -431,7 +500,12 @@ Status Eraser::ResumeJobs() {
   bool left = false;
   for (Job& job : jobs) {
     Status s;
+    if (active_ && job.number == active_->job.number) continue;  // running now, chunk by chunk
     if (job.state == kJobRunning) {
+      if (active_) {  // one at a time: this one after the running one
+        left = true;
+        continue;
+      }
       // Interrupted by a crash: run it again. What an earlier chunk redacted
       // is no longer indexed, so it is not found twice; the count carries on.
       ErasureResult ignored;

@@ -30,10 +30,12 @@
 // open-session rows: the aggregator never reads those records again).
 //
 // Thread safety: writer-thread only (the Writer calls every method between
-// groups), except construction.
+// groups), except construction. An erasure runs in steps between groups, so
+// ingestion goes on while it runs.
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <unordered_set>
@@ -59,6 +61,9 @@ proto::Event RedactRecord(const proto::Event& e, const AnalyticsDefs& defs, std:
 class Eraser {
  public:
   Eraser(const StoreOptions& options, Database* db, std::string secret);
+  ~Eraser();
+  Eraser(const Eraser&) = delete;
+  Eraser& operator=(const Eraser&) = delete;
 
   // Reads the suppression list and the erasure counters. Call once before use.
   Status Load();
@@ -66,7 +71,23 @@ class Eraser {
   // True when the event names a suppressed anonymous_id, user_id or session_id.
   bool Suppressed(const proto::Event& e) const;
 
+  // Begin + Step until finished, in one call (tests; the Writer steps).
   Status Erase(const ErasureRequest& request, int64_t now_ms, ErasureResult* out);
+
+  // An erasure in bounded steps, so ingestion goes on in between (the Writer
+  // runs each step as a task between two groups). Begin writes the job
+  // record (synced) and finds the records; each Step rewrites at most
+  // kChunkRecords of them in one WriteBatch, and the last one finds again
+  // what is still indexed for those people (events stored meanwhile), and
+  // writes it with the erasure log entry and the suppression keys, so the
+  // suppression list takes over exactly where the redaction stopped. A crash
+  // between steps leaves the job record: it is resumed at the next open.
+  // Begin answers Busy while another erasure is running (busy()).
+  Status Begin(const ErasureRequest& request, int64_t now_ms);
+  Status Step(ErasureResult* out, bool* finished);
+  bool busy() const { return active_ != nullptr; }
+  // Drops the running erasure (the store failed): its job record resumes it at the next open.
+  void Abandon();
 
   // Resumes jobs a crash interrupted and renames the sessions of finished
   // jobs that have closed since. Cheap when there is nothing to do.
@@ -83,7 +104,12 @@ class Eraser {
 
  private:
   struct Job;
+  struct Active;
+  struct ActiveItem;
   Status RunJob(Job* job, ErasureResult* out);
+  Status Discover(Active* a, std::vector<ActiveItem>* items);
+  Status WriteItems(Active* a, const ActiveItem* items, size_t n, bool final);
+  std::vector<std::string> SuppressionKeys(const Active& a) const;
   Status Rename(Job* job);
   Status WriteJob(const Job& job, bool sync);
   uint64_t Keyed(char domain, std::string_view id) const;
@@ -101,6 +127,7 @@ class Eraser {
   const bool export_enabled_;    // [export.clickhouse] set: rewrites queue their ClickHouse phase
   uint64_t next_export_ = 1;     // the next "erasure_export/" number (storage/privacy/erasure_export.h)
   bool renames_pending_ = false;
+  std::unique_ptr<Active> active_;  // the erasure between its steps, if any
 };
 
 // The erasure log, oldest first: at most the `limit` newest entries. Any thread.
