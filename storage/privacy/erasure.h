@@ -11,10 +11,13 @@
 // leaves a half:
 //   1. the job record (meta "erasure_job/n", state running, with the id) is
 //      written and synced before anything else;
-//   2. records are redacted in chunks; each chunk deletes their index entries
-//      and updates the job (count, seqs whose session is still open);
-//   3. the last batch writes the erasure log entry and the suppression keys,
-//      and turns the job into "renames pending" without the id (or deletes it).
+//   2. records are redacted in chunks, one writer task each (ingestion goes on
+//      in between); each chunk deletes their index entries and updates the
+//      job (count, seqs whose session is still open);
+//   3. the last batch finds again what is still indexed (events of these
+//      people stored while the chunks ran), redacts it, writes the erasure log
+//      entry and the suppression keys, and turns the job into "renames
+//      pending" without the id (or deletes it).
 // With the ClickHouse exporter configured, every batch that rewrites records
 // also queues their seqs for the exporter, which replaces the exported rows
 // (storage/privacy/erasure_export.h, storage/export/README.md "Erasure").
