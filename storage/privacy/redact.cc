@@ -7,6 +7,8 @@
 
 #include "storage/privacy/erasure.h"
 
+#include "storage/aggregate/dimensions.h"
+
 namespace foothold::storage {
 namespace {
 
@@ -80,6 +82,11 @@ proto::Event RedactRecord(const proto::Event& e, const AnalyticsDefs& defs, std:
   for (const proto::Prop& p : e.props) {
     if (PropIsLiteral(defs, p)) r.props.push_back(p);
   }
+  // Segments read the same values from the redacted record (coarsened: see dimensions.h);
+  // as above, nothing kept may start matching a `where` literal the original did not.
+  KeepForDimensions(defs.dimensions, e, &r);
+  if (r.url != e.url && r.url.find('?') != std::string::npos && IsLiteral(defs, "url", r.url)) r.url += "&";
+  if (r.referrer != e.referrer && IsLiteral(defs, "referrer", r.referrer)) r.referrer += "?";
   return r;
 }
 
