@@ -103,14 +103,25 @@ Response Timeseries(const storage::EventStore& store, const config::Config& conf
                          "at most " + std::to_string(kMaxPoints) + " buckets per request: use a larger bucket");
   }
   std::vector<storage::SeriesPoint> points_out;
-  Status st = store.QueryTimeseries(series, bucket, q.range, &points_out);
-  if (!st.ok()) return Unavailable(st);
+  if (q.cluster) {  // a source's series from ClickHouse (README.md, Cluster-wide view)
+    const storage::StoreOptions options = storage::StoreOptionsFromConfig(config);
+    Status st = storage::QueryClusterSourceSeries(options.export_clickhouse, q.source, bucket, q.range, &points_out);
+    if (!st.ok()) {
+      Response r = ErrorResponse(proto::codes::kClusterUnavailable, st.message());
+      r.headers.emplace_back("Retry-After", "5");
+      return r;
+    }
+  } else {
+    Status st = store.QueryTimeseries(series, bucket, q.range, &points_out);
+    if (!st.ok()) return Unavailable(st);
+  }
   Json j;
   if (q.source.empty()) {
     j.Open().Key("name").Str(q.name);
   } else {
     j.Open().Key("source").Str(q.source);
   }
+  if (q.cluster) j.Key("scope").Str("cluster");
   j.Key("bucket").Str(bucket == kMinuteMs ? "minute" : bucket == kHourMs ? "hour" : "day");
   j.Time("from", q.range.from_ms).Time("to", q.range.to_ms);
   j.Key("points").OpenArray();
@@ -516,10 +527,10 @@ Response StatsReport(const storage::EventStore& store, const config::Config& con
       return ErrorResponse(proto::codes::kClusterNotConfigured,
                            "scope=cluster reads ClickHouse: set [export.clickhouse] url on this replica");
     }
-    if (rest == "timeseries") {
+    if (rest == "timeseries" && q.source.empty()) {
       return ErrorResponse(proto::codes::kQueryInvalid,
-                           "scope=cluster is answered for summary, funnels, lift, opportunities and experiments; "
-                           "a cluster time "
+                           "scope=cluster is answered for summary, funnels, lift, opportunities, experiments and "
+                           "timeseries?source=; a conversion's cluster time "
                            "series is SQL on the exported table (README.md, Cluster-wide view)");
     }
   }
