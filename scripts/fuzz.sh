@@ -1,26 +1,23 @@
 #!/usr/bin/env bash
-# Builds the libFuzzer targets (tests/fuzz: beacon decoder, pixel query parser, record codec,
-# config loader, session-state codec; clang with ASan+UBSan) into build-fuzz/ and runs each for a bounded time on a
-# copy of its seed corpus (tests/fuzz/corpus/<target>/; the seeds in the repository are not
-# changed). Prints executions per target; exits 1 on the first crash, leak or sanitizer report,
-# whose input is kept in build-fuzz/artifacts/.
+# Runs the libFuzzer targets (tests/fuzz: beacon decoder, pixel query parser, record codec, config
+# loader, session-state codec; clang with ASan+UBSan) each for a bounded time on a copy of its seed
+# corpus (tests/fuzz/corpus/<target>/; the seeds in the repository are not changed). They live in
+# the sanitized build directory build-asan/ (scripts/build.sh asan, shared with scripts/test.sh's
+# sanitized pass, so after test.sh this builds nothing). Prints executions per target; exits 1 on
+# the first crash, leak or sanitizer report, whose input is kept in build-asan/artifacts/.
 # Usage: scripts/fuzz.sh [seconds per target]   (default: $FOOTHOLD_FUZZ_SECONDS or 20)
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 seconds="${1:-${FOOTHOLD_FUZZ_SECONDS:-20}}"
-build="${FOOTHOLD_FUZZ_BUILD_DIR:-$root/build-fuzz}"
-command -v clang++ >/dev/null || { echo "fuzz.sh: clang++ is missing (scripts/setup.sh test installs clang)" >&2; exit 1; }
-if [ ! -f "$build/build.ninja" ]; then
-  CC=clang CXX=clang++ cmake -S "$root" -B "$build" -G Ninja -DFOOTHOLD_FUZZ=ON -DFOOTHOLD_BUILD_TESTS=OFF \
-    -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-fi
-cmake --build "$build"
+build="${FOOTHOLD_ASAN_BUILD_DIR:-$root/build-asan}"
+targets=(beacon pixel record config session_state)
+FOOTHOLD_BUILD_DIR="$build" FOOTHOLD_TARGETS="${targets[*]/#/fuzz_}" "$root/scripts/build.sh" asan
 mkdir -p "$build/artifacts"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 failed=0
 passed=0
-for target in beacon pixel record config session_state; do
+for target in "${targets[@]}"; do
   mkdir -p "$work/$target"
   cp "$root/tests/fuzz/corpus/$target/"* "$work/$target/"
   log="$build/artifacts/fuzz_$target.log"

@@ -39,7 +39,7 @@ StoreOptions StoreOptionsFromConfig(const config::Config& config) {
   o.block_cache_bytes = config.storage.block_cache_mb << 20;
   o.min_free_bytes = config.storage.min_free_bytes;
   o.analytics = AnalyticsDefs{config.micro_conversions, config.macro_conversions, config.funnels,
-                              config.experiments};
+                              config.experiments, config.dimensions};
   const config::Config::ExportClickHouse& x = config.export_clickhouse;
   o.export_clickhouse.url = x.url;
   o.export_clickhouse.database = x.database;
@@ -419,21 +419,34 @@ Status EventStore::QueryTimeseries(std::string_view name, int64_t bucket_ms, Tim
   });
 }
 
-Status EventStore::QueryFunnel(const config::Funnel& funnel, TimeRange range, FunnelCounts* out) const {
-  return WithDatabase([&](const Database& db) { return storage::QueryFunnel(db, funnel, range, out); });
+Status EventStore::QueryFunnel(const config::Funnel& funnel, TimeRange range, FunnelCounts* out,
+                               const SegmentFilter& segment) const {
+  return WithDatabase([&](const Database& db) { return storage::QueryFunnel(db, funnel, range, out, segment); });
 }
 
-Status EventStore::QueryLift(std::string_view target, TimeRange range, std::vector<LiftCells>* out) const {
+Status EventStore::QueryLift(std::string_view target, TimeRange range, std::vector<LiftCells>* out,
+                             const SegmentFilter& segment) const {
   return WithDatabase([&](const Database& db) {
-    return storage::QueryLift(db, impl_->options.analytics, target, range, out);
+    return storage::QueryLift(db, impl_->options.analytics, target, range, out, segment);
   });
 }
 
 Status EventStore::QueryExperiment(const config::Experiment& experiment, TimeRange range,
-                                   std::vector<ExperimentDay>* out) const {
+                                   std::vector<ExperimentDay>* out, const SegmentFilter& segment) const {
   return WithDatabase([&](const Database& db) {
-    return storage::QueryExperiment(db, experiment, range, out);
+    return storage::QueryExperiment(db, experiment, range, out, segment);
   });
+}
+
+Status EventStore::QuerySegmentSessions(const SegmentFilter& segment, TimeRange range,
+                                        SegmentSessions* out) const {
+  return WithDatabase([&](const Database& db) {
+    return storage::QuerySegmentSessions(db, impl_->options.analytics, segment, range, out);
+  });
+}
+
+Status EventStore::QueryDimensionValues(std::string_view dimension, std::vector<std::string>* out) const {
+  return WithDatabase([&](const Database& db) { return storage::QueryDimensionValues(db, dimension, out); });
 }
 
 const std::string& EventStore::instance_secret() const { return impl_->instance_secret; }

@@ -35,6 +35,7 @@ struct AnalyticsDefs {
   std::vector<config::MacroConversion> macro;
   std::vector<config::Funnel> funnels;
   std::vector<config::Experiment> experiments;
+  std::vector<config::Dimension> dimensions;  // segments: what closed sessions are also counted by
 };
 
 // The ClickHouse exporter (storage/export/README.md): a thread that tails the
@@ -263,10 +264,18 @@ class EventStore {
   Status QuerySummary(TimeRange range, Summary* out) const;
   Status QueryTimeseries(std::string_view name, int64_t bucket_ms, TimeRange range,
                          std::vector<SeriesPoint>* out) const;
-  Status QueryFunnel(const config::Funnel& funnel, TimeRange range, FunnelCounts* out) const;
-  Status QueryLift(std::string_view target, TimeRange range, std::vector<LiftCells>* out) const;
+  // With a segment (not all()): the counts of its sessions only (README.md "Segments").
+  Status QueryFunnel(const config::Funnel& funnel, TimeRange range, FunnelCounts* out,
+                     const SegmentFilter& segment = {}) const;
+  Status QueryLift(std::string_view target, TimeRange range, std::vector<LiftCells>* out,
+                   const SegmentFilter& segment = {}) const;
   Status QueryExperiment(const config::Experiment& experiment, TimeRange range,
-                         std::vector<ExperimentDay>* out) const;
+                         std::vector<ExperimentDay>* out, const SegmentFilter& segment = {}) const;
+  // REQUIRES !segment.all(): closed sessions of the segment and those with each conversion.
+  Status QuerySegmentSessions(const SegmentFilter& segment, TimeRange range, SegmentSessions* out) const;
+  // The values of `dimension` counted as themselves so far (at most its
+  // max_values, plus any a larger earlier cap admitted), sorted by bytes.
+  Status QueryDimensionValues(std::string_view dimension, std::vector<std::string>* out) const;
 
   // The ClickHouse exporter's figures (enabled = false when it is off).
   ExportStats export_stats() const;

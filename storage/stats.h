@@ -80,6 +80,25 @@ struct SeriesPoint {
   uint64_t sessions_total = 0;  // sessions that started in the bucket
 };
 
+// Segments (README.md "Segments"): the sessions whose [[dimension]] has one
+// value. Empty dimension: every session (the unsegmented counters).
+struct SegmentFilter {
+  std::string dimension;
+  std::string value;
+  bool all() const { return dimension.empty(); }
+};
+
+// Closed sessions of one segment that started on the days of the range.
+struct SegmentSessions {
+  uint64_t sessions = 0;  // closed sessions
+  struct Conversion {
+    std::string name;
+    bool macro = false;
+    uint64_t sessions = 0;  // closed sessions in which it occurred
+  };
+  std::vector<Conversion> conversions;  // config order, micro then macro
+};
+
 // Funnel counts over sessions that started on the days of the range.
 struct FunnelCounts {
   std::vector<std::string> steps;

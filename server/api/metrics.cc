@@ -18,26 +18,11 @@ constexpr std::array<const char*, static_cast<size_t>(Route::kCount)> kRouteName
     "collect", "pixel", "preflight", "sessions", "stats", "healthz", "readyz", "metrics", "asset", "segment",
     "privacy", "other"};
 
-// Every per-event and body-level code a request can be rejected with; the
-// index is the metric slot. Unknown codes share the last slot ("other").
-constexpr const char* kCodes[] = {
-    proto::codes::kJsonInvalid, proto::codes::kBodyEmpty, proto::codes::kBatchInvalid,
-    proto::codes::kSentAtInvalid, proto::codes::kTooManyEvents, proto::codes::kBodyTooLarge,
-    proto::codes::kHeadersTooLarge, proto::codes::kGzipInvalid, proto::codes::kContentTypeUnsupported,
-    proto::codes::kContentEncodingUnsupported, proto::codes::kCharsetUnsupported,
-    proto::codes::kEventNotObject, proto::codes::kEventMissing, proto::codes::kEventNameInvalid,
-    proto::codes::kIdentityMissing, proto::codes::kFieldType, proto::codes::kFieldEmpty,
-    proto::codes::kFieldTooLong, proto::codes::kFieldInvalid, proto::codes::kUtf8Invalid,
-    proto::codes::kTsInvalid, proto::codes::kEngagedMsInvalid, proto::codes::kExperimentsInvalid,
-    proto::codes::kPropsInvalid, proto::codes::kPropsTooMany, proto::codes::kPropsNested,
-    proto::codes::kPropKeyInvalid, proto::codes::kNumberInvalid, proto::codes::kEventTooLarge,
-    proto::codes::kDuplicateKey, proto::codes::kOriginForbidden, proto::codes::kRateLimited,
-    proto::codes::kQueueFull, proto::codes::kStoreUnavailable, proto::codes::kDraining,
-    proto::codes::kBadRequest, proto::codes::kMethodNotAllowed, proto::codes::kNotFound,
-    proto::codes::kUnauthorized, proto::codes::kForbidden, proto::codes::kMessageTooLarge,
-    proto::codes::kTypeInvalid, proto::codes::kWriteKeyMissing, proto::codes::kWriteKeyInvalid, proto::codes::kStorageFull};
-constexpr size_t kNumCodes = sizeof(kCodes) / sizeof(kCodes[0]);
-static_assert(kNumCodes < 48, "grow Metrics::kMaxCodes");
+// The rejection counters: one slot per code of proto/error_codes.h's one list (kCodeStatuses), in
+// its order, and a last slot ("other") for a code outside it (a bug HttpStatusFor answers with 500).
+constexpr auto& kCodes = proto::codes::kCodeStatuses;
+constexpr size_t kNumCodes = std::size(kCodes);
+static_assert(kNumCodes + 1 == Metrics::kCodeSlots);
 
 size_t StatusSlot(int status) {
   for (size_t i = 0; i < kStatuses.size(); ++i) {
@@ -48,7 +33,7 @@ size_t StatusSlot(int status) {
 
 size_t CodeSlot(std::string_view code) {
   for (size_t i = 0; i < kNumCodes; ++i) {
-    if (code == kCodes[i]) return i;
+    if (code == kCodes[i].code) return i;
   }
   return kNumCodes;  // "other"
 }
@@ -201,7 +186,8 @@ std::string Metrics::Render(const storage::EventStore* store, bool draining) con
   for (size_t i = 0; i <= kNumCodes; ++i) {
     uint64_t v = Load(rejected_[i]);
     if (v == 0) continue;
-    Appendf(&out, "foothold_rejections_total{code=\"%s\"} %llu\n", i < kNumCodes ? kCodes[i] : "other",
+    const std::string_view code = i < kNumCodes ? kCodes[i].code : std::string_view("other");
+    Appendf(&out, "foothold_rejections_total{code=\"%.*s\"} %llu\n", static_cast<int>(code.size()), code.data(),
             static_cast<unsigned long long>(v));
   }
 

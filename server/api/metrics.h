@@ -9,8 +9,11 @@
 #include <array>
 #include <atomic>
 #include <cstdint>
+#include <iterator>
 #include <string>
 #include <string_view>
+
+#include "proto/error_codes.h"
 
 namespace foothold::storage {
 class EventStore;
@@ -42,10 +45,12 @@ class Metrics {
   // The whole exposition; `store` (may be null) adds writer and RocksDB figures.
   std::string Render(const storage::EventStore* store, bool draining) const;
 
+  // Rejection counters: one per error code (proto/error_codes.h, kCodeStatuses), plus "other".
+  static constexpr size_t kCodeSlots = std::size(proto::codes::kCodeStatuses) + 1;
+
  private:
   static constexpr size_t kStatusSlots = 14;  // see StatusSlot()
   static constexpr size_t kBuckets = 14;      // latency histogram upper bounds
-  static constexpr size_t kMaxCodes = 48;
 
   struct RouteStats {
     std::array<std::atomic<uint64_t>, kStatusSlots> by_status{};
@@ -55,7 +60,7 @@ class Metrics {
 
   std::array<RouteStats, static_cast<size_t>(Route::kCount)> routes_;
   std::atomic<uint64_t> events_accepted_{0}, events_duplicate_{0};
-  std::array<std::atomic<uint64_t>, kMaxCodes> rejected_{};
+  std::array<std::atomic<uint64_t>, kCodeSlots> rejected_{};
   std::atomic<uint64_t> clamped_past_{0}, clamped_future_{0}, skew_corrected_{0}, bots_{0}, props_dropped_{0};
   std::atomic<int64_t> connections_active_{0};
   std::atomic<uint64_t> connections_total_{0}, connections_refused_{0};

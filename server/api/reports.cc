@@ -13,6 +13,7 @@
 #include "proto/validate.h"
 #include "server/api/opportunities.h"
 #include "server/api/report_json.h"
+#include "server/api/segments_report.h"
 #include "server/api/service.h"
 #include "server/statistics/statistics.h"
 #include "storage/cluster.h"
@@ -135,6 +136,9 @@ Response Timeseries(const storage::EventStore& store, const config::Config& conf
 }
 
 // ---- /v1/stats/funnels/{name} ----
+// sessions_entered and the steps of one set of counts.
+void AppendFunnelSteps(const storage::FunnelCounts& c, Json* j);
+
 Response Funnel(const storage::EventStore& store, const config::Config& config, const config::Funnel& f,
                 const StatsQuery& q) {
   storage::FunnelCounts c;
@@ -144,7 +148,7 @@ Response Funnel(const storage::EventStore& store, const config::Config& config, 
                                             q.now_ms - config.session.timeout_ms, &c);
     if (!st.ok()) return ClusterError(st);
   } else {
-    Status st = store.QueryFunnel(f, q.range, &c);
+    Status st = store.QueryFunnel(f, q.range, &c, q.where);
     if (!st.ok()) return Unavailable(st);
   }
   Json j;
@@ -156,6 +160,43 @@ Response Funnel(const storage::EventStore& store, const config::Config& config, 
                                                             : "any");
   j.Key("window_ms").Int(f.window_ms);
   AppendDays(q.range, &j);
+  AppendWhere(q.where, &j);
+  std::vector<std::string> values;  // by=: the dimension's values
+  std::vector<storage::FunnelCounts> counts;
+  if (!q.by.empty()) {
+    Status st = SegmentValues(store, config, q.by, &values);
+    for (size_t i = 0; st.ok() && i < values.size(); ++i) {
+      counts.emplace_back();
+      st = store.QueryFunnel(f, q.range, &counts.back(), {q.by, values[i]});
+    }
+    if (!st.ok()) return Unavailable(st);
+    j.Key("by").Str(q.by).Key("segments").OpenArray();
+    for (size_t i = 0; i < values.size(); ++i) {
+      if (counts[i].reached.empty() || counts[i].reached[0] == 0) continue;  // no session entered
+      j.Open().Key("value").Str(values[i]);
+      AppendFunnelSteps(counts[i], &j);
+      j.Close();
+    }
+    j.CloseArray();
+  }
+  const uint64_t started = c.reached.empty() ? 0 : c.reached[0];
+  if (q.by.empty()) AppendFunnelSteps(c, &j);
+  j.Key("notes").OpenArray();
+  if (q.cluster) {
+    j.Str("cluster scope: ClickHouse's windowFunnel gives the deepest step, not step times; time_to_convert is "
+          "null; a session counts once no event reached any replica for session.timeout");
+  } else {
+    j.Str("times to convert are from step 1, read from log-spaced histogram bins (within about 9%)");
+  }
+  if (started == 0 && q.by.empty()) j.Str("not enough data: no closed session entered the funnel in the range");
+  j.CloseArray();
+  AppendAggregator(store, &j);
+  if (q.cluster) AppendExport(store, &j);
+  return Ok(j.Close().Take());
+}
+
+void AppendFunnelSteps(const storage::FunnelCounts& c, Json* jp) {
+  Json& j = *jp;
   const uint64_t started = c.reached.empty() ? 0 : c.reached[0];
   j.Key("sessions_entered").Uint(started);
   j.Key("steps").OpenArray();
@@ -167,6 +208,12 @@ Response Funnel(const storage::EventStore& store, const config::Config& config, 
     j.Key("conversion_from_previous").Num(Ratio(c.reached[k], prev));
     j.Key("drop_off").Uint(prev - std::min(prev, c.reached[k]));
     j.Key("drop_off_rate").Num(k == 0 ? std::nan("") : 1.0 - Ratio(c.reached[k], prev));
+    j.Key("conversion_from_previous_ci95");
+    if (k == 0) {
+      j.Null();
+    } else {
+      j.Interval(WilsonInterval(static_cast<int64_t>(c.reached[k]), static_cast<int64_t>(prev)));
+    }
     j.Key("time_to_convert_ms");
     if (k == 0) {
       j.Null();
@@ -177,21 +224,11 @@ Response Funnel(const storage::EventStore& store, const config::Config& config, 
     j.Close();
   }
   j.CloseArray();
-  j.Key("notes").OpenArray();
-  if (q.cluster) {
-    j.Str("cluster scope: ClickHouse's windowFunnel gives the deepest step, not step times; time_to_convert is "
-          "null; a session counts once no event reached any replica for session.timeout");
-  } else {
-    j.Str("times to convert are from step 1, read from log-spaced histogram bins (within about 9%)");
-  }
-  if (started == 0) j.Str("not enough data: no closed session entered the funnel in the range");
-  j.CloseArray();
-  AppendAggregator(store, &j);
-  if (q.cluster) AppendExport(store, &j);
-  return Ok(j.Close().Take());
 }
 
 // ---- /v1/stats/lift ----
+void AppendLiftBody(const std::vector<storage::LiftCells>& rows, size_t dwell_skipped, Json* j);
+
 Response Lift(const storage::EventStore& store, const config::Config& config, const StatsQuery& q) {
   std::string target = q.target;
   if (target.empty() && !config.macro_conversions.empty()) target = config.macro_conversions[0].name;
@@ -209,10 +246,41 @@ Response Lift(const storage::EventStore& store, const config::Config& config, co
                                           q.now_ms - config.session.timeout_ms, &rows, &dwell_skipped);
     if (!st.ok()) return ClusterError(st);
   } else {
-    Status st = store.QueryLift(target, q.range, &rows);
+    Status st = store.QueryLift(target, q.range, &rows, q.where);
     if (!st.ok()) return Unavailable(st);
   }
 
+  Json j;
+  j.Open();
+  if (q.cluster) j.Key("scope").Str("cluster");
+  j.Key("target").Str(target);
+  AppendDays(q.range, &j);
+  AppendWhere(q.where, &j);
+  if (q.by.empty()) {
+    AppendLiftBody(rows, dwell_skipped, &j);
+  } else {
+    std::vector<std::string> values;
+    Status st = SegmentValues(store, config, q.by, &values);
+    j.Key("by").Str(q.by).Key("segments").OpenArray();
+    for (size_t i = 0; st.ok() && i < values.size(); ++i) {
+      std::vector<storage::LiftCells> cells;
+      st = store.QueryLift(target, q.range, &cells, {q.by, values[i]});
+      if (!st.ok() || cells.empty() || cells[0].a + cells[0].b + cells[0].c + cells[0].d == 0) continue;
+      j.Open().Key("value").Str(values[i]);
+      AppendLiftBody(cells, 0, &j);
+      j.Close();
+    }
+    if (!st.ok()) return Unavailable(st);
+    j.CloseArray();
+  }
+  AppendAggregator(store, &j);
+  if (q.cluster) AppendExport(store, &j);
+  return Ok(j.Close().Take());
+}
+
+// The lift table of one set of cells: totals, notes and one row per
+// micro-conversion (highest relative risk first, q-values across them).
+void AppendLiftBody(const std::vector<storage::LiftCells>& rows, size_t dwell_skipped, Json* jp) {
   struct Row {
     const storage::LiftCells* cells;
     RelativeRisk rr;
@@ -243,11 +311,7 @@ Response Lift(const storage::EventStore& store, const config::Config& config, co
   const uint64_t sessions = any ? any->a + any->b + any->c + any->d : 0;
   const uint64_t converted = any ? any->a + any->c : 0;
   const double min_support = std::min(25.0, 0.02 * static_cast<double>(sessions));
-  Json j;
-  j.Open();
-  if (q.cluster) j.Key("scope").Str("cluster");
-  j.Key("target").Str(target);
-  AppendDays(q.range, &j);
+  Json& j = *jp;
   j.Key("sessions").Uint(sessions).Key("sessions_converted").Uint(converted);
   j.Key("conversion_rate").Num(Ratio(converted, sessions));
   j.Key("interpretation").Str(
@@ -288,9 +352,6 @@ Response Lift(const storage::EventStore& store, const config::Config& config, co
     j.Close();
   }
   j.CloseArray();
-  AppendAggregator(store, &j);
-  if (q.cluster) AppendExport(store, &j);
-  return Ok(j.Close().Take());
 }
 
 // ---- /v1/stats/experiments/{name} ----
@@ -303,7 +364,7 @@ Response Experiment(const storage::EventStore& store, const config::Config& conf
                                                 q.now_ms - config.session.timeout_ms, &days);
     if (!st.ok()) return ClusterError(st);
   } else {
-    Status st = store.QueryExperiment(x, q.range, &days);
+    Status st = store.QueryExperiment(x, q.range, &days, q.where);
     if (!st.ok()) return Unavailable(st);
   }
   // Totals per variant (config order, then "$other"), and the cumulative
@@ -367,6 +428,7 @@ Response Experiment(const storage::EventStore& store, const config::Config& conf
   if (q.cluster) j.Key("scope").Str("cluster");
   j.Key("experiment").Str(x.name).Key("target").Str(x.target).Key("control").Str(x.variants[0]);
   AppendDays(q.range, &j);
+  AppendWhere(q.where, &j);
   j.Key("enough_data").Bool(enough);
   j.Key("variants").OpenArray();
   for (size_t i = 0; i < total.size(); ++i) {
@@ -482,6 +544,17 @@ bool ParseStatsQuery(std::string_view query, int64_t now_ms, StatsQuery* out, Re
         return fail("reach must be a share of sessions from 0 to 1 (0.28 = 28%), got '" + value + "'");
       }
       out->reach = v;
+    } else if (key == "by") {
+      if (value.empty()) return fail("by needs a dimension name (a [[dimension]] of the config)");
+      out->by = value;
+    } else if (key == "where") {
+      const size_t colon = value.find(':');
+      if (colon == std::string::npos || colon == 0 || colon + 1 == value.size()) {
+        *error = ErrorResponse(proto::codes::kBadWhere,
+                               "where must be <dimension>:<value> (where=device:mobile), got '" + value + "'");
+        return false;
+      }
+      out->where = {value.substr(0, colon), value.substr(colon + 1)};
     } else if (key == "scope") {
       if (value != "local" && value != "cluster") return fail("scope must be local or cluster, got '" + value + "'");
       out->cluster = value == "cluster";
@@ -491,7 +564,8 @@ bool ParseStatsQuery(std::string_view query, int64_t now_ms, StatsQuery* out, Re
       else if (value == "day") out->bucket_ms = kDayMs;
       else return fail("bucket must be minute, hour or day, got '" + value + "'");
     } else {
-      return fail("unknown parameter '" + key + "' (allowed: from, to, name, source, bucket, target, reach, scope)");
+      return fail("unknown parameter '" + key + "' (allowed: from, to, name, source, bucket, target, reach, "
+                  "scope, by, where)");
     }
   }
   // One bound given: the other keeps a 24 h span.
@@ -515,7 +589,9 @@ Response StatsReport(const storage::EventStore& store, const config::Config& con
                            "series is SQL on the exported table (README.md, Cluster-wide view)");
     }
   }
-  if (rest == "summary") return Summary(store, config, q);
+  if (Response error; !ValidateSegments(config, rest, q, &error)) return error;
+  if (rest == "summary") return q.by.empty() && q.where.all() ? Summary(store, config, q)
+                                                              : SegmentedSummary(store, config, q);
   if (rest == "timeseries") return Timeseries(store, config, q);
   if (rest == "lift") return Lift(store, config, q);
   if (rest == "opportunities") return Opportunities(store, config, q);

@@ -15,6 +15,7 @@
 #include "storage/log/filters.h"
 #include "storage/log/keys.h"
 #include "storage/aggregate/session_state.h"
+#include "storage/aggregate/stats_query.h"
 
 namespace foothold::storage {
 namespace {
@@ -148,6 +149,10 @@ Status Aggregator::Start() {
   rollup_.set_watermark_ms(watermark);
   st = LoadSessions(names);
   if (!st.ok()) return Status::Corruption("aggregator state in " + db_->dir() + ": " + st.message());
+  std::vector<std::pair<std::string, std::string>> dimension_values;  // the segments' cap (rollup.h)
+  st = ReadAllDimensionValues(*db_, &dimension_values);
+  if (!st.ok()) return st;
+  rollup_.LoadDimensionValues(dimension_values);
   checkpoint_.store(seq);
   watermark_ms_.store(watermark);
   open_sessions_.store(rollup_.open_sessions());

@@ -14,6 +14,7 @@
 #include "proto/coding.h"
 #include "proto/record.h"
 #include "storage/aggregate/aggregator.h"
+#include "storage/aggregate/dimensions.h"
 #include "storage/aggregate/session_state.h"
 #include "storage/log/keys.h"
 
@@ -164,6 +165,11 @@ proto::Event RedactRecord(const proto::Event& e, const AnalyticsDefs& defs, std:
   for (const proto::Prop& p : e.props) {
     if (PropIsLiteral(defs, p)) r.props.push_back(p);
   }
+  // Segments read the same values from the redacted record (coarsened: see dimensions.h);
+  // as above, nothing kept may start matching a `where` literal the original did not.
+  KeepForDimensions(defs.dimensions, e, &r);
+  if (r.url != e.url && r.url.find('?') != std::string::npos && IsLiteral(defs, "url", r.url)) r.url += "&";
+  if (r.referrer != e.referrer && IsLiteral(defs, "referrer", r.referrer)) r.referrer += "?";
   return r;
 }
 

@@ -171,6 +171,14 @@ std::string ReadFile(const std::string& path) {
 
 pid_t Spawn(std::vector<std::string> argv, std::vector<std::string> env, const std::string& log_path) {
   env.push_back("PATH=/usr/sbin:/usr/bin:/sbin:/bin");
+  // The sanitized build's options (scripts/test.sh) reach the child too, unless the test sets its own.
+  for (const char* name : {"ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS"}) {
+    const char* value = std::getenv(name);
+    const std::string prefix = std::string(name) + "=";
+    bool set = false;
+    for (const auto& e : env) set |= e.rfind(prefix, 0) == 0;
+    if (value != nullptr && !set) env.push_back(prefix + value);
+  }
   auto cargv = CStrings(argv);
   auto cenv = CStrings(env);
   pid_t pid = fork();
@@ -239,6 +247,16 @@ ServerProcess::~ServerProcess() {
     ::kill(pid_, SIGKILL);
     int status;
     waitpid(pid_, &status, 0);
+  }
+  // In the ASan+UBSan build a finding stops the server with its report in the log: fail the test
+  // with the report, whatever else the test looked at (the log is removed below).
+  const std::string log = ReadFile(log_path_);
+  for (const char* marker : {"ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:"}) {
+    const size_t at = log.find(marker);
+    if (at != std::string::npos) {
+      FAIL_CHECK("sanitizer report in the foothold log " << log_path_ << ":\n" << log.substr(at > 200 ? at - 200 : 0, 6000));
+      break;
+    }
   }
   std::error_code ec;
   std::filesystem::remove(log_path_, ec);

@@ -66,7 +66,9 @@ class ServerProcess {
   // Runs `foothold --listen 127.0.0.1:0 --data-dir <data_dir> <args...>` with
   // `env` ("KEY=VALUE") added to a clean environment; waits until it listens.
   ServerProcess(const std::string& data_dir, std::vector<std::string> args = {}, std::vector<std::string> env = {});
-  ~ServerProcess();  // SIGKILLs a still-running child
+  // SIGKILLs a still-running child; a sanitizer report in its log (the ASan+UBSan build,
+  // tests/README.md) fails the running test with the report.
+  ~ServerProcess();
 
   uint16_t port() const { return port_; }
   uint16_t admin_port() const { return admin_port_; }
@@ -87,7 +89,8 @@ class ServerProcess {
   uint16_t admin_port_ = 0;
 };
 
-// Starts argv[0] with `argv` and a clean environment plus `env`, its stdout
+// Starts argv[0] with `argv` and a clean environment plus `env` (and the test's
+// ASAN_OPTIONS, UBSAN_OPTIONS, LSAN_OPTIONS unless `env` sets them), its stdout
 // and stderr going to `log_path`; the child dies with the test binary
 // (PR_SET_PDEATHSIG; spawn from the main thread, which outlives the child).
 pid_t Spawn(std::vector<std::string> argv, std::vector<std::string> env, const std::string& log_path);
