@@ -134,8 +134,8 @@ void Connection::ArmTimer() {
 // socket to become readable, reads into its worker's scratch buffer and
 // copies what came into buffer_, sized to fit. What that costs a request (one
 // allocation and one copy of what the first read returned) is small beside
-// the 4 KiB+ every idle keep-alive connection held before (README.md
-// "Performance": RSS with 10 k idle connections).
+// the 4 KiB+ every idle keep-alive connection held before (scripts/README.md,
+// "Memory with 10 k idle connections under batch load").
 void Connection::WaitForRequest() {
   if (close_after_) return CloseNow();
   state_ = State::kIdle;
