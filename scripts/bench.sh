@@ -24,7 +24,7 @@
 #   BENCH_THREADS (1) server --threads; BENCH_SKIP_BUILD=1 uses build/server/foothold as is.
 #   Two cores: BENCH_THREADS=2 BENCH_SERVER_CORE=0,1 runs the server on both (the load generator
 #   then shares core 0 with it) and adds the scaling row: batch100-fresh again with --threads 1
-#   on the first server core alone, and the ratio.
+#   alone on a server core the load generator does not use (a comma list of cores), and the ratio.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 secs="${1:-10}"
@@ -256,7 +256,10 @@ done
 
 # --- two cores: the same batch load on one core with one I/O thread, for the ratio ----------
 if [ "$threads" -gt 1 ] || [[ "$server_core" == *,* ]]; then
-  one_core="${server_core%%,*}"
+  # The reference core is one the load generator does not use, as in the one-core rows.
+  one_core=""
+  for c in ${server_core//,/ }; do [ "$c" != "$client_core" ] && { one_core=$c; break; }; done
+  one_core="${one_core:-${server_core%%,*}}"
   start_foothold 1 "$one_core"
   run_row batch100-fresh-1core "$fh_pid" "$fh_url" fresh 100
   stop_foothold
@@ -348,7 +351,7 @@ echo "batches, long-lived:    ${R[batch100-long.eps]} events/s; long/fresh = $(r
 echo "p99 at half the single-beacon rate: ${R[rate.p99]} ms (target <= 5 ms)"
 if [ -n "${R[batch100-fresh-1core.eps]:-}" ]; then
   echo "two cores (--threads $threads on cores $server_core; load shares core $client_core): batch100-fresh" \
-    "${R[batch100-fresh.eps]} events/s vs ${R[batch100-fresh-1core.eps]} on core ${server_core%%,*} alone" \
+    "${R[batch100-fresh.eps]} events/s vs ${R[batch100-fresh-1core.eps]} on core $one_core alone" \
     "= $(ratio "${R[batch100-fresh.eps]}" "${R[batch100-fresh-1core.eps]}") x; events per server CPU-s" \
     "${R[batch100-fresh.evcpu]} vs ${R[batch100-fresh-1core.evcpu]}"
 fi
