@@ -88,7 +88,10 @@ struct StoreOptions {
   AnalyticsDefs analytics;                      // what the aggregator counts
   // Open sessions the aggregator keeps in memory; the others are read back
   // from the `sessions` column family when an event or the close needs them.
-  size_t session_cache = 65536;
+  // ~1 KiB each with the shipped definitions: 65 536 of them were a quarter
+  // of the RSS under batch load (scripts/README.md, "Memory with 10 k idle
+  // connections under batch load").
+  size_t session_cache = 32768;
   // When idle, write a clock tick into the log once the wall clock would
   // close an open session, so sessions close without traffic (the watermark
   // is the newest received_at, storage/README.md; ticks keep it moving).
