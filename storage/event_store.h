@@ -88,7 +88,10 @@ struct StoreOptions {
   AnalyticsDefs analytics;                      // what the aggregator counts
   // Open sessions the aggregator keeps in memory; the others are read back
   // from the `sessions` column family when an event or the close needs them.
-  size_t session_cache = 65536;
+  // ~1 KiB each with the shipped definitions: 65 536 of them were a quarter
+  // of the RSS under batch load (scripts/README.md, "Memory with 10 k idle
+  // connections under batch load").
+  size_t session_cache = 32768;
   // When idle, write a clock tick into the log once the wall clock would
   // close an open session, so sessions close without traffic (the watermark
   // is the newest received_at, storage/README.md; ticks keep it moving).
@@ -140,6 +143,12 @@ struct ErasureLogEntry {
   uint64_t events_erased = 0;
   uint64_t sessions_erased = 0;
   bool suppressed = false;
+  // The rows the exporter sent to ClickHouse are not replaced by their
+  // redacted copies yet (status "pending_export"; "done" otherwise).
+  bool export_pending = false;
+  // Some erased session is still open in the aggregator: its id is replaced
+  // by the opaque hash when it closes (status "pending_close").
+  bool sessions_open = false;
 };
 
 struct SessionPage {
@@ -294,8 +303,9 @@ class EventStore {
   // touch and to the ids linked in those records (an anonymous id that
   // identified as a user covers that user's events, and back), and rewrites
   // each redacted in place. Idempotent: a second call erases 0. Runs on the
-  // writer thread between groups, so no append races it; durable: a job
-  // record is written first and a crash resumes it at the next open.
+  // writer thread in steps between groups (ingestion goes on; the last step
+  // takes what arrived meanwhile); durable: a job record is written first
+  // and a crash resumes it at the next open.
   // InvalidArgument for an empty id; Unavailable when closed or failed.
   Status Erase(const ErasureRequest& request, int64_t now_ms, ErasureResult* out);
   // The erasure log, oldest first (at most `limit` newest entries).

@@ -69,6 +69,9 @@ struct ExportStats {
   uint64_t batches_inserted = 0;
   uint64_t bytes_sent = 0;           // INSERT bodies acknowledged
   uint64_t records_dropped = 0;      // deleted by retention before they were exported
+  uint64_t erasure_pending = 0;      // erasure rewrites whose exported rows are not replaced yet
+  uint64_t erasure_rows = 0;         // exported rows replaced by their redacted copies since open
+  uint64_t erasure_batches = 0;      // erasure rewrites completed in ClickHouse since open
   // Failed INSERTs by kind (connect, timeout, io, protocol, http_4xx, http_5xx), every kind listed.
   std::vector<std::pair<std::string, uint64_t>> failures;
   std::string last_error;            // the latest failure, "" when none since open

@@ -101,7 +101,7 @@ void RenderExport(const storage::ExportStats& x, std::string* out) {
          ll(x.batches_inserted));
   Single(out, "foothold_export_bytes_total", "counter", "Bytes of acknowledged INSERT bodies since start.",
          ll(x.bytes_sent));
-  Header(out, "foothold_export_failures_total", "counter", "Failed INSERTs since start, by kind; each is retried.");
+  Header(out, "foothold_export_failures_total", "counter", "Failed ClickHouse calls (INSERTs, erasure DELETEs) since start, by kind; each is retried.");
   for (const auto& [kind, n] : x.failures) {
     Appendf(out, "foothold_export_failures_total{kind=\"%s\"} %llu\n", kind.c_str(),
             static_cast<unsigned long long>(n));
@@ -111,6 +111,11 @@ void RenderExport(const storage::ExportStats& x, std::string* out) {
          x.overdue ? 1 : 0);
   Single(out, "foothold_export_dropped_records_total", "counter",
          "Log records retention deleted before they reached ClickHouse, since start.", ll(x.records_dropped));
+  Single(out, "foothold_export_erasure_pending", "gauge",
+         "Erasure rewrites whose exported rows are not yet replaced by redacted copies in ClickHouse.",
+         ll(x.erasure_pending));
+  Single(out, "foothold_export_erasure_rows_total", "counter",
+         "Exported rows replaced by their redacted copies (erasures) since start.", ll(x.erasure_rows));
 }
 
 }  // namespace

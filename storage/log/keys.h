@@ -9,7 +9,9 @@
 //   identities     'a' | 'u'  be64(Hash64(id))  be64(seq)     -> ""   (anonymous_id / user_id of a record)
 //   meta           "schema_version" -> be64, "next_seq" -> be64, "instance_secret" -> 64 hex chars,
 //                  "erasure_job/" be64(n) -> job, "erasure_log/" be64(n) -> entry,
-//                  "suppress/" kind 16-hex(keyed hash) -> ""  (storage/privacy/erasure.h)
+//                  "erasure_export/" be64(n) -> seqs (storage/privacy/erasure_export.h),
+//                  "suppress/" kind 16-hex(keyed SipHash) -> "\x02" ("" + unkeyed Hash64 in older
+//                  stores)  (storage/privacy/erasure.h)
 //   sessions, counters: created empty for the aggregator.
 //
 // ob(x) is offset binary (the sign bit flipped) so that big-endian byte order
