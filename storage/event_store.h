@@ -103,6 +103,12 @@ struct StoreOptions {
   bool rebuild_switch = true;  // false: a rebuild counts but never switches (tests hold it there)
   bool aggregate_live = true;                   // false: the aggregator runs only at Close (tests)
   int64_t aggregate_interval_ms = 20;           // a caught-up aggregator looks for new records this often
+  // After a large pass (>= 1 000 records) that touched more sessions than
+  // half its records (long-lived sessions interleaved: one head row written
+  // per touched session), a caught-up aggregator waits up to this long for
+  // four records per session it touched, so the next pass spreads its head
+  // writes over more records (storage/README.md "Aggregator"). 0: never waits.
+  int64_t aggregate_linger_ms = 200;
   int64_t aggregator_stop_ms = 2000;            // Close lets the aggregator catch up this long at most
   ExportOptions export_clickhouse;              // the ClickHouse exporter; off by default
 };

@@ -72,6 +72,9 @@ class Aggregator {
   // Records read per WriteBatch: bounds the batch's memory and how much a
   // crash makes the next start replay.
   static constexpr size_t kMaxBatchEvents = 20000;
+  // A pass this large whose touched sessions outnumber half its records
+  // makes the next one linger (StoreOptions::aggregate_linger_ms).
+  static constexpr size_t kLingerMinEvents = 1000;
 
   // `db` and `committed_next_seq` (the writer's next seq: every seq below it
   // is committed) must outlive the Aggregator.
@@ -128,6 +131,9 @@ class Aggregator {
   Status Migrate(const std::vector<std::string>& names, bool renamed);
   // Writes pending_ and, once written, moves the checkpoint and the totals.
   Status CommitPending();
+  // How many committed records the next pass should wait for (0: none),
+  // given the last pass; see StoreOptions::aggregate_linger_ms.
+  uint64_t LingerTarget(size_t read) const;
 
   const StoreOptions options_;
   Database* const db_;
@@ -162,6 +168,7 @@ class Aggregator {
   struct PendingBatch;
   std::unique_ptr<PendingBatch> pending_;  // aggregator thread: built, not yet written
   bool retrying_ = false;                  // aggregator thread: pending_ failed at least once
+  size_t touched_ = 0;                     // aggregator thread: sessions the last pass wrote a head for
   std::thread thread_;
 };
 

@@ -122,6 +122,8 @@ class Rollup {
   void Evict();
   // Something for Persist to write.
   bool has_changes() const { return !dirty_.empty() || !closed_.empty(); }
+  // Sessions whose rows changed since the last Persist (a head row each).
+  size_t dirty_sessions() const { return dirty_.size(); }
 
   int64_t watermark_ms() const { return watermark_ms_; }
   void set_watermark_ms(int64_t w) { watermark_ms_ = w; }

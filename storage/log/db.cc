@@ -175,6 +175,11 @@ Status Database::Open(const StoreOptions& options, std::unique_ptr<Database>* ou
   // memtable bloom filter answers those misses without searching skiplists.
   sessions_opts.memtable_whole_key_filtering = true;
   sessions_opts.memtable_prefix_bloom_size_ratio = 0.05;
+  // A session's rows start with its tag and hash (storage/aggregate/session_state.h), and a
+  // long-lived session's head is rewritten every batch that touches it: the new version lands
+  // right before the previous one, so an insert position remembered per prefix (as for
+  // session_index above) saves most of the search from the top of the skiplist.
+  sessions_opts.memtable_insert_with_hint_prefix_extractor.reset(rocksdb::NewFixedPrefixTransform(9));
   // A merge operator must be configured at open for as long as merge
   // operands may exist, so it is set now, before the aggregator writes any.
   rocksdb::Status m = rocksdb::MergeOperator::CreateFromString(

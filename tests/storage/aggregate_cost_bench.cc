@@ -107,7 +107,7 @@ TEST_CASE("aggregator cost per event by session shape", "[.bench]") {
   const int64_t visit = EnvInt("FOOTHOLD_BENCH_VISIT", 10);
   const int64_t concurrent = EnvInt("FOOTHOLD_BENCH_CONCURRENT", 1000);
   const int64_t pool = EnvInt("FOOTHOLD_BENCH_POOL", 4096);
-  REQUIRE((total > 0 && chunk > 0 && chunk <= 10000 && visit > 0 && concurrent > 0 && pool > 0));
+  REQUIRE((total > 0 && chunk > 0 && chunk <= 20000 && visit > 0 && concurrent > 0 && pool > 0));
 
   testing::TempDir tmp;
   const std::string dir = EnvStr("FOOTHOLD_BENCH_DIR", tmp.Sub("store").c_str());

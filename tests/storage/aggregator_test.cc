@@ -310,6 +310,44 @@ TEST_CASE("with a session cache of one, sessions read back from the store count 
   CHECK(report.sessions_checked == 1);
 }
 
+// Lingering (StoreOptions::aggregate_linger_ms): after a large pass that
+// touched about a session per record, the aggregator waits for four records
+// per touched session before its next pass. The wait ends when they are
+// there, and Close cuts it short; nothing is left uncounted either way.
+TEST_CASE("a lingering aggregator ends its wait once enough records are committed, or at Close", "[storage]") {
+  TempDir dir;
+  StoreOptions options = Options(dir);
+  options.aggregate_linger_ms = 600000;  // never runs out within this test: only records or Close end it
+  auto batch = [](int first, int n, int sessions) {
+    std::vector<proto::Event> events;
+    for (int i = first; i < first + n; ++i) {
+      events.push_back(MakeEvent("page_view", "linger-" + std::to_string(i % sessions), At(10, 0) + i));
+    }
+    return events;
+  };
+  uint64_t appended = 0;
+  {
+    auto store = OpenStore(options);
+    // 2 000 records on 2 000 sessions: the next pass waits for 8 000 records.
+    REQUIRE(AppendSync(*store, batch(0, 2000, 2000)).status.ok());
+    REQUIRE(store->WaitAggregated(60000));
+    REQUIRE(AppendSync(*store, batch(2000, 10, 2000)).status.ok());
+    REQUIRE(AppendSync(*store, batch(2010, 8000, 2000)).status.ok());
+    REQUIRE(store->WaitAggregated(60000));  // 8 010 committed: the wait is over
+    CHECK(store->aggregator_stats().events_aggregated == 10010);
+    // That pass was dense again: these 10 wait, until Close.
+    REQUIRE(AppendSync(*store, batch(10010, 10, 2000)).status.ok());
+    appended = 10020;
+    REQUIRE(store->Close().ok());
+  }
+  VerifyReport report;
+  REQUIRE(Verify(options, &report).ok());
+  INFO((report.differences.empty() ? "" : report.differences[0]));
+  CHECK(report.ok());
+  CHECK(report.records == appended);
+  CHECK(report.sessions_checked == 2000);
+}
+
 TEST_CASE("a long session's hits sealed in chunks and read back at close count like a recount", "[storage]") {
   TempDir dir;
   StoreOptions options = Options(dir);
