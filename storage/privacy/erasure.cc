@@ -255,6 +255,7 @@ struct Eraser::Active {
   std::set<std::string> sessions;                     // every session found (counted once)
   std::set<std::pair<char, std::string>> identities;  // every identity followed
   std::set<std::string> pending_sessions;             // redacted while open
+  std::set<std::string> session_keys;  // (identity, session) index keys the last batch deletes
 };
 
 Status Eraser::Discover(Active* a, std::vector<ActiveItem>* items) {
@@ -274,9 +275,26 @@ Status Eraser::Discover(Active* a, std::vector<ActiveItem>* items) {
     auto ident = todo.back();
     todo.pop_back();
     if (!identities.insert(ident).second) continue;
+    // Per-record keys (older stores), then (identity, session) keys expanded
+    // through the session index by the session hash they end with.
     std::vector<uint64_t> seqs;
     Status s = ScanIndex(db, db.identities(), IdentityPrefix(ident.first, ident.second), &seqs);
     if (!s.ok()) return s;
+    const char session_kind = ident.first == kIdentityUser ? kIdentityUserSession : kIdentityAnonymousSession;
+    std::vector<uint64_t> hashes;
+    s = ScanIndex(db, db.identities(), IdentityPrefix(session_kind, ident.second), &hashes);
+    if (!s.ok()) return s;
+    for (uint64_t h : hashes) {
+      std::string prefix;
+      PutBe64(h, &prefix);
+      s = ScanIndex(db, db.session_index(), prefix, &seqs);
+      if (!s.ok()) return s;
+      // Remembered for the last batch, which deletes the key (the session
+      // is erased whole); one left with no record is deleted there too.
+      std::string key = IdentityPrefix(session_kind, ident.second);
+      PutBe64(h, &key);
+      a->session_keys.insert(std::move(key));
+    }
     for (uint64_t seq : seqs) {
       proto::Event e;
       bool found = false;
@@ -363,6 +381,10 @@ Status Eraser::WriteItems(Active* a, const ActiveItem* items, size_t n, bool fin
     if (b.ok()) b = batch.Delete(db.session_index(), SessionIndexKey(e.session_id, e.event_time_ms, e.seq));
     if (b.ok() && !e.anonymous_id.empty()) b = batch.Delete(db.identities(), IdentityKey(kIdentityAnonymous, e.anonymous_id, e.seq));
     if (b.ok() && !e.user_id.empty()) b = batch.Delete(db.identities(), IdentityKey(kIdentityUser, e.user_id, e.seq));
+    // The (identity, session) keys stay until the last batch: a crash before
+    // it must still find the rest of the session through them.
+    if (!e.anonymous_id.empty()) a->session_keys.insert(IdentitySessionKey(kIdentityAnonymousSession, e.anonymous_id, e.session_id));
+    if (!e.user_id.empty()) a->session_keys.insert(IdentitySessionKey(kIdentityUserSession, e.user_id, e.session_id));
     if (!items[i].closed) {
       job->pending.push_back(e.seq);
       a->pending_sessions.insert(e.session_id);
@@ -374,6 +396,9 @@ Status Eraser::WriteItems(Active* a, const ActiveItem* items, size_t n, bool fin
     b = batch.Put(db.meta(), ErasureExportKey(next_export_++), EncodeErasureExport(job->number, std::move(rewritten)));
   }
   if (final) {
+    for (const std::string& k : a->session_keys) {
+      if (b.ok()) b = batch.Delete(db.identities(), k);
+    }
     std::string v;
     proto::PutVarsigned64(&v, job->at_ms);
     proto::PutLengthPrefixed(&v, IdentityHash(job->kind, job->id));
@@ -576,6 +601,8 @@ Status Eraser::Rename(Job* job) {
       if (b.ok()) b = batch.Delete(db.session_index(), SessionIndexKey(e.session_id, e.event_time_ms, e.seq));
       if (b.ok() && !e.anonymous_id.empty()) b = batch.Delete(db.identities(), IdentityKey(kIdentityAnonymous, e.anonymous_id, e.seq));
       if (b.ok() && !e.user_id.empty()) b = batch.Delete(db.identities(), IdentityKey(kIdentityUser, e.user_id, e.seq));
+      if (b.ok() && !e.anonymous_id.empty()) b = batch.Delete(db.identities(), IdentitySessionKey(kIdentityAnonymousSession, e.anonymous_id, sid));
+      if (b.ok() && !e.user_id.empty()) b = batch.Delete(db.identities(), IdentitySessionKey(kIdentityUserSession, e.user_id, sid));
       events.push_back(e);
     }
     for (const auto& e : events) {
