@@ -178,6 +178,14 @@ struct Config {
     std::vector<std::string> collect_paths;  // [tracker.collect_path] aliases of /v1/collect (POST, pixel GET, OPTIONS); default none
   } tracker;
 
+  struct Aggregator {
+    // [aggregator.auto_rebuild] at start, when the analytics definitions (or session.timeout)
+    // differ from those the counters were counted with, recount the retained log into fresh
+    // counters in the background and switch to them (README "Backfill"); false = keep the
+    // counters and warn (run `foothold rebuild`)
+    bool auto_rebuild = true;
+  } aggregator;
+
   struct Demo {
     bool enabled = false;  // [demo.enabled] serve the demo shop at /demo/ (default false)
   } demo;
@@ -240,7 +248,7 @@ struct Config {
 };
 
 // What the command line asked for.
-enum class Command { kServe, kVerify, kHelp, kVersion };
+enum class Command { kServe, kVerify, kRebuild, kHelp, kVersion };
 
 struct LoadResult {
   Command command = Command::kServe;

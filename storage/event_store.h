@@ -88,11 +88,19 @@ struct StoreOptions {
   AnalyticsDefs analytics;                      // what the aggregator counts
   // Open sessions the aggregator keeps in memory; the others are read back
   // from the `sessions` column family when an event or the close needs them.
-  size_t session_cache = 65536;
+  // ~1 KiB each with the shipped definitions: 65 536 of them were a quarter
+  // of the RSS under batch load (scripts/README.md, "Memory with 10 k idle
+  // connections under batch load").
+  size_t session_cache = 32768;
   // When idle, write a clock tick into the log once the wall clock would
   // close an open session, so sessions close without traffic (the watermark
   // is the newest received_at, storage/README.md; ticks keep it moving).
   bool clock_ticks = true;
+  // When the counters were counted under other definitions (their stored
+  // fingerprint differs), recount the retained log into a fresh generation
+  // in the background and switch to it (storage/README.md "Backfill").
+  bool auto_rebuild = true;
+  bool rebuild_switch = true;  // false: a rebuild counts but never switches (tests hold it there)
   bool aggregate_live = true;                   // false: the aggregator runs only at Close (tests)
   int64_t aggregate_interval_ms = 20;           // a caught-up aggregator looks for new records this often
   int64_t aggregator_stop_ms = 2000;            // Close lets the aggregator catch up this long at most
@@ -262,6 +270,9 @@ class EventStore {
   // Waits until every event committed before the call is aggregated. False
   // on timeout or when the aggregator has failed.
   bool WaitAggregated(int64_t timeout_ms);
+  // Waits until a rebuild started at open (storage/README.md "Backfill") has
+  // switched; true at once when none runs. False on timeout or failure.
+  bool WaitRebuilt(int64_t timeout_ms);
   const AnalyticsDefs& analytics() const;
   // Counter reads (storage/stats.h): O(buckets), safe from any thread;
   // Unavailable once closed. bucket_ms is 60000, 3600000 or 86400000.

@@ -21,6 +21,22 @@ struct ConversionTotal {
   uint64_t sessions = 0;  // sessions in which it occurred
 };
 
+// A backfill in progress (storage/README.md "Backfill"): a second rollup
+// recounting the retained log into a fresh counters generation.
+struct RebuildStats {
+  bool active = false;           // a rebuild is counting now
+  uint64_t generation = 0;       // the counters generation it builds
+  uint64_t from_seq = 0;         // where this run started (its checkpoint at start, or 0)
+  uint64_t done_seq = 0;         // every seq up to this one is recounted
+  uint64_t head_seq = 0;         // the newest committed seq
+  uint64_t events = 0;           // records recounted by this run
+  double busy_seconds = 0;       // CPU-bound time in its passes
+  double events_per_s = 0;       // events over the run's wall time
+  double progress_ratio = 0;     // (done - from) / (head - from), 1 when caught up
+  bool failed = false;           // the rebuild stopped on an error (in failure)
+  std::string failure;
+};
+
 struct AggregatorStats {
   uint64_t checkpoint_seq = 0;      // every seq up to this one is aggregated
   uint64_t pending_events = 0;      // committed but not aggregated yet
@@ -34,6 +50,11 @@ struct AggregatorStats {
   bool failed = false;              // a write or decode failed: the aggregator stopped
   std::string failure;              // why, when failed
   std::vector<ConversionTotal> conversions;  // in config order, micro then macro
+  uint64_t generation = 0;          // the counters generation answering queries
+  std::string fingerprint;          // the definitions those counters were counted with
+  bool definitions_stale = false;   // they differ from the running configuration's (no rebuild yet)
+  uint64_t rebuilds_completed = 0;  // switches since open
+  RebuildStats rebuild;             // the backfill in progress, if any
 };
 
 // The ClickHouse exporter (storage/export/README.md). Counts are since open.

@@ -33,6 +33,21 @@ const config::Dimension* FindDimension(const config::Config& config, std::string
   return nullptr;
 }
 
+std::string_view DimensionKindName(config::DimensionKind kind) {
+  using K = config::DimensionKind;
+  switch (kind) {
+    case K::kUtmSource: return "utm_source";
+    case K::kUtmMedium: return "utm_medium";
+    case K::kUtmCampaign: return "utm_campaign";
+    case K::kReferrerDomain: return "referrer_domain";
+    case K::kDevice: return "device";
+    case K::kVisitor: return "visitor";
+    case K::kProp: return "prop";
+    case K::kExperiment: return "experiment";
+  }
+  return "";
+}
+
 bool ValidateSegments(const config::Config& config, std::string_view rest, const StatsQuery& q,
                       Response* error) {
   if (q.by.empty() && q.where.all()) return true;

@@ -26,6 +26,9 @@ namespace foothold::server {
 
 const config::Dimension* FindDimension(const config::Config& config, std::string_view name);
 
+// The config spelling of a kind: "utm_source", "device", ...
+std::string_view DimensionKindName(config::DimensionKind kind);
+
 // False with *error set when q's by/where do not fit report `rest`: 400
 // unknown_dimension for a name that is no [[dimension]], 400 query_invalid
 // for by and where together, for scope=cluster, or for a report without

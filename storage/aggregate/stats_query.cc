@@ -260,9 +260,12 @@ Status QueryDimensionValues(const Database& db, std::string_view dimension, std:
   });
 }
 
-Status ReadAllDimensionValues(const Database& db, std::vector<std::pair<std::string, std::string>>* pairs) {
+Status ReadAllDimensionValues(const Database& db, std::vector<std::pair<std::string, std::string>>* pairs,
+                              rocksdb::ColumnFamilyHandle* counters) {
   pairs->clear();
-  auto it = CounterIterator(db);
+  auto it = counters == nullptr
+                ? CounterIterator(db)
+                : std::unique_ptr<rocksdb::Iterator>(db.db()->NewIterator(rocksdb::ReadOptions(), counters));
   return Scan(db, it.get(), "V", "W", [&](std::string_view key, uint64_t v) {
     std::string_view name, value;
     if (v > 0 && SplitName(key.substr(1), &name, &value)) pairs->emplace_back(name, value);

@@ -40,6 +40,9 @@ Status QuerySegmentSessions(const Database& db, const AnalyticsDefs& defs, const
 // The values counted for `dimension` so far ('V' counters), sorted; "" = of
 // every dimension, as (dimension, value) pairs in `pairs` (the aggregator's start).
 Status QueryDimensionValues(const Database& db, std::string_view dimension, std::vector<std::string>* out);
-Status ReadAllDimensionValues(const Database& db, std::vector<std::pair<std::string, std::string>>* pairs);
+// `counters`: a counters generation's family (a rebuild's, storage/README.md
+// "Backfill"); nullptr = the active one.
+Status ReadAllDimensionValues(const Database& db, std::vector<std::pair<std::string, std::string>>* pairs,
+                              rocksdb::ColumnFamilyHandle* counters = nullptr);
 
 }  // namespace foothold::storage

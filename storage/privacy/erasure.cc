@@ -15,6 +15,7 @@
 #include "proto/record.h"
 #include "proto/siphash.h"
 #include "storage/aggregate/aggregator.h"
+#include "storage/aggregate/rebuild.h"
 #include "storage/aggregate/session_state.h"
 #include "storage/log/keys.h"
 #include "storage/privacy/erasure_export.h"
@@ -235,6 +236,13 @@ Status Eraser::Discover(Active* a, std::vector<ActiveItem>* items) {
     rocksdb::Status g = db.db()->Get(ro, db.sessions(), SessionHeadKey(sid), &head);
     if (g.ok()) closed = false;
     else if (!g.IsNotFound()) return FromRocks(g, "erasure: read session state");
+    if (closed) {
+      // A rebuild in progress must be done with the session too (storage/README.md "Backfill").
+      uint64_t max_seq = 0;
+      for (size_t i = first; i < items->size(); ++i) max_seq = std::max(max_seq, (*items)[i].seq);
+      s = RebuildDoneWith(db, ro, sid, max_seq, &closed);
+      if (!s.ok()) return s;
+    }
     for (size_t i = first; i < items->size(); ++i) (*items)[i].closed = closed;
   }
   return Status::Ok();
@@ -257,9 +265,9 @@ Status Eraser::WriteItems(Active* a, const ActiveItem* items, size_t n, bool fin
     bool found = false;
     Status s = GetRecord(db, plain, items[i].seq, &e, &found);
     if (!s.ok()) return s;
-    // Gone (retention), renamed, or already redacted (every stored record has
-    // an event_id, a redacted one none) since the discovery: left alone.
-    if (!found || e.session_id != items[i].session_id || e.event_id.empty()) continue;
+    // Gone (retention) or renamed by another job's rename since the discovery:
+    // left alone. (Nothing else rewrites a record that is still indexed.)
+    if (!found || e.session_id != items[i].session_id) continue;
     std::string sid = items[i].closed ? OpaqueSessionId(e.session_id) : e.session_id;
     proto::Event r = RedactRecord(e, options_.analytics, std::move(sid));
     buf.clear();

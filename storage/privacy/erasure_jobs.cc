@@ -14,6 +14,7 @@
 #include <rocksdb/write_batch.h>
 
 #include "storage/aggregate/aggregator.h"
+#include "storage/aggregate/rebuild.h"
 #include "storage/aggregate/session_state.h"
 #include "storage/privacy/erasure.h"
 #include "storage/privacy/erasure_export.h"
@@ -110,6 +111,14 @@ Status Eraser::Rename(Job* job) {
     bool closed = g.IsNotFound();
     for (const auto& e : events) closed = closed && e.seq <= checkpoint;
     for (const auto& e : late) closed = closed && e.seq <= checkpoint;
+    if (closed) {
+      // A rebuild in progress must be done with the session too (storage/README.md "Backfill").
+      uint64_t max_seq = 0;
+      for (const auto& e : events) max_seq = std::max(max_seq, e.seq);
+      for (const auto& e : late) max_seq = std::max(max_seq, e.seq);
+      s = RebuildDoneWith(db, ro, sid, max_seq, &closed);
+      if (!s.ok()) return s;
+    }
     if (!closed) {
       for (const auto& e : events) still.push_back(e.seq);
       continue;
