@@ -24,6 +24,9 @@ constexpr std::string_view kMacro = "macro_conversion";
 constexpr std::string_view kFunnel = "funnel";
 constexpr std::string_view kExperiment = "experiment";
 constexpr std::string_view kSource = "source";
+constexpr std::string_view kDimension = "dimension";
+constexpr size_t kMaxDimensions = 16;
+constexpr size_t kMaxDimensionValues = 100;
 constexpr size_t kMaxWriteKeyBytes = 256;
 
 constexpr size_t kMinSteps = 2;
@@ -388,6 +391,66 @@ void ReadExperiment(Definition* entry, const Lines& conversions, Lines* names,
   if (entry->ok()) out->push_back(std::move(experiment));
 }
 
+// [[dimension]]: a name without '.' or ':' (a `where=` parameter splits at the
+// first ':'), a kind, its key or experiment, and the cap on counted values.
+void ReadDimension(Definition* entry, const Lines& experiments, Lines* names, std::vector<Dimension>* out) {
+  const toml::table& body = entry->body();
+  entry->CheckKeys(body, "", {"name", "kind", "key", "experiment", "max_values"});
+  CheckUnique(entry, names);
+  Dimension dim;
+  dim.name = entry->name();
+  if (dim.name.find_first_of(".:") != std::string::npos) {
+    entry->Fail(body, "invalid name " + Quote(dim.name) + " (allowed: [A-Za-z0-9_-], 1..64 bytes)");
+  }
+  static constexpr std::pair<std::string_view, DimensionKind> kKinds[] = {
+      {"utm_source", DimensionKind::kUtmSource},   {"utm_medium", DimensionKind::kUtmMedium},
+      {"utm_campaign", DimensionKind::kUtmCampaign}, {"referrer_domain", DimensionKind::kReferrerDomain},
+      {"device", DimensionKind::kDevice},          {"visitor", DimensionKind::kVisitor},
+      {"prop", DimensionKind::kProp},              {"experiment", DimensionKind::kExperiment}};
+  const std::string kinds = "utm_source, utm_medium, utm_campaign, referrer_domain, device, visitor, prop, experiment";
+  std::string kind = body.contains("kind") ? "" : dim.name;
+  const toml::node& kind_at = body.contains("kind") ? *body.get("kind") : body;
+  if (entry->String(body, "kind", &kind)) {
+    auto it = std::find_if(std::begin(kKinds), std::end(kKinds), [&](const auto& k) { return k.first == kind; });
+    if (it == std::end(kKinds)) {
+      entry->Fail(kind_at, body.contains("kind") ? "invalid kind " + Quote(kind) + " (allowed: " + kinds + ")"
+                                                 : "kind is required (allowed: " + kinds + ")");
+    } else {
+      dim.kind = it->second;
+    }
+  }
+  if (entry->String(body, "key", &dim.key)) {
+    if (dim.kind == DimensionKind::kProp && !IsName(dim.key)) {
+      entry->Fail(body.contains("key") ? *body.get("key") : body,
+                  "kind prop needs key, a props key (" + std::string(kNameRule) + ")");
+    } else if (dim.kind != DimensionKind::kProp && body.contains("key")) {
+      entry->Fail(*body.get("key"), "key is for kind prop only");
+    }
+  }
+  if (entry->String(body, "experiment", &dim.experiment)) {
+    if (dim.kind == DimensionKind::kExperiment && !experiments.contains(dim.experiment)) {
+      entry->Fail(body.contains("experiment") ? *body.get("experiment") : body,
+                  "kind experiment needs experiment, the name of a defined [[experiment]]" +
+                      (dim.experiment.empty() ? std::string() : " (" + Quote(dim.experiment) + " is not one)"));
+    } else if (dim.kind != DimensionKind::kExperiment && body.contains("experiment")) {
+      entry->Fail(*body.get("experiment"), "experiment is for kind experiment only");
+    }
+  }
+  if (const toml::node* node = body.get("max_values")) {
+    const auto* n = node->as_integer();
+    if (n == nullptr || n->get() < 1 || n->get() > static_cast<int64_t>(kMaxDimensionValues)) {
+      entry->Fail(*node, "max_values must be an integer 1.." + std::to_string(kMaxDimensionValues) + ", not " +
+                             Definition::Shown(*node));
+    } else {
+      dim.max_values = static_cast<size_t>(n->get());
+    }
+  }
+  if (names->size() > kMaxDimensions) {
+    entry->Fail(body, "at most " + std::to_string(kMaxDimensions) + " dimensions");
+  }
+  if (entry->ok()) out->push_back(std::move(dim));
+}
+
 // Calls read(entry) for every table of the array `key` in `root`.
 template <typename Read>
 void ForEachEntry(const toml::table& root, std::string_view key, const std::string& path,
@@ -411,7 +474,8 @@ void ForEachEntry(const toml::table& root, std::string_view key, const std::stri
 }  // namespace
 
 bool IsAnalyticsKey(std::string_view key) {
-  return key == kMicro || key == kMacro || key == kFunnel || key == kExperiment || key == kSource;
+  return key == kMicro || key == kMacro || key == kFunnel || key == kExperiment || key == kSource ||
+         key == kDimension;
 }
 
 void ReadSources(const toml::table& root, const std::string& path, Config* config,
@@ -475,11 +539,17 @@ void ReadAnalytics(const toml::table& root, const std::string& path, Config* con
   ForEachEntry(root, kExperiment, path, errors, [&](Definition* e) {
     ReadExperiment(e, conversions, &experiment_names, &experiments);
   });
+  std::vector<Dimension> dimensions;
+  Lines dimension_names;
+  ForEachEntry(root, kDimension, path, errors, [&](Definition* e) {
+    ReadDimension(e, experiment_names, &dimension_names, &dimensions);
+  });
   if (errors->size() != errors_before) return;
   config->micro_conversions = std::move(micros);
   config->macro_conversions = std::move(macros);
   config->funnels = std::move(funnels);
   config->experiments = std::move(experiments);
+  config->dimensions = std::move(dimensions);
 }
 
 }  // namespace foothold::config

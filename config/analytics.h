@@ -1,5 +1,5 @@
 // Reads the analytics definitions (config/README.md) — [[micro_conversion]],
-// [[macro_conversion]], [[funnel]], [[experiment]] — from a parsed TOML
+// [[macro_conversion]], [[funnel]], [[experiment]], [[dimension]] — from a parsed TOML
 // document into Config. They come only from the file (no environment or flag
 // form). Internal to foothold_config.
 //
@@ -21,7 +21,7 @@ namespace foothold::config {
 bool IsAnalyticsKey(std::string_view key);
 
 // Validates every analytics table of `root` and, when all are valid, sets
-// config's micro_conversions, macro_conversions, funnels and experiments.
+// config's micro_conversions, macro_conversions, funnels, experiments and dimensions.
 // Appends one message per mistake to `errors`, each naming `path`, the line,
 // the table and the entry: `f.toml:12: funnel "checkout": step ...`.
 void ReadAnalytics(const toml::table& root, const std::string& path, Config* config,

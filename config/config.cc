@@ -57,6 +57,10 @@ bool ParseArgs(int argc, const char* const* argv, Args* args, std::string* error
         args->command = Command::kVerify;
         continue;
       }
+      if (arg == "rebuild" && args->command == Command::kServe) {
+        args->command = Command::kRebuild;
+        continue;
+      }
       *error = "unexpected argument " + Quote(arg) + " (see foothold --help)";
       return false;
     }
@@ -314,6 +318,9 @@ std::string UsageText() {
            [--data-dir DIR] [--threads N] [--log-level LEVEL]
   foothold verify [--data-dir DIR] [other flags]
       recount the journey log and compare it with the counters (exit 1 on mismatch)
+  foothold rebuild [--config FILE] [--data-dir DIR] [other flags]
+      recount the retained log with the configured definitions into fresh counters
+      and switch to them (the server must not be running on DIR)
   foothold --version | --help
 
 Flags (also written --flag=value):

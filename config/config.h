@@ -4,7 +4,7 @@
 // the TOML file given by --config, built-in defaults (the inline values below).
 // Every value is validated once at load; after that code reads typed fields.
 // The analytics definitions (config/README.md; [[micro_conversion]],
-// [[macro_conversion]], [[funnel]], [[experiment]]) come only from the TOML
+// [[macro_conversion]], [[funnel]], [[experiment]], [[dimension]]) come only from the TOML
 // file: they have no environment or flag form, and without a file there are none.
 //
 // Thread safety: a loaded Config is immutable and may be shared freely.
@@ -77,6 +77,28 @@ struct Experiment {
   // (any scale: [1, 1] and [50, 50] are the same split); the sample-ratio-mismatch test compares
   // exposures against it. Key absent: 1 per variant (an equal split).
   std::vector<double> weights;
+};
+
+// Segments (README.md "Segments"): what a session is split by. A session's
+// value is fixed per session (storage/README.md, "Segments"); at most
+// max_values distinct values are counted per dimension, the rest as "(other)".
+enum class DimensionKind {
+  kUtmSource,       // utm_source: the utm_source query parameter of the landing url
+  kUtmMedium,       // utm_medium
+  kUtmCampaign,     // utm_campaign
+  kReferrerDomain,  // referrer_domain: the landing event's referrer host, registrable part
+  kDevice,          // device: mobile | tablet | desktop | (unknown), from the User-Agent
+  kVisitor,         // visitor: new | returning | (unknown), from the anonymous_id's creation time
+  kProp,            // prop: the value of props.<key> on the first event carrying it
+  kExperiment,      // experiment: the variant of the session's exposure to <experiment>
+};
+
+struct Dimension {
+  std::string name;                  // [name] [A-Za-z0-9_-]{1,64}, unique among dimensions
+  DimensionKind kind = DimensionKind::kUtmSource;  // [kind] see above; absent: the name, when it is a kind
+  std::string key;                   // [key] kind prop only: the props key
+  std::string experiment;            // [experiment] kind experiment only: a defined experiment
+  size_t max_values = 20;            // [max_values] 1..100 values counted; later ones are "(other)"
 };
 
 // ---- Sources (README "Sources and write keys"), read only from the TOML file. ----
@@ -156,6 +178,14 @@ struct Config {
     std::vector<std::string> collect_paths;  // [tracker.collect_path] aliases of /v1/collect (POST, pixel GET, OPTIONS); default none
   } tracker;
 
+  struct Aggregator {
+    // [aggregator.auto_rebuild] at start, when the analytics definitions (or session.timeout)
+    // differ from those the counters were counted with, recount the retained log into fresh
+    // counters in the background and switch to them (README "Backfill"); false = keep the
+    // counters and warn (run `foothold rebuild`)
+    bool auto_rebuild = true;
+  } aggregator;
+
   struct Demo {
     bool enabled = false;  // [demo.enabled] serve the demo shop at /demo/ (default false)
   } demo;
@@ -214,10 +244,11 @@ struct Config {
   std::vector<MacroConversion> macro_conversions;  // [[macro_conversion]]
   std::vector<Funnel> funnels;                     // [[funnel]]
   std::vector<Experiment> experiments;             // [[experiment]]
+  std::vector<Dimension> dimensions;               // [[dimension]]
 };
 
 // What the command line asked for.
-enum class Command { kServe, kVerify, kHelp, kVersion };
+enum class Command { kServe, kVerify, kRebuild, kHelp, kVersion };
 
 struct LoadResult {
   Command command = Command::kServe;

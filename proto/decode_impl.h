@@ -56,6 +56,7 @@ struct Decoder::Impl {
   std::vector<std::string_view> unknown_keys;
   std::vector<Span> spans;
   std::vector<Member> members;
+  std::vector<size_t> min_bytes;
 
   std::string_view Text() const { return {buf.get(), len}; }
 
@@ -123,6 +124,10 @@ struct Decoder::Impl {
   }
 
   // --- the DOM path ---
+  // False when no event of `arr` can exceed max_event_bytes, which
+  // `outer_bytes` (the span holding the whole array) proves for nearly every
+  // batch without scanning the input (see decode.cc).
+  bool SpansNeeded(simdjson::dom::array arr, size_t outer_bytes);
   void DecodeJson(Span body);
   void DecodeObjectBody(simdjson::dom::object obj, Span body);
   void DecodeArray(simdjson::dom::array arr, size_t array_pos);

@@ -67,6 +67,8 @@ inline constexpr char kSessionIdInvalid[] = "session_id_invalid";      // 400 on
 inline constexpr char kEventIdInvalid[] = "event_id_invalid";         // 400 on /v1/events/{id}
 inline constexpr char kQueryInvalid[] = "query_invalid";               // 400: a stats parameter is missing or malformed
 inline constexpr char kRangeTooLarge[] = "range_too_large";            // 400: a time series of more than 10000 buckets
+inline constexpr char kUnknownDimension[] = "unknown_dimension";      // 400: by= or where= names no [[dimension]]
+inline constexpr char kBadWhere[] = "bad_where";                      // 400: where= is not <dimension>:<value>
 inline constexpr char kClusterNotConfigured[] = "cluster_not_configured";  // 400: scope=cluster without [export.clickhouse]
 inline constexpr char kClusterUnavailable[] = "cluster_unavailable";       // 503: ClickHouse did not answer a cluster report
 inline constexpr char kIdentityInvalid[] = "identity_invalid";  // 400: an erasure names no id, several, or a malformed one
@@ -126,6 +128,8 @@ inline constexpr CodeStatus kCodeStatuses[] = {
     {kSessionIdInvalid, 400},
     {kQueryInvalid, 400},
     {kRangeTooLarge, 400},
+    {kUnknownDimension, 400},
+    {kBadWhere, 400},
     {kClusterNotConfigured, 400},
     {kClusterUnavailable, 503},
     {kMessageTooLarge, 413},

@@ -94,6 +94,20 @@ bool ParseIp(std::string_view text, IpAddress* out) {
 }
 
 std::string FormatIp(const IpAddress& ip) {
+  if (!ip.v6) {
+    // By hand: inet_ntop formats IPv4 with sprintf, ~1.8 k instructions a
+    // request in profiles (every stored event formats its client's address).
+    char buf[16];
+    size_t n = 0;
+    for (size_t i = 0; i < 4; ++i) {
+      const unsigned b = ip.bytes[i];
+      if (b >= 100) buf[n++] = static_cast<char>('0' + b / 100);
+      if (b >= 10) buf[n++] = static_cast<char>('0' + b / 10 % 10);
+      buf[n++] = static_cast<char>('0' + b % 10);
+      if (i < 3) buf[n++] = '.';
+    }
+    return std::string(buf, n);
+  }
   char buf[INET6_ADDRSTRLEN];
   if (inet_ntop(ip.v6 ? AF_INET6 : AF_INET, ip.bytes.data(), buf, sizeof(buf)) == nullptr) {
     return "";

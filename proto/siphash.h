@@ -1,5 +1,6 @@
 // SipHash-2-4 (Aumasson & Bernstein), the keyed 64-bit hash behind
-// privacy.ip_mode = "hash". Private to proto/.
+// privacy.ip_mode = "hash" and the erasure's hashed ids and suppression list
+// (storage/privacy/erasure.h). Internal: not part of the wire contract.
 //
 // Thread safety: a pure function.
 #pragma once

@@ -22,6 +22,9 @@
 #
 # Usage: scripts/bench.sh [seconds per run (10)] [connections (64)]
 #   BENCH_THREADS (1) server --threads; BENCH_SKIP_BUILD=1 uses build/server/foothold as is.
+#   Two cores: BENCH_THREADS=2 BENCH_SERVER_CORE=0,1 runs the server on both (the load generator
+#   then shares core 0 with it) and adds the scaling row: batch100-fresh again with --threads 1
+#   alone on a server core the load generator does not use (a comma list of cores), and the ratio.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 secs="${1:-10}"
@@ -132,12 +135,12 @@ end
 LUA
 
 # --- servers --------------------------------------------------------------------
-start_foothold() {  # -> fh_pid, fh_url, fh_data
+start_foothold() {  # [threads] [cores] -> fh_pid, fh_url, fh_data
   local port; port=$(free_port)
   fh_data="$work/data-$RANDOM"
   env -u FOOTHOLD_BUILD_DIR -u FOOTHOLD_TARGETS FOOTHOLD_SHUTDOWN__DRAIN_DELAY=0s \
-    taskset -c "$server_core" "$bin" --config "$config" --listen "127.0.0.1:$port" \
-    --data-dir "$fh_data" --threads "$threads" --log-level warn >"$work/foothold.log" 2>&1 &
+    taskset -c "${2:-$server_core}" "$bin" --config "$config" --listen "127.0.0.1:$port" \
+    --data-dir "$fh_data" --threads "${1:-$threads}" --log-level warn >"$work/foothold.log" 2>&1 &
   fh_pid=$!
   pids+=("$fh_pid")
   fh_url="http://127.0.0.1:$port"
@@ -210,7 +213,7 @@ run_row() {
     kill -0 "$pid" 2>/dev/null || { echo "bench: foothold died during $name" >&2; tail -20 "$work/foothold.log" >&2; exit 1; }
   fi
   [ "$errs" = 0 ] && [ "$non2xx" = 0 ] || extra="$extra; $errs socket errors, $non2xx non-2xx"
-  R[$name.rps]=$rps; R[$name.eps]=$eps; R[$name.cpu]=$per_cpu; R[$name.p99]=$p99; R[$name.ok]=$((errs + non2xx == 0))
+  R[$name.rps]=$rps; R[$name.eps]=$eps; R[$name.cpu]=$per_cpu; R[$name.evcpu]=$ev_cpu; R[$name.p99]=$p99; R[$name.ok]=$((errs + non2xx == 0))
   local row
   printf -v row '%-26s %9s %10s %8s %8s %11s %12s %6s  %s' "$name" "$rps" "$eps" "$p50" "$p99" "$per_cpu" "$ev_cpu" \
     "$(peak_rss_mib "$pid")M" "$extra"
@@ -250,6 +253,17 @@ for spec in "single-fresh fresh 1" "single-long long 1" "batch100-fresh fresh 10
   run_row "$name" "$fh_pid" "$fh_url" "$shape" "$per"
   stop_foothold
 done
+
+# --- two cores: the same batch load on one core with one I/O thread, for the ratio ----------
+if [ "$threads" -gt 1 ] || [[ "$server_core" == *,* ]]; then
+  # The reference core is one the load generator does not use, as in the one-core rows.
+  one_core=""
+  for c in ${server_core//,/ }; do [ "$c" != "$client_core" ] && { one_core=$c; break; }; done
+  one_core="${one_core:-${server_core%%,*}}"
+  start_foothold 1 "$one_core"
+  run_row batch100-fresh-1core "$fh_pid" "$fh_url" fresh 100
+  stop_foothold
+fi
 
 start_foothold
 seg_status=$(curl -s -o /dev/null -w '%{http_code}' -H "User-Agent: $ua" -H 'Content-Type: text/plain' \
@@ -335,6 +349,12 @@ echo "batches, fresh:         ${R[batch100-fresh.eps]} events/s (target >= 50000
 echo "batches, long-lived:    ${R[batch100-long.eps]} events/s; long/fresh = $(ratio "${R[batch100-long.eps]}" "${R[batch100-fresh.eps]}")" \
   "(target >= 0.80); aggregator lag max ${R[batch100-long.lag]} s"
 echo "p99 at half the single-beacon rate: ${R[rate.p99]} ms (target <= 5 ms)"
+if [ -n "${R[batch100-fresh-1core.eps]:-}" ]; then
+  echo "two cores (--threads $threads on cores $server_core; load shares core $client_core): batch100-fresh" \
+    "${R[batch100-fresh.eps]} events/s vs ${R[batch100-fresh-1core.eps]} on core $one_core alone" \
+    "= $(ratio "${R[batch100-fresh.eps]}" "${R[batch100-fresh-1core.eps]}") x; events per server CPU-s" \
+    "${R[batch100-fresh.evcpu]} vs ${R[batch100-fresh-1core.evcpu]}"
+fi
 for k in single-fresh single-long batch100-fresh batch100-long; do
   [ "${R[$k.ok]:-1}" = 1 ] || { echo "bench: $k had failed requests" >&2; exit 1; }
 done

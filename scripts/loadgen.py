@@ -62,6 +62,28 @@ P_AUTOPLAY = 0.50               # share of sessions in variant "autoplay" (else 
 P_PURCHASE_BASE = PURCHASE_RATE_TARGET / (
     (1 - P_VIDEO + P_VIDEO * VIDEO_RR) * (1 - P_AUTOPLAY + P_AUTOPLAY * (1 + AUTOPLAY_LIFT)))
 
+# Planted segment effects, only with --segments (README.md "Segments"); without
+# it none of these is drawn and the events are byte for byte those of before:
+#   traffic: P_PAID of the sessions land on "/?utm_source=paid&utm_medium=cpc"
+#     and buy PAID_RR times as often as the rest (no utm: utm_source "(none)");
+#     P(purchase) = base * video * autoplay * (PAID_RR if paid), base rescaled
+#     so the overall rate stays PURCHASE_RATE_TARGET;
+#   device: P_MOBILE of the sessions are posted with a phone's User-Agent; a
+#     mobile non-purchaser adds to cart with P_CART_NONBUYER_MOBILE and begins
+#     checkout with P_CHECKOUT_NONBUYER_MOBILE: a leakier checkout step
+#     (begin_checkout -> purchase) than desktop's, with the same purchase rate;
+#   visitor: anonymous ids are foothold.js ids (creation time in base 36, then
+#     random digits); P_RETURNING of the sessions come from an id created
+#     1..30 days before the session, the rest from one created at its start.
+P_PAID = 0.30
+PAID_RR = 2.0
+P_MOBILE = 0.40
+P_CART_NONBUYER_MOBILE = 0.25
+P_CHECKOUT_NONBUYER_MOBILE = 0.80
+P_RETURNING = 0.35
+MOBILE_UA = ("Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 "
+             "(KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1 foothold-loadgen/1")
+
 P_DWELL = 0.25                  # one product page gets >= 180 s of engaged time
 P_SITE_SEARCH = 0.15
 P_NEWSLETTER = 0.04
@@ -107,15 +129,39 @@ def fail(msg: str) -> None:
 # --------------------------------------------------------------------------
 # Generation
 # --------------------------------------------------------------------------
-def gen_session(seed: int, n: int, now_ms: int, span_ms: int, p_autoplay: float = P_AUTOPLAY) -> list[dict]:
+def base36(x: int) -> str:
+    digits = "0123456789abcdefghijklmnopqrstuvwxyz"
+    out = ""
+    while x:
+        x, r = divmod(x, 36)
+        out = digits[r] + out
+    return out or "0"
+
+
+def gen_session(seed: int, n: int, now_ms: int, span_ms: int, p_autoplay: float = P_AUTOPLAY,
+                segments: bool = False) -> list[dict]:
     """The events of session n, in strictly increasing ts order. p_autoplay is the share of
-    sessions assigned to "autoplay" (P(purchase | variant) does not depend on it)."""
+    sessions assigned to "autoplay" (P(purchase | variant) does not depend on it). With
+    segments, the planted segment effects (above); the first event then carries the
+    session's segments under "_seg" (removed before posting)."""
     rng = random.Random(f"foothold-loadgen:{seed}:{n}")
     sid = f"lg-{seed}-{n}"
     anon = f"lg-{seed}-v{n}"
     variant = VARIANTS[1] if rng.random() < p_autoplay else VARIANTS[0]
     video = rng.random() < P_VIDEO
     p_buy = P_PURCHASE_BASE * (VIDEO_RR if video else 1.0) * (1.0 + AUTOPLAY_LIFT if variant == "autoplay" else 1.0)
+    seg = None
+    if segments:
+        paid = rng.random() < P_PAID
+        mobile = rng.random() < P_MOBILE
+        returning = rng.random() < P_RETURNING
+        # a new visitor's id is made by its first event (well inside any session.timeout >= 1 s)
+        age_ms = rng.randint(86_400_000, 30 * 86_400_000) if returning else rng.randint(0, 500)
+        seg = {"utm_source": "paid" if paid else "(none)", "device": "mobile" if mobile else "desktop",
+               "visitor": "returning" if returning else "new", "id_age_ms": age_ms}
+        p_buy = p_buy * (PAID_RR if paid else 1.0) / (1 - P_PAID + P_PAID * PAID_RR)
+    p_cart = P_CART_NONBUYER_MOBILE if seg and seg["device"] == "mobile" else P_CART_NONBUYER
+    p_checkout = P_CHECKOUT_NONBUYER_MOBILE if seg and seg["device"] == "mobile" else P_CHECKOUT_NONBUYER
     buys = rng.random() < p_buy
     dwell = rng.random() < P_DWELL
     search = rng.random() < P_SITE_SEARCH
@@ -127,8 +173,8 @@ def gen_session(seed: int, n: int, now_ms: int, span_ms: int, p_autoplay: float 
         page_micros.append("video_play")
     if buys:
         funnel = 3
-    elif rng.random() < P_CART_NONBUYER:
-        funnel = 2 if rng.random() < P_CHECKOUT_NONBUYER else 1
+    elif rng.random() < p_cart:
+        funnel = 2 if rng.random() < p_checkout else 1
     else:
         funnel = 0
     n_pages = rng.choices(PRODUCT_PAGES, PRODUCT_PAGE_WEIGHTS)[0]
@@ -175,6 +221,8 @@ def gen_session(seed: int, n: int, now_ms: int, span_ms: int, p_autoplay: float 
 
     # 1. home page, carrying the exposure
     home = HOST + "/"
+    if seg and seg["utm_source"] == "paid":
+        home = HOST + "/?utm_source=paid&utm_medium=cpc"
     first = {"experiments": {EXPERIMENT: variant}}
     if rng.random() < 0.5:
         first["referrer"] = rng.choice(("https://www.google.com/", "https://news.example/", "https://mail.example/"))
@@ -209,6 +257,12 @@ def gen_session(seed: int, n: int, now_ms: int, span_ms: int, p_autoplay: float 
     start = now_ms - span_ms + rng.randint(0, span_ms - 60_000 - duration)
     for e in events:
         e["ts"] += start
+    if seg is not None:
+        anon = base36(start - seg.pop("id_age_ms")) + "".join(rng.choice("0123456789abcdefghijklmnopqrstuvwxyz")
+                                                            for _ in range(10))
+        for e in events:
+            e["anonymous_id"] = anon
+        events[0]["_seg"] = seg
     return events
 
 
@@ -280,7 +334,39 @@ def ratio(x: float, y: float):
     return round(x / y, 6) if y else None
 
 
-def compute_truth(sessions: list[list[dict]], args, digest: str) -> dict:
+def segment_truth(sessions: list[list[dict]], segs: list) -> dict:
+    """Per dimension value (utm_source, device, visitor, as config/foothold.toml defines them):
+    closed sessions, sessions with a purchase, checkout funnel steps reached; and the
+    planted rates the reports should recover."""
+    out: dict = {}
+    for events, seg in zip(sessions, segs):
+        hits = session_hits(events)
+        bought = any(name == "purchase" for _, name in hits)
+        reached = funnel_reached(hits)
+        for dim in ("utm_source", "device", "visitor"):
+            cell = out.setdefault(dim, {}).setdefault(seg[dim], {"sessions": 0, "purchase": 0,
+                                                                "funnel_reached": [0] * len(FUNNEL_STEPS)})
+            cell["sessions"] += 1
+            cell["purchase"] += bought
+            for k in range(reached):
+                cell["funnel_reached"][k] += 1
+    organic = PURCHASE_RATE_TARGET / (1 - P_PAID + P_PAID * PAID_RR)
+
+    def step_rate(p_cart: float, p_checkout: float) -> float:  # P(purchase | begin_checkout)
+        p = PURCHASE_RATE_TARGET
+        return round(p / (p + (1 - p) * p_cart * p_checkout), 6)
+
+    out["planted"] = {
+        "purchase_rate": {"paid": round(organic * PAID_RR, 6), "(none)": round(organic, 6)},
+        "paid_rr": PAID_RR,
+        "checkout_to_purchase": {"mobile": step_rate(P_CART_NONBUYER_MOBILE, P_CHECKOUT_NONBUYER_MOBILE),
+                                 "desktop": step_rate(P_CART_NONBUYER, P_CHECKOUT_NONBUYER)},
+        "p_paid": P_PAID, "p_mobile": P_MOBILE, "p_returning": P_RETURNING,
+    }
+    return out
+
+
+def compute_truth(sessions: list[list[dict]], args, digest: str, segs: list | None = None) -> dict:
     names = MICROS + MACROS
     conv = {name: {"kind": "micro" if name in MICROS else "macro", "sessions_with": 0, "events": 0}
             for name in names}
@@ -358,6 +444,7 @@ def compute_truth(sessions: list[list[dict]], args, digest: str) -> dict:
                             "social_share", "site_search", "product_dwell_3m"],
             "nonbuyer_funnel": {"add_to_cart": P_CART_NONBUYER, "begin_checkout_given_cart": P_CHECKOUT_NONBUYER},
         },
+        **({"segments": segment_truth(sessions, segs)} if segs and segs[0] is not None else {}),
     }
 
 
@@ -387,15 +474,17 @@ class Poster:
         cls = http.client.HTTPSConnection if self.scheme == "https" else http.client.HTTPConnection
         return cls(self.host, self.port, timeout=self.timeout)
 
-    def post(self, conn_box: list, path: str, body: bytes, n_events: int, what: str) -> bool:
+    def post(self, conn_box: list, path: str, body: bytes, n_events: int, what: str,
+             user_agent: str | None = None) -> bool:
         """POST until acknowledged; False (and self.error set) on a definite failure."""
         delay = 0.05
+        headers = dict(self.headers, **({"User-Agent": user_agent} if user_agent else {}))
         for attempt in range(1, self.MAX_ATTEMPTS + 1):
             if self.error:
                 return False
             try:
                 conn = conn_box[0]
-                conn.request("POST", self.prefix + path, body=body, headers=self.headers)
+                conn.request("POST", self.prefix + path, body=body, headers=headers)
                 resp = conn.getresponse()
                 data = resp.read()
                 status = resp.status
@@ -452,7 +541,7 @@ class Poster:
             if self.error is None:
                 self.error = msg
 
-    def run(self, bodies: list[tuple[bytes, int, str]]) -> None:
+    def run(self, bodies: list[tuple[bytes, int, str, str | None]]) -> None:
         work: queue.Queue = queue.Queue()
         for item in bodies:
             work.put(item)
@@ -462,10 +551,10 @@ class Poster:
             try:
                 while not self.error:
                     try:
-                        body, n, what = work.get_nowait()
+                        body, n, what, ua = work.get_nowait()
                     except queue.Empty:
                         return
-                    if not self.post(box, "/v1/collect", body, n, what):
+                    if not self.post(box, "/v1/collect", body, n, what, ua):
                         return
             finally:
                 box[0].close()
@@ -526,6 +615,9 @@ planted effects (constants at the top of this file):
   base is set so the overall purchase rate is ~0.04; video_play in ~30% of
   sessions, product_dwell_3m in ~25%; other micro conversions are independent
   of purchase (true relative risk 1).
+  --segments adds: utm_source=paid (30%) buys 2x as often as the rest; mobile
+  (40%, a phone's User-Agent) has a leakier begin_checkout -> purchase step;
+  35% returning visitors (README.md "Segments").
 
 ground truth (--print-truth): JSON on stdout recomputed from the generated
   events with the seed definitions of config/foothold.toml: per conversion
@@ -567,6 +659,9 @@ exit status: 0 when every request was answered 2xx with every event accepted
     p.add_argument("--autoplay-share", type=float, default=P_AUTOPLAY,
                    help="share of sessions assigned to variant autoplay, 0..1 (default %(default)s); "
                         "a split other than the config's weights is a sample ratio mismatch")
+    p.add_argument("--segments", action="store_true",
+                   help="plant the segment effects (paid traffic buys 2x, mobile's checkout step leaks; "
+                        "see the top of this file) and add per-segment truth under \"segments\"")
     p.add_argument("--print-truth", action="store_true", help="print the JSON ground truth to stdout at the end")
     p.add_argument("--tick-after", type=float, default=None, metavar="SECONDS",
                    help="after all is acknowledged, sleep SECONDS then post one 'tick' event so the server's "
@@ -612,36 +707,41 @@ def main(argv=None) -> int:
     span_ms = int(args.span_hours * 3_600_000)
     t0 = time.monotonic()
 
-    # Generate, serialize each session once, and pack whole sessions into requests.
-    sessions = [gen_session(args.seed, n, args.now_ms, span_ms, args.autoplay_share) for n in range(args.sessions)]
+    # Generate, serialize each session once, and pack whole sessions into requests
+    # (with --segments, mobile sessions into requests of their own, sent with a phone's User-Agent).
+    sessions = [gen_session(args.seed, n, args.now_ms, span_ms, args.autoplay_share, args.segments)
+                for n in range(args.sessions)]
+    segs = [events[0].pop("_seg", None) for events in sessions]
     digest = hashlib.sha256()
-    bodies: list[tuple[bytes, int, str]] = []
-    parts: list[str] = []
-    count = 0
+    bodies: list[tuple[bytes, int, str, str | None]] = []
+    streams: dict[str | None, list] = {}  # user agent (None: --user-agent) -> [parts, count, first session]
 
-    def flush() -> None:
-        nonlocal parts, count
+    def flush(ua: str | None) -> None:
+        parts, count, first = streams[ua]
         if parts:
-            what = f"request {len(bodies) + 1} ({parts_first[0]}..)"
-            bodies.append((('{"batch":[' + ",".join(parts) + "]}").encode(), count, what))
-        parts, count = [], 0
+            what = f"request {len(bodies) + 1} ({first}..)"
+            bodies.append((('{"batch":[' + ",".join(parts) + "]}").encode(), count, what, ua))
+        streams[ua] = [[], 0, ""]
 
-    parts_first = [""]
-    for events in sessions:
+    for events, seg in zip(sessions, segs):
         frag = json.dumps(events, separators=(",", ":"), ensure_ascii=False)
         digest.update(frag.encode())
         digest.update(b"\n")
-        if count and count + len(events) > args.batch:
-            flush()
-        if not parts:
-            parts_first[0] = events[0]["session_id"]
-        parts.append(frag[1:-1])
-        count += len(events)
-    flush()
-    n_events = sum(n for _, n, _ in bodies)
+        ua = MOBILE_UA if seg and seg["device"] == "mobile" else None
+        stream = streams.setdefault(ua, [[], 0, ""])
+        if stream[1] and stream[1] + len(events) > args.batch:
+            flush(ua)
+            stream = streams[ua]
+        if not stream[0]:
+            stream[2] = events[0]["session_id"]
+        stream[0].append(frag[1:-1])
+        stream[1] += len(events)
+    for ua in list(streams):
+        flush(ua)
+    n_events = sum(n for _, n, _, _ in bodies)
     t_gen = time.monotonic() - t0
 
-    truth = compute_truth(sessions, args, digest.hexdigest()) if args.print_truth else None
+    truth = compute_truth(sessions, args, digest.hexdigest(), segs) if args.print_truth else None
 
     if not args.dry_run:
         poster = Poster(args.url, args.connections, args.user_agent, args.timeout)

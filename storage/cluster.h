@@ -51,4 +51,12 @@ Status QueryClusterLift(const ExportOptions& ex, const AnalyticsDefs& defs, std:
 Status QueryClusterExperiment(const ExportOptions& ex, const AnalyticsDefs& defs, const config::Experiment& x,
                               TimeRange range, int64_t closed_before_ms, std::vector<ExperimentDay>* out);
 
+// A [[source]]'s series like QueryTimeseries("$source:<name>"): its non-bot
+// events per bucket of event_time (buckets aligned to the epoch, the range
+// rounded out to whole buckets), `sessions` 0, and `sessions_total` the
+// sessions (of every source) whose first event is in the bucket. Rows
+// exported before the `source` column existed have source ''.
+Status QueryClusterSourceSeries(const ExportOptions& ex, std::string_view source, int64_t bucket_ms, TimeRange range,
+                                std::vector<SeriesPoint>* out);
+
 }  // namespace foothold::storage

@@ -19,7 +19,7 @@
 #include "storage/log/keys.h"
 #include "storage/log/writer.h"
 #include "storage/privacy/erasure.h"
-#include "storage/aggregate/aggregator.h"
+#include "storage/aggregate/aggregators.h"
 #include "storage/aggregate/stats_query.h"
 #include "storage/export/exporter.h"
 
@@ -38,8 +38,9 @@ StoreOptions StoreOptionsFromConfig(const config::Config& config) {
   o.retention_days = config.storage.retention_days;
   o.block_cache_bytes = config.storage.block_cache_mb << 20;
   o.min_free_bytes = config.storage.min_free_bytes;
+  o.auto_rebuild = config.aggregator.auto_rebuild;
   o.analytics = AnalyticsDefs{config.micro_conversions, config.macro_conversions, config.funnels,
-                              config.experiments};
+                              config.experiments, config.dimensions};
   const config::Config::ExportClickHouse& x = config.export_clickhouse;
   o.export_clickhouse.url = x.url;
   o.export_clickhouse.database = x.database;
@@ -60,7 +61,9 @@ struct EventStore::Impl {
   StoreCounters counters;  // outlives writer (declared before it)
   std::string instance_secret;
   std::unique_ptr<Database> db;
-  std::unique_ptr<Aggregator> aggregator;  // before writer: retention reads its checkpoint
+  // The live aggregator and a rebuild (storage/aggregate/aggregators.h);
+  // before writer: retention reads its checkpoint.
+  std::unique_ptr<Aggregators> aggregators;
   std::unique_ptr<Exporter> exporter;      // likewise; null when export is off
   std::unique_ptr<Writer> writer;
 
@@ -90,11 +93,10 @@ Status EventStore::Open(const StoreOptions& options, std::unique_ptr<EventStore>
   if (!s.ok()) return s;  // ~Database closes it
   impl->instance_secret = std::move(meta.instance_secret);
   impl->counters.next_seq.store(meta.next_seq);
-  impl->aggregator =
-      std::make_unique<Aggregator>(options, impl->db.get(), &impl->counters.next_seq);
-  s = impl->aggregator->Start();
+  impl->aggregators = std::make_unique<Aggregators>(options, impl->db.get(), &impl->counters.next_seq);
+  s = impl->aggregators->Start();
   if (!s.ok()) return s;
-  RetentionFloor floor(impl->aggregator->checkpoint());
+  RetentionFloor floor(impl->aggregators->checkpoint());
   if (!options.export_clickhouse.url.empty()) {
     impl->exporter = std::make_unique<Exporter>(options, impl->db.get(), &impl->counters.next_seq);
     s = impl->exporter->Start();
@@ -106,7 +108,7 @@ Status EventStore::Open(const StoreOptions& options, std::unique_ptr<EventStore>
                                           impl->instance_secret);
   if (options.clock_ticks) {
     Writer* writer = impl->writer.get();  // stopped before the aggregator, in Close
-    impl->aggregator->EnableTicks([writer](int64_t now_ms) {
+    impl->aggregators->EnableTicks([writer](int64_t now_ms) {
       proto::Event tick;
       tick.event = "foothold.clock_tick";
       tick.session_id = "foothold.clock";
@@ -119,6 +121,8 @@ Status EventStore::Open(const StoreOptions& options, std::unique_ptr<EventStore>
       (void)writer->Append(std::move(events), [](AppendResult&&) {}, /*defer_commit=*/false);
     });
   }
+  s = impl->aggregators->StartRebuild();
+  if (!s.ok()) return s;
   out->reset(new EventStore(std::move(impl)));
   return Status::Ok();
 }
@@ -320,11 +324,14 @@ Status EventStore::Close() {
   std::lock_guard<std::mutex> close_lock(impl_->close_mu);
   if (impl_->closed.load()) return impl_->close_status;
   impl_->closing.store(true);
+  // A rebuild stops where it is (it resumes at the next start); a switch in
+  // progress finishes first.
+  impl_->aggregators->StopRebuild();
   // Drain first: every accepted event is committed and its callback called
   // before the database goes away.
   impl_->writer->Stop();
   // Then let the aggregator count what the writer committed, and checkpoint.
-  impl_->aggregator->Stop();
+  impl_->aggregators->live()->Stop();
   // And give the exporter one bounded chance to ship the tail.
   if (impl_->exporter) impl_->exporter->Stop();
   std::unique_lock<std::shared_mutex> lock(impl_->db_mu);
@@ -382,11 +389,13 @@ StoreStats EventStore::stats() const {
   return s;
 }
 
-AggregatorStats EventStore::aggregator_stats() const { return impl_->aggregator->stats(); }
+AggregatorStats EventStore::aggregator_stats() const { return impl_->aggregators->stats(); }
 
 bool EventStore::WaitAggregated(int64_t timeout_ms) {
-  return impl_->aggregator->WaitFor(impl_->counters.next_seq.load(), timeout_ms);
+  return impl_->aggregators->WaitAggregated(impl_->counters.next_seq.load(), timeout_ms);
 }
+
+bool EventStore::WaitRebuilt(int64_t timeout_ms) { return impl_->aggregators->WaitRebuilt(timeout_ms); }
 
 ExportStats EventStore::export_stats() const {
   return impl_->exporter ? impl_->exporter->stats() : ExportStats{};
@@ -419,21 +428,34 @@ Status EventStore::QueryTimeseries(std::string_view name, int64_t bucket_ms, Tim
   });
 }
 
-Status EventStore::QueryFunnel(const config::Funnel& funnel, TimeRange range, FunnelCounts* out) const {
-  return WithDatabase([&](const Database& db) { return storage::QueryFunnel(db, funnel, range, out); });
+Status EventStore::QueryFunnel(const config::Funnel& funnel, TimeRange range, FunnelCounts* out,
+                               const SegmentFilter& segment) const {
+  return WithDatabase([&](const Database& db) { return storage::QueryFunnel(db, funnel, range, out, segment); });
 }
 
-Status EventStore::QueryLift(std::string_view target, TimeRange range, std::vector<LiftCells>* out) const {
+Status EventStore::QueryLift(std::string_view target, TimeRange range, std::vector<LiftCells>* out,
+                             const SegmentFilter& segment) const {
   return WithDatabase([&](const Database& db) {
-    return storage::QueryLift(db, impl_->options.analytics, target, range, out);
+    return storage::QueryLift(db, impl_->options.analytics, target, range, out, segment);
   });
 }
 
 Status EventStore::QueryExperiment(const config::Experiment& experiment, TimeRange range,
-                                   std::vector<ExperimentDay>* out) const {
+                                   std::vector<ExperimentDay>* out, const SegmentFilter& segment) const {
   return WithDatabase([&](const Database& db) {
-    return storage::QueryExperiment(db, experiment, range, out);
+    return storage::QueryExperiment(db, experiment, range, out, segment);
   });
+}
+
+Status EventStore::QuerySegmentSessions(const SegmentFilter& segment, TimeRange range,
+                                        SegmentSessions* out) const {
+  return WithDatabase([&](const Database& db) {
+    return storage::QuerySegmentSessions(db, impl_->options.analytics, segment, range, out);
+  });
+}
+
+Status EventStore::QueryDimensionValues(std::string_view dimension, std::vector<std::string>* out) const {
+  return WithDatabase([&](const Database& db) { return storage::QueryDimensionValues(db, dimension, out); });
 }
 
 const std::string& EventStore::instance_secret() const { return impl_->instance_secret; }

@@ -35,6 +35,7 @@ struct AnalyticsDefs {
   std::vector<config::MacroConversion> macro;
   std::vector<config::Funnel> funnels;
   std::vector<config::Experiment> experiments;
+  std::vector<config::Dimension> dimensions;  // segments: what closed sessions are also counted by
 };
 
 // The ClickHouse exporter (storage/export/README.md): a thread that tails the
@@ -87,11 +88,19 @@ struct StoreOptions {
   AnalyticsDefs analytics;                      // what the aggregator counts
   // Open sessions the aggregator keeps in memory; the others are read back
   // from the `sessions` column family when an event or the close needs them.
-  size_t session_cache = 65536;
+  // ~1 KiB each with the shipped definitions: 65 536 of them were a quarter
+  // of the RSS under batch load (scripts/README.md, "Memory with 10 k idle
+  // connections under batch load").
+  size_t session_cache = 32768;
   // When idle, write a clock tick into the log once the wall clock would
   // close an open session, so sessions close without traffic (the watermark
   // is the newest received_at, storage/README.md; ticks keep it moving).
   bool clock_ticks = true;
+  // When the counters were counted under other definitions (their stored
+  // fingerprint differs), recount the retained log into a fresh generation
+  // in the background and switch to it (storage/README.md "Backfill").
+  bool auto_rebuild = true;
+  bool rebuild_switch = true;  // false: a rebuild counts but never switches (tests hold it there)
   bool aggregate_live = true;                   // false: the aggregator runs only at Close (tests)
   int64_t aggregate_interval_ms = 20;           // a caught-up aggregator looks for new records this often
   int64_t aggregator_stop_ms = 2000;            // Close lets the aggregator catch up this long at most
@@ -134,6 +143,12 @@ struct ErasureLogEntry {
   uint64_t events_erased = 0;
   uint64_t sessions_erased = 0;
   bool suppressed = false;
+  // The rows the exporter sent to ClickHouse are not replaced by their
+  // redacted copies yet (status "pending_export"; "done" otherwise).
+  bool export_pending = false;
+  // Some erased session is still open in the aggregator: its id is replaced
+  // by the opaque hash when it closes (status "pending_close").
+  bool sessions_open = false;
 };
 
 struct SessionPage {
@@ -255,16 +270,27 @@ class EventStore {
   // Waits until every event committed before the call is aggregated. False
   // on timeout or when the aggregator has failed.
   bool WaitAggregated(int64_t timeout_ms);
+  // Waits until a rebuild started at open (storage/README.md "Backfill") has
+  // switched; true at once when none runs. False on timeout or failure.
+  bool WaitRebuilt(int64_t timeout_ms);
   const AnalyticsDefs& analytics() const;
   // Counter reads (storage/stats.h): O(buckets), safe from any thread;
   // Unavailable once closed. bucket_ms is 60000, 3600000 or 86400000.
   Status QuerySummary(TimeRange range, Summary* out) const;
   Status QueryTimeseries(std::string_view name, int64_t bucket_ms, TimeRange range,
                          std::vector<SeriesPoint>* out) const;
-  Status QueryFunnel(const config::Funnel& funnel, TimeRange range, FunnelCounts* out) const;
-  Status QueryLift(std::string_view target, TimeRange range, std::vector<LiftCells>* out) const;
+  // With a segment (not all()): the counts of its sessions only (README.md "Segments").
+  Status QueryFunnel(const config::Funnel& funnel, TimeRange range, FunnelCounts* out,
+                     const SegmentFilter& segment = {}) const;
+  Status QueryLift(std::string_view target, TimeRange range, std::vector<LiftCells>* out,
+                   const SegmentFilter& segment = {}) const;
   Status QueryExperiment(const config::Experiment& experiment, TimeRange range,
-                         std::vector<ExperimentDay>* out) const;
+                         std::vector<ExperimentDay>* out, const SegmentFilter& segment = {}) const;
+  // REQUIRES !segment.all(): closed sessions of the segment and those with each conversion.
+  Status QuerySegmentSessions(const SegmentFilter& segment, TimeRange range, SegmentSessions* out) const;
+  // The values of `dimension` counted as themselves so far (at most its
+  // max_values, plus any a larger earlier cap admitted), sorted by bytes.
+  Status QueryDimensionValues(std::string_view dimension, std::vector<std::string>* out) const;
 
   // The ClickHouse exporter's figures (enabled = false when it is off).
   ExportStats export_stats() const;
@@ -277,8 +303,9 @@ class EventStore {
   // touch and to the ids linked in those records (an anonymous id that
   // identified as a user covers that user's events, and back), and rewrites
   // each redacted in place. Idempotent: a second call erases 0. Runs on the
-  // writer thread between groups, so no append races it; durable: a job
-  // record is written first and a crash resumes it at the next open.
+  // writer thread in steps between groups (ingestion goes on; the last step
+  // takes what arrived meanwhile); durable: a job record is written first
+  // and a crash resumes it at the next open.
   // InvalidArgument for an empty id; Unavailable when closed or failed.
   Status Erase(const ErasureRequest& request, int64_t now_ms, ErasureResult* out);
   // The erasure log, oldest first (at most `limit` newest entries).

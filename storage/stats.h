@@ -21,6 +21,22 @@ struct ConversionTotal {
   uint64_t sessions = 0;  // sessions in which it occurred
 };
 
+// A backfill in progress (storage/README.md "Backfill"): a second rollup
+// recounting the retained log into a fresh counters generation.
+struct RebuildStats {
+  bool active = false;           // a rebuild is counting now
+  uint64_t generation = 0;       // the counters generation it builds
+  uint64_t from_seq = 0;         // where this run started (its checkpoint at start, or 0)
+  uint64_t done_seq = 0;         // every seq up to this one is recounted
+  uint64_t head_seq = 0;         // the newest committed seq
+  uint64_t events = 0;           // records recounted by this run
+  double busy_seconds = 0;       // CPU-bound time in its passes
+  double events_per_s = 0;       // events over the run's wall time
+  double progress_ratio = 0;     // (done - from) / (head - from), 1 when caught up
+  bool failed = false;           // the rebuild stopped on an error (in failure)
+  std::string failure;
+};
+
 struct AggregatorStats {
   uint64_t checkpoint_seq = 0;      // every seq up to this one is aggregated
   uint64_t pending_events = 0;      // committed but not aggregated yet
@@ -34,6 +50,11 @@ struct AggregatorStats {
   bool failed = false;              // a write or decode failed: the aggregator stopped
   std::string failure;              // why, when failed
   std::vector<ConversionTotal> conversions;  // in config order, micro then macro
+  uint64_t generation = 0;          // the counters generation answering queries
+  std::string fingerprint;          // the definitions those counters were counted with
+  bool definitions_stale = false;   // they differ from the running configuration's (no rebuild yet)
+  uint64_t rebuilds_completed = 0;  // switches since open
+  RebuildStats rebuild;             // the backfill in progress, if any
 };
 
 // The ClickHouse exporter (storage/export/README.md). Counts are since open.
@@ -48,6 +69,9 @@ struct ExportStats {
   uint64_t batches_inserted = 0;
   uint64_t bytes_sent = 0;           // INSERT bodies acknowledged
   uint64_t records_dropped = 0;      // deleted by retention before they were exported
+  uint64_t erasure_pending = 0;      // erasure rewrites whose exported rows are not replaced yet
+  uint64_t erasure_rows = 0;         // exported rows replaced by their redacted copies since open
+  uint64_t erasure_batches = 0;      // erasure rewrites completed in ClickHouse since open
   // Failed INSERTs by kind (connect, timeout, io, protocol, http_4xx, http_5xx), every kind listed.
   std::vector<std::pair<std::string, uint64_t>> failures;
   std::string last_error;            // the latest failure, "" when none since open
@@ -78,6 +102,25 @@ struct SeriesPoint {
   uint64_t events = 0;
   uint64_t sessions = 0;        // sessions with the first occurrence in the bucket
   uint64_t sessions_total = 0;  // sessions that started in the bucket
+};
+
+// Segments (README.md "Segments"): the sessions whose [[dimension]] has one
+// value. Empty dimension: every session (the unsegmented counters).
+struct SegmentFilter {
+  std::string dimension;
+  std::string value;
+  bool all() const { return dimension.empty(); }
+};
+
+// Closed sessions of one segment that started on the days of the range.
+struct SegmentSessions {
+  uint64_t sessions = 0;  // closed sessions
+  struct Conversion {
+    std::string name;
+    bool macro = false;
+    uint64_t sessions = 0;  // closed sessions in which it occurred
+  };
+  std::vector<Conversion> conversions;  // config order, micro then macro
 };
 
 // Funnel counts over sessions that started on the days of the range.

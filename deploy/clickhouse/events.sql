@@ -52,6 +52,8 @@ CREATE TABLE IF NOT EXISTS foothold.events
     bot UInt8,                         -- 1: left out of analytics
     flags UInt32,                      -- bits: 1 session derived, 2 event_id assigned, 4 time clamped,
                                        -- 8 skew corrected, 16 no client time (proto/event.h)
+    source String DEFAULT '',          -- the [[source]] name ('' for native beacons without a write key);
+                                       -- added to an older table by the exporter at start (ADD COLUMN)
     date Date MATERIALIZED toDate(toDateTime(intDiv(event_time, 1000), 'UTC'), 'UTC'),
     time DateTime('UTC') MATERIALIZED toDateTime(intDiv(event_time, 1000), 'UTC')
 )

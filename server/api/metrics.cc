@@ -101,7 +101,7 @@ void RenderExport(const storage::ExportStats& x, std::string* out) {
          ll(x.batches_inserted));
   Single(out, "foothold_export_bytes_total", "counter", "Bytes of acknowledged INSERT bodies since start.",
          ll(x.bytes_sent));
-  Header(out, "foothold_export_failures_total", "counter", "Failed INSERTs since start, by kind; each is retried.");
+  Header(out, "foothold_export_failures_total", "counter", "Failed ClickHouse calls (INSERTs, erasure DELETEs) since start, by kind; each is retried.");
   for (const auto& [kind, n] : x.failures) {
     Appendf(out, "foothold_export_failures_total{kind=\"%s\"} %llu\n", kind.c_str(),
             static_cast<unsigned long long>(n));
@@ -111,6 +111,11 @@ void RenderExport(const storage::ExportStats& x, std::string* out) {
          x.overdue ? 1 : 0);
   Single(out, "foothold_export_dropped_records_total", "counter",
          "Log records retention deleted before they reached ClickHouse, since start.", ll(x.records_dropped));
+  Single(out, "foothold_export_erasure_pending", "gauge",
+         "Erasure rewrites whose exported rows are not yet replaced by redacted copies in ClickHouse.",
+         ll(x.erasure_pending));
+  Single(out, "foothold_export_erasure_rows_total", "counter",
+         "Exported rows replaced by their redacted copies (erasures) since start.", ll(x.erasure_rows));
 }
 
 }  // namespace
@@ -285,6 +290,26 @@ std::string Metrics::Render(const storage::EventStore* store, bool draining) con
            ll(a.sessions_closed));
     Single(&out, "foothold_aggregator_failed", "gauge", "1 after an aggregator failure stopped it.",
            a.failed ? 1 : 0);
+    Single(&out, "foothold_counters_generation", "gauge",
+           "The counters generation answering queries (a rebuild's switch moves it).", ll(a.generation));
+    Single(&out, "foothold_definitions_stale", "gauge",
+           "1 while the counters were counted under other definitions than the configured ones.",
+           a.definitions_stale ? 1 : 0);
+    Single(&out, "foothold_rebuild_active", "gauge", "1 while a rebuild recounts the log into new counters.",
+           a.rebuild.active ? 1 : 0);
+    Gauge(&out, "foothold_rebuild_progress_ratio",
+          "Share of the log the running rebuild has recounted (0..1; 0 when none runs).",
+          a.rebuild.active ? a.rebuild.progress_ratio : 0.0);
+    Single(&out, "foothold_rebuild_done_seq", "gauge", "The last log seq the running rebuild has recounted.",
+           ll(a.rebuild.done_seq));
+    Single(&out, "foothold_rebuild_events_total", "counter",
+           "Log records the running rebuild recounted since start.", ll(a.rebuild.events));
+    Gauge(&out, "foothold_rebuild_events_per_second", "The running rebuild's records per second of wall time.",
+          a.rebuild.events_per_s);
+    Single(&out, "foothold_rebuild_failed", "gauge", "1 after an error stopped the rebuild.",
+           a.rebuild.failed ? 1 : 0);
+    Single(&out, "foothold_rebuilds_completed_total", "counter", "Rebuilds switched to since start.",
+           ll(a.rebuilds_completed));
     Header(&out, "foothold_conversion_events_total", "counter",
            "Occurrences of each micro/macro conversion, all time (bots excluded).");
     for (const storage::ConversionTotal& c : a.conversions) {

@@ -5,10 +5,12 @@
 
 #include <algorithm>
 #include <cmath>
+#include <map>
 #include <string>
 #include <vector>
 
 #include "server/api/report_json.h"
+#include "server/api/segments_report.h"
 #include "server/statistics/projection.h"
 #include "storage/cluster.h"
 #include "storage/event_store.h"
@@ -25,6 +27,41 @@ constexpr uint64_t kMinConversions = 10;
 // the request names none: twice its reach now, at most every session.
 constexpr double kDefaultReachFactor = 2.0;
 constexpr const char* kDefaultReachBasis = "twice its current reach (at most 1)";
+// With [[dimension]]s: its best segment's reach, over segments with at least
+// this many closed sessions (a handful of sessions says nothing about reach).
+constexpr uint64_t kMinSegmentSessions = 100;
+constexpr const char* kSegmentReachBasis =
+    "its best segment's reach: the highest share of sessions doing it in any value of any [[dimension]] "
+    "with at least 100 closed sessions (never below its current reach)";
+
+struct BestSegment {
+  std::string dimension, value;
+  double reach = -1;  // < 0: none with enough sessions
+};
+
+// Per micro-conversion (by name): the segment where its reach is highest.
+// O(dimensions × values × days).
+Status BestSegments(const storage::EventStore& store, const config::Config& config, const std::string& target,
+                    storage::TimeRange range, std::map<std::string, BestSegment>* out) {
+  for (const config::Dimension& d : config.dimensions) {
+    std::vector<std::string> values;
+    Status st = SegmentValues(store, config, d.name, &values);
+    if (!st.ok()) return st;
+    for (const std::string& v : values) {
+      std::vector<storage::LiftCells> cells;
+      st = store.QueryLift(target, range, &cells, {d.name, v});
+      if (!st.ok()) return st;
+      for (const storage::LiftCells& c : cells) {
+        const uint64_t n = c.a + c.b + c.c + c.d;
+        if (n < kMinSegmentSessions) continue;
+        const double reach = static_cast<double>(c.a + c.b) / static_cast<double>(n);
+        BestSegment& best = (*out)[c.micro];
+        if (reach > best.reach) best = {d.name, v, reach};
+      }
+    }
+  }
+  return Status::Ok();
+}
 
 }  // namespace
 
@@ -45,7 +82,15 @@ Response Opportunities(const storage::EventStore& store, const config::Config& c
                                           q.now_ms - config.session.timeout_ms, &cells, &dwell_skipped);
     if (!st.ok()) return report::ClusterError(st);
   } else {
-    Status st = store.QueryLift(target, q.range, &cells);
+    Status st = store.QueryLift(target, q.range, &cells, q.where);
+    if (!st.ok()) return report::Unavailable(st);
+  }
+  // The default reach: the best segment's when there are dimensions to look
+  // in (this node's counters, the whole population: not with where= or scope=cluster).
+  const bool by_segment = q.reach < 0 && !config.dimensions.empty() && q.where.all() && !q.cluster;
+  std::map<std::string, BestSegment> best;
+  if (by_segment) {
+    Status st = BestSegments(store, config, target, q.range, &best);
     if (!st.ok()) return report::Unavailable(st);
   }
 
@@ -61,7 +106,8 @@ Response Opportunities(const storage::EventStore& store, const config::Config& c
     auto cc = static_cast<int64_t>(c.c), d = static_cast<int64_t>(c.d);
     const uint64_t n = c.a + c.b + c.c + c.d;
     const double reach = n == 0 ? 0.0 : static_cast<double>(c.a + c.b) / static_cast<double>(n);
-    const double at = q.reach >= 0 ? q.reach : std::min(1.0, kDefaultReachFactor * reach);
+    double at = q.reach >= 0 ? q.reach : std::min(1.0, kDefaultReachFactor * reach);
+    if (by_segment) at = std::max(reach, best[c.micro].reach);
     rows.push_back({&c, at, KatzRelativeRisk(a, b, cc, d), ProjectReach(a, b, cc, d, at)});
   }
   // Predictors (a finite rr) by biggest projected gain first; then
@@ -92,7 +138,8 @@ Response Opportunities(const storage::EventStore& store, const config::Config& c
       "association-based estimate: the projected rate assumes sessions that do X keep converting at "
       "cr_with and the rest at cr_without when X's reach rises; where X only marks visitors who would "
       "convert anyway the real gain is smaller, so read it as an optimistic bound");
-  j.Key("reach_basis").Str(q.reach >= 0 ? "the reach= parameter" : kDefaultReachBasis);
+  AppendWhere(q.where, &j);
+  j.Key("reach_basis").Str(q.reach >= 0 ? "the reach= parameter" : by_segment ? kSegmentReachBasis : kDefaultReachBasis);
   j.Key("enough_data").Bool(sessions >= kMinSessions && converted >= kMinConversions);
   j.Key("notes").OpenArray();
   j.Str("intervals: 95%, delta method on the log scale over the multinomial cells (a, b, c, d), so the "
@@ -118,6 +165,15 @@ Response Opportunities(const storage::EventStore& store, const config::Config& c
     j.Key("cr_with").Num(report::Ratio(c.a, c.a + c.b)).Key("cr_without").Num(report::Ratio(c.c, c.c + c.d));
     j.Key("rr").Num(r.rr.rr).Key("rr_ci95").Interval(r.rr.ci);
     j.Key("at_reach").Num(r.at_reach);
+    if (by_segment) {
+      const BestSegment& b = best[c.micro];
+      j.Key("best_segment");
+      if (b.reach < 0) {
+        j.Null();
+      } else {
+        j.Open().Key("dimension").Str(b.dimension).Key("value").Str(b.value).Key("reach").Num(b.reach).Close();
+      }
+    }
     j.Key("projected_conversion_rate").Num(p.projected);
     j.Key("projected_conversion_rate_ci95").Interval(p.projected_ci);
     j.Key("change").Num(p.change).Key("change_ci95").Interval(p.change_ci);

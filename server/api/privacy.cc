@@ -142,7 +142,10 @@ void Service::HandlePrivacy(const Request& req, std::string_view rest, std::stri
         proto::AppendJsonString(e.identity, &body);
         body += ",\"events_erased\":" + std::to_string(e.events_erased) +
                 ",\"sessions_erased\":" + std::to_string(e.sessions_erased) +
-                ",\"suppressed\":" + (e.suppressed ? "true" : "false") + "}";
+                ",\"suppressed\":" + (e.suppressed ? "true" : "false") +
+                ",\"status\":" + (e.sessions_open    ? "\"pending_close\""
+                                   : e.export_pending ? "\"pending_export\""
+                                                      : "\"done\"") + "}";
       }
       body += "]}";
       respond(Json(std::move(body)));

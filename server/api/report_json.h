@@ -128,6 +128,21 @@ inline void AppendAggregator(const storage::EventStore& store, Json* j) {
   j->Key("lag_ms").Int(a.lag_ms);
   j->Key("open_sessions").Uint(a.open_sessions);
   if (a.failed) j->Key("failed").Bool(true).Key("failure").Str(a.failure);  // counters are frozen
+  // definitions_stale: the counters were counted under other definitions
+  // than the configured ones, until a rebuild switches (README.md
+  // "Backfill"); rebuilding: that rebuild's progress, null when none runs.
+  j->Key("definitions_stale").Bool(a.definitions_stale);
+  if (a.rebuild.active || a.rebuild.failed) {
+    j->Key("rebuilding").Open();
+    j->Key("generation").Uint(a.rebuild.generation);
+    j->Key("done_seq").Uint(a.rebuild.done_seq).Key("head_seq").Uint(a.rebuild.head_seq);
+    j->Key("progress").Num(a.rebuild.progress_ratio);
+    j->Key("events_per_s").Num(a.rebuild.events_per_s);
+    if (a.rebuild.failed) j->Key("failure").Str(a.rebuild.failure);
+    j->Close();
+  } else {
+    j->Key("rebuilding").Null();
+  }
   j->Close();
 }
 

@@ -13,6 +13,7 @@
 #include "proto/validate.h"
 #include "server/api/opportunities.h"
 #include "server/api/report_json.h"
+#include "server/api/segments_report.h"
 #include "server/api/service.h"
 #include "server/statistics/statistics.h"
 #include "storage/cluster.h"
@@ -39,17 +40,6 @@ constexpr uint64_t kMinExposedPerVariant = 100;
 constexpr uint64_t kMinConversions = 10;
 constexpr uint64_t kMinLiftSessions = 100;  // closed sessions before a lift table means anything
 constexpr double kSrmAlpha = 0.001;  // the usual SRM alarm threshold
-
-bool ParseTimeParam(std::string_view text, int64_t* ms) {
-  if (text.empty()) return false;
-  int64_t v = 0;
-  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
-  if (ec == std::errc() && end == text.data() + text.size()) {
-    *ms = v;
-    return v >= 0 && v < 253402300800000;  // 1970 .. 9999
-  }
-  return proto::internal::ParseRfc3339(text, ms);
-}
 
 // ---- /v1/stats/summary (and ?scope=cluster: the same JSON from ClickHouse) ----
 Response Summary(const storage::EventStore& store, const config::Config& config, const StatsQuery& q) {
@@ -113,14 +103,25 @@ Response Timeseries(const storage::EventStore& store, const config::Config& conf
                          "at most " + std::to_string(kMaxPoints) + " buckets per request: use a larger bucket");
   }
   std::vector<storage::SeriesPoint> points_out;
-  Status st = store.QueryTimeseries(series, bucket, q.range, &points_out);
-  if (!st.ok()) return Unavailable(st);
+  if (q.cluster) {  // a source's series from ClickHouse (README.md, Cluster-wide view)
+    const storage::StoreOptions options = storage::StoreOptionsFromConfig(config);
+    Status st = storage::QueryClusterSourceSeries(options.export_clickhouse, q.source, bucket, q.range, &points_out);
+    if (!st.ok()) {
+      Response r = ErrorResponse(proto::codes::kClusterUnavailable, st.message());
+      r.headers.emplace_back("Retry-After", "5");
+      return r;
+    }
+  } else {
+    Status st = store.QueryTimeseries(series, bucket, q.range, &points_out);
+    if (!st.ok()) return Unavailable(st);
+  }
   Json j;
   if (q.source.empty()) {
     j.Open().Key("name").Str(q.name);
   } else {
     j.Open().Key("source").Str(q.source);
   }
+  if (q.cluster) j.Key("scope").Str("cluster");
   j.Key("bucket").Str(bucket == kMinuteMs ? "minute" : bucket == kHourMs ? "hour" : "day");
   j.Time("from", q.range.from_ms).Time("to", q.range.to_ms);
   j.Key("points").OpenArray();
@@ -135,6 +136,9 @@ Response Timeseries(const storage::EventStore& store, const config::Config& conf
 }
 
 // ---- /v1/stats/funnels/{name} ----
+// sessions_entered and the steps of one set of counts.
+void AppendFunnelSteps(const storage::FunnelCounts& c, Json* j);
+
 Response Funnel(const storage::EventStore& store, const config::Config& config, const config::Funnel& f,
                 const StatsQuery& q) {
   storage::FunnelCounts c;
@@ -144,7 +148,7 @@ Response Funnel(const storage::EventStore& store, const config::Config& config, 
                                             q.now_ms - config.session.timeout_ms, &c);
     if (!st.ok()) return ClusterError(st);
   } else {
-    Status st = store.QueryFunnel(f, q.range, &c);
+    Status st = store.QueryFunnel(f, q.range, &c, q.where);
     if (!st.ok()) return Unavailable(st);
   }
   Json j;
@@ -156,6 +160,43 @@ Response Funnel(const storage::EventStore& store, const config::Config& config, 
                                                             : "any");
   j.Key("window_ms").Int(f.window_ms);
   AppendDays(q.range, &j);
+  AppendWhere(q.where, &j);
+  std::vector<std::string> values;  // by=: the dimension's values
+  std::vector<storage::FunnelCounts> counts;
+  if (!q.by.empty()) {
+    Status st = SegmentValues(store, config, q.by, &values);
+    for (size_t i = 0; st.ok() && i < values.size(); ++i) {
+      counts.emplace_back();
+      st = store.QueryFunnel(f, q.range, &counts.back(), {q.by, values[i]});
+    }
+    if (!st.ok()) return Unavailable(st);
+    j.Key("by").Str(q.by).Key("segments").OpenArray();
+    for (size_t i = 0; i < values.size(); ++i) {
+      if (counts[i].reached.empty() || counts[i].reached[0] == 0) continue;  // no session entered
+      j.Open().Key("value").Str(values[i]);
+      AppendFunnelSteps(counts[i], &j);
+      j.Close();
+    }
+    j.CloseArray();
+  }
+  const uint64_t started = c.reached.empty() ? 0 : c.reached[0];
+  if (q.by.empty()) AppendFunnelSteps(c, &j);
+  j.Key("notes").OpenArray();
+  if (q.cluster) {
+    j.Str("cluster scope: ClickHouse's windowFunnel gives the deepest step, not step times; time_to_convert is "
+          "null; a session counts once no event reached any replica for session.timeout");
+  } else {
+    j.Str("times to convert are from step 1, read from log-spaced histogram bins (within about 9%)");
+  }
+  if (started == 0 && q.by.empty()) j.Str("not enough data: no closed session entered the funnel in the range");
+  j.CloseArray();
+  AppendAggregator(store, &j);
+  if (q.cluster) AppendExport(store, &j);
+  return Ok(j.Close().Take());
+}
+
+void AppendFunnelSteps(const storage::FunnelCounts& c, Json* jp) {
+  Json& j = *jp;
   const uint64_t started = c.reached.empty() ? 0 : c.reached[0];
   j.Key("sessions_entered").Uint(started);
   j.Key("steps").OpenArray();
@@ -167,6 +208,12 @@ Response Funnel(const storage::EventStore& store, const config::Config& config, 
     j.Key("conversion_from_previous").Num(Ratio(c.reached[k], prev));
     j.Key("drop_off").Uint(prev - std::min(prev, c.reached[k]));
     j.Key("drop_off_rate").Num(k == 0 ? std::nan("") : 1.0 - Ratio(c.reached[k], prev));
+    j.Key("conversion_from_previous_ci95");
+    if (k == 0) {
+      j.Null();
+    } else {
+      j.Interval(WilsonInterval(static_cast<int64_t>(c.reached[k]), static_cast<int64_t>(prev)));
+    }
     j.Key("time_to_convert_ms");
     if (k == 0) {
       j.Null();
@@ -177,21 +224,11 @@ Response Funnel(const storage::EventStore& store, const config::Config& config, 
     j.Close();
   }
   j.CloseArray();
-  j.Key("notes").OpenArray();
-  if (q.cluster) {
-    j.Str("cluster scope: ClickHouse's windowFunnel gives the deepest step, not step times; time_to_convert is "
-          "null; a session counts once no event reached any replica for session.timeout");
-  } else {
-    j.Str("times to convert are from step 1, read from log-spaced histogram bins (within about 9%)");
-  }
-  if (started == 0) j.Str("not enough data: no closed session entered the funnel in the range");
-  j.CloseArray();
-  AppendAggregator(store, &j);
-  if (q.cluster) AppendExport(store, &j);
-  return Ok(j.Close().Take());
 }
 
 // ---- /v1/stats/lift ----
+void AppendLiftBody(const std::vector<storage::LiftCells>& rows, size_t dwell_skipped, Json* j);
+
 Response Lift(const storage::EventStore& store, const config::Config& config, const StatsQuery& q) {
   std::string target = q.target;
   if (target.empty() && !config.macro_conversions.empty()) target = config.macro_conversions[0].name;
@@ -209,10 +246,41 @@ Response Lift(const storage::EventStore& store, const config::Config& config, co
                                           q.now_ms - config.session.timeout_ms, &rows, &dwell_skipped);
     if (!st.ok()) return ClusterError(st);
   } else {
-    Status st = store.QueryLift(target, q.range, &rows);
+    Status st = store.QueryLift(target, q.range, &rows, q.where);
     if (!st.ok()) return Unavailable(st);
   }
 
+  Json j;
+  j.Open();
+  if (q.cluster) j.Key("scope").Str("cluster");
+  j.Key("target").Str(target);
+  AppendDays(q.range, &j);
+  AppendWhere(q.where, &j);
+  if (q.by.empty()) {
+    AppendLiftBody(rows, dwell_skipped, &j);
+  } else {
+    std::vector<std::string> values;
+    Status st = SegmentValues(store, config, q.by, &values);
+    j.Key("by").Str(q.by).Key("segments").OpenArray();
+    for (size_t i = 0; st.ok() && i < values.size(); ++i) {
+      std::vector<storage::LiftCells> cells;
+      st = store.QueryLift(target, q.range, &cells, {q.by, values[i]});
+      if (!st.ok() || cells.empty() || cells[0].a + cells[0].b + cells[0].c + cells[0].d == 0) continue;
+      j.Open().Key("value").Str(values[i]);
+      AppendLiftBody(cells, 0, &j);
+      j.Close();
+    }
+    if (!st.ok()) return Unavailable(st);
+    j.CloseArray();
+  }
+  AppendAggregator(store, &j);
+  if (q.cluster) AppendExport(store, &j);
+  return Ok(j.Close().Take());
+}
+
+// The lift table of one set of cells: totals, notes and one row per
+// micro-conversion (highest relative risk first, q-values across them).
+void AppendLiftBody(const std::vector<storage::LiftCells>& rows, size_t dwell_skipped, Json* jp) {
   struct Row {
     const storage::LiftCells* cells;
     RelativeRisk rr;
@@ -243,11 +311,7 @@ Response Lift(const storage::EventStore& store, const config::Config& config, co
   const uint64_t sessions = any ? any->a + any->b + any->c + any->d : 0;
   const uint64_t converted = any ? any->a + any->c : 0;
   const double min_support = std::min(25.0, 0.02 * static_cast<double>(sessions));
-  Json j;
-  j.Open();
-  if (q.cluster) j.Key("scope").Str("cluster");
-  j.Key("target").Str(target);
-  AppendDays(q.range, &j);
+  Json& j = *jp;
   j.Key("sessions").Uint(sessions).Key("sessions_converted").Uint(converted);
   j.Key("conversion_rate").Num(Ratio(converted, sessions));
   j.Key("interpretation").Str(
@@ -288,9 +352,6 @@ Response Lift(const storage::EventStore& store, const config::Config& config, co
     j.Close();
   }
   j.CloseArray();
-  AppendAggregator(store, &j);
-  if (q.cluster) AppendExport(store, &j);
-  return Ok(j.Close().Take());
 }
 
 // ---- /v1/stats/experiments/{name} ----
@@ -303,7 +364,7 @@ Response Experiment(const storage::EventStore& store, const config::Config& conf
                                                 q.now_ms - config.session.timeout_ms, &days);
     if (!st.ok()) return ClusterError(st);
   } else {
-    Status st = store.QueryExperiment(x, q.range, &days);
+    Status st = store.QueryExperiment(x, q.range, &days, q.where);
     if (!st.ok()) return Unavailable(st);
   }
   // Totals per variant (config order, then "$other"), and the cumulative
@@ -367,6 +428,7 @@ Response Experiment(const storage::EventStore& store, const config::Config& conf
   if (q.cluster) j.Key("scope").Str("cluster");
   j.Key("experiment").Str(x.name).Key("target").Str(x.target).Key("control").Str(x.variants[0]);
   AppendDays(q.range, &j);
+  AppendWhere(q.where, &j);
   j.Key("enough_data").Bool(enough);
   j.Key("variants").OpenArray();
   for (size_t i = 0; i < total.size(); ++i) {
@@ -402,6 +464,7 @@ Response Experiment(const storage::EventStore& store, const config::Config& conf
 // ---- /v1/stats/definitions ----
 // What the config defines, so a reader (the dashboard) can list the funnels,
 // experiments and lift targets without being told their names.
+// `dimensions`: each [[dimension]] with the values a by= report lists (README.md "Segments").
 Response Definitions(const storage::EventStore& store, const config::Config& config) {
   Json j;
   j.Open().Key("conversions").OpenArray();
@@ -419,6 +482,16 @@ Response Definitions(const storage::EventStore& store, const config::Config& con
     for (const std::string& v : x.variants) j.Str(v);
     j.CloseArray().Key("weights").OpenArray();
     for (double w : x.weights) j.Num(w);
+    j.CloseArray().Close();
+  }
+  j.CloseArray().Key("dimensions").OpenArray();
+  for (const config::Dimension& d : config.dimensions) {
+    std::vector<std::string> values;
+    Status st = SegmentValues(store, config, d.name, &values);
+    if (!st.ok()) return Unavailable(st);
+    j.Open().Key("name").Str(d.name).Key("kind").Str(DimensionKindName(d.kind));
+    j.Key("max_values").Uint(d.max_values).Key("values").OpenArray();
+    for (const std::string& v : values) j.Str(v);
     j.CloseArray().Close();
   }
   j.CloseArray();
@@ -447,60 +520,6 @@ double HistogramQuantileMs(const std::vector<uint64_t>& bins, double q) {
   return std::nan("");
 }
 
-bool ParseStatsQuery(std::string_view query, int64_t now_ms, StatsQuery* out, Response* error) {
-  *out = StatsQuery{};
-  out->now_ms = now_ms;
-  out->range = {now_ms - kDayMs, now_ms};
-  bool from_set = false, to_set = false;
-  auto fail = [&](std::string message) {
-    *error = ErrorResponse(proto::codes::kQueryInvalid, message);
-    return false;
-  };
-  std::string_view raw_key, raw_value;
-  while (proto::NextQueryPair(&query, &raw_key, &raw_value)) {
-    std::string key, value;
-    if (!proto::PercentDecode(raw_key, true, &key) || !proto::PercentDecode(raw_value, true, &value)) {
-      return fail("the query string is not valid percent-encoding");
-    }
-    if (key == "from" || key == "to") {
-      int64_t ms = 0;
-      if (!ParseTimeParam(value, &ms)) {
-        return fail(key + " must be RFC 3339 (2025-11-20T10:00:00Z) or ms since the epoch, got '" + value + "'");
-      }
-      (key == "from" ? out->range.from_ms : out->range.to_ms) = ms;
-      (key == "from" ? from_set : to_set) = true;
-    } else if (key == "name") {
-      out->name = value;
-    } else if (key == "source") {
-      out->source = value;
-    } else if (key == "target") {
-      out->target = value;
-    } else if (key == "reach") {
-      double v = -1;
-      auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), v);
-      if (value.empty() || ec != std::errc() || end != value.data() + value.size() || !(v >= 0 && v <= 1)) {
-        return fail("reach must be a share of sessions from 0 to 1 (0.28 = 28%), got '" + value + "'");
-      }
-      out->reach = v;
-    } else if (key == "scope") {
-      if (value != "local" && value != "cluster") return fail("scope must be local or cluster, got '" + value + "'");
-      out->cluster = value == "cluster";
-    } else if (key == "bucket") {
-      if (value == "minute") out->bucket_ms = kMinuteMs;
-      else if (value == "hour") out->bucket_ms = kHourMs;
-      else if (value == "day") out->bucket_ms = kDayMs;
-      else return fail("bucket must be minute, hour or day, got '" + value + "'");
-    } else {
-      return fail("unknown parameter '" + key + "' (allowed: from, to, name, source, bucket, target, reach, scope)");
-    }
-  }
-  // One bound given: the other keeps a 24 h span.
-  if (from_set && !to_set) out->range.to_ms = out->range.from_ms + kDayMs;
-  if (to_set && !from_set) out->range.from_ms = out->range.to_ms - kDayMs;
-  if (out->range.from_ms >= out->range.to_ms) return fail("from must be before to");
-  return true;
-}
-
 Response StatsReport(const storage::EventStore& store, const config::Config& config,
                      std::string_view rest, const StatsQuery& q) {
   if (q.cluster) {
@@ -508,14 +527,16 @@ Response StatsReport(const storage::EventStore& store, const config::Config& con
       return ErrorResponse(proto::codes::kClusterNotConfigured,
                            "scope=cluster reads ClickHouse: set [export.clickhouse] url on this replica");
     }
-    if (rest == "timeseries") {
+    if (rest == "timeseries" && q.source.empty()) {
       return ErrorResponse(proto::codes::kQueryInvalid,
-                           "scope=cluster is answered for summary, funnels, lift, opportunities and experiments; "
-                           "a cluster time "
+                           "scope=cluster is answered for summary, funnels, lift, opportunities, experiments and "
+                           "timeseries?source=; a conversion's cluster time "
                            "series is SQL on the exported table (README.md, Cluster-wide view)");
     }
   }
-  if (rest == "summary") return Summary(store, config, q);
+  if (Response error; !ValidateSegments(config, rest, q, &error)) return error;
+  if (rest == "summary") return q.by.empty() && q.where.all() ? Summary(store, config, q)
+                                                              : SegmentedSummary(store, config, q);
   if (rest == "timeseries") return Timeseries(store, config, q);
   if (rest == "lift") return Lift(store, config, q);
   if (rest == "opportunities") return Opportunities(store, config, q);

@@ -31,6 +31,8 @@ struct StatsQuery {
   bool cluster = false;      // scope=cluster: every replica, from ClickHouse (summary, funnels, lift, experiments)
   int64_t now_ms = 0;        // the clock the query was parsed at
   double reach = -1;         // opportunities: the reach to project to, 0..1; < 0 = each one's default
+  std::string by;            // by=<dimension>: one block per value (summary, funnels, lift)
+  storage::SegmentFilter where;  // where=<dimension>:<value>: that segment's sessions only
 };
 
 // Parses `query` (the part after '?'). On error returns false with *error set

@@ -38,11 +38,17 @@ class Connection;
 
 // One I/O thread: its io_context, its decoder, and the connections on it.
 struct Worker {
-  explicit Worker(const proto::Limits& limits) : decoder(limits) {}
+  // The first read of every request lands here and is then copied into the
+  // connection's buffer: an idle keep-alive connection holds no read buffer
+  // at all (10 k idle connections held 40 MiB of 4 KiB buffers).
+  static constexpr size_t kScratchBytes = 64 * 1024;
+
+  explicit Worker(const proto::Limits& limits) : decoder(limits), scratch(new char[kScratchBytes]) {}
 
   enum class Phase { kRunning, kDraining, kClosed };
 
   proto::Decoder decoder;
+  std::unique_ptr<char[]> scratch;  // this thread only
   std::thread thread;
   bool commit_posted = false;     // a CommitNow is queued on this thread (this thread only)
   Phase phase = Phase::kRunning;  // shutdown progress as seen by this thread (this thread only)
@@ -90,6 +96,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void ClearDeadline();
   void ArmTimer();
   void WaitForRequest();
+  // The socket is readable: the first bytes of a request (or EOF) are there.
+  void ReadFirst();
   void ReadHeader();
   void OnHeader(boost::beast::error_code ec);
   void ReadBody();
@@ -110,7 +118,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   std::chrono::steady_clock::time_point armed_at_;  // when the armed timer fires
   uint64_t timer_gen_ = 0;
   bool timer_armed_ = false;
-  boost::beast::flat_buffer buffer_;
+  boost::beast::flat_buffer buffer_;  // released between requests (see Worker::scratch)
   std::optional<boost::beast::http::request_parser<boost::beast::http::string_body>> parser_;
   std::string out_;  // the response being written (capacity reused)
   Worker* worker_;

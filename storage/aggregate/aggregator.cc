@@ -15,6 +15,7 @@
 #include "storage/log/filters.h"
 #include "storage/log/keys.h"
 #include "storage/aggregate/session_state.h"
+#include "storage/aggregate/stats_query.h"
 
 namespace foothold::storage {
 namespace {
@@ -71,7 +72,7 @@ class BatchSink : public SessionSink {
 
 Status StoredSessions::ReadHead(const std::string& session_id, SessionState* out) {
   rocksdb::ReadOptions ro;
-  rocksdb::Status s = db_->db()->Get(ro, db_->sessions(), SessionHeadKey(session_id), &value_);
+  rocksdb::Status s = db_->db()->Get(ro, cf_, SessionHeadKey(session_id), &value_);
   if (s.IsNotFound()) return Status::NotFound(session_id);
   if (!s.ok()) return FromRocks(s, "read session " + session_id);
   Status st = DecodeHead(value_, out);
@@ -87,7 +88,7 @@ Status StoredSessions::ReadHits(const std::string& session_id, std::vector<Sessi
   rocksdb::Slice upper(end);
   rocksdb::ReadOptions ro;
   ro.iterate_upper_bound = &upper;
-  std::unique_ptr<rocksdb::Iterator> it(db_->db()->NewIterator(ro, db_->sessions()));
+  std::unique_ptr<rocksdb::Iterator> it(db_->db()->NewIterator(ro, cf_));
   for (it->Seek(prefix); it->Valid(); it->Next()) {
     std::string_view id;
     uint64_t seq = 0;
@@ -103,30 +104,42 @@ Status StoredSessions::ReadHits(const std::string& session_id, std::vector<Sessi
   return Status::Ok();
 }
 
+AggregatorTarget LiveTarget(const Database& db) {
+  AggregatorTarget t;
+  t.counters = db.counters();
+  t.sessions = db.sessions();
+  return t;
+}
+
 Status ReadAggregatorCheckpoint(Database* db, uint64_t* seq, int64_t* watermark_ms,
-                                std::vector<std::string>* names) {
+                                std::vector<std::string>* names, const std::string& prefix) {
   *seq = 0;
   *watermark_ms = INT64_MIN;
   names->clear();
   std::string v;
-  rocksdb::Status s = db->db()->Get(rocksdb::ReadOptions(), db->meta(), kMetaAggCheckpoint, &v);
+  rocksdb::Status s = db->db()->Get(rocksdb::ReadOptions(), db->meta(), prefix + kMetaAggCheckpoint, &v);
   if (s.IsNotFound()) return Status::Ok();
   if (!s.ok()) return FromRocks(s, "read aggregator checkpoint in " + db->dir());
   if (v.size() != 8) return Status::Corruption("aggregator checkpoint in " + db->dir() + " is malformed");
   *seq = GetBe64(v);
-  s = db->db()->Get(rocksdb::ReadOptions(), db->meta(), kMetaAggWatermark, &v);
+  s = db->db()->Get(rocksdb::ReadOptions(), db->meta(), prefix + kMetaAggWatermark, &v);
   if (s.ok() && v.size() == 8) *watermark_ms = FromOffsetBinary(GetBe64(v));
-  s = db->db()->Get(rocksdb::ReadOptions(), db->meta(), kMetaAggNames, &v);
+  s = db->db()->Get(rocksdb::ReadOptions(), db->meta(), prefix + kMetaAggNames, &v);
   if (s.ok()) *names = SplitNames(v);
   return Status::Ok();
 }
 
 Aggregator::Aggregator(const StoreOptions& options, Database* db,
                        const std::atomic<uint64_t>* committed_next_seq)
+    : Aggregator(options, db, committed_next_seq, LiveTarget(*db)) {}
+
+Aggregator::Aggregator(const StoreOptions& options, Database* db,
+                       const std::atomic<uint64_t>* committed_next_seq, AggregatorTarget target)
     : options_(options),
       db_(db),
+      target_(std::move(target)),
       committed_next_seq_(committed_next_seq),
-      source_(db),
+      source_(db, target_.sessions),
       rollup_(options.analytics, options.session_timeout_ms, &source_, options.session_cache),
       names_joined_(JoinNames(rollup_.conversion_names())) {}
 
@@ -142,20 +155,25 @@ Status Aggregator::Start() {
   uint64_t seq = 0;
   int64_t watermark = INT64_MIN;
   std::vector<std::string> names;
-  Status st = ReadAggregatorCheckpoint(db_, &seq, &watermark, &names);
+  Status st = ReadAggregatorCheckpoint(db_, &seq, &watermark, &names, target_.meta_prefix);
   if (!st.ok()) return st;
   if (names.empty()) names = rollup_.conversion_names();
   rollup_.set_watermark_ms(watermark);
   st = LoadSessions(names);
   if (!st.ok()) return Status::Corruption("aggregator state in " + db_->dir() + ": " + st.message());
+  std::vector<std::pair<std::string, std::string>> dimension_values;  // the segments' cap (rollup.h)
+  st = ReadAllDimensionValues(*db_, &dimension_values, target_.counters);
+  if (!st.ok()) return st;
+  rollup_.LoadDimensionValues(dimension_values);
   checkpoint_.store(seq);
+  if (mirror_ != nullptr) mirror_->store(seq);
   watermark_ms_.store(watermark);
   open_sessions_.store(rollup_.open_sessions());
   caught_up_at_ms_.store(SteadyMs());
   st = LoadTotals();
   if (!st.ok()) return st;
   thread_ = std::thread([this] {
-    pthread_setname_np(pthread_self(), "fh-aggregator");  // for top -H, perf --per-thread
+    pthread_setname_np(pthread_self(), target_.thread_name);  // for top -H, perf --per-thread
     Run();
   });
   return Status::Ok();
@@ -169,7 +187,7 @@ Status Aggregator::LoadSessions(const std::vector<std::string>& names) {
   ro.fill_cache = false;
   bool has_v1 = false;
   {
-    std::unique_ptr<rocksdb::Iterator> it(db_->db()->NewIterator(ro, db_->sessions()));
+    std::unique_ptr<rocksdb::Iterator> it(db_->db()->NewIterator(ro, target_.sessions));
     it->Seek(std::string(1, '\x20'));  // version 1 keys are bare printable ids
     has_v1 = it->Valid();
     if (!it->status().ok()) return FromRocks(it->status(), "scan sessions");
@@ -179,7 +197,7 @@ Status Aggregator::LoadSessions(const std::vector<std::string>& names) {
     Status st = Migrate(names, renamed);
     if (!st.ok()) return st;
   }
-  std::unique_ptr<rocksdb::Iterator> it(db_->db()->NewIterator(ro, db_->sessions()));
+  std::unique_ptr<rocksdb::Iterator> it(db_->db()->NewIterator(ro, target_.sessions));
   const std::string end(1, kSessionHitTag);
   SessionState s;
   for (it->Seek(std::string(1, kSessionHeadTag)); it->Valid() && it->key().compare(end) < 0; it->Next()) {
@@ -199,7 +217,7 @@ Status Aggregator::Migrate(const std::vector<std::string>& names, bool renamed) 
   rocksdb::WriteBatch batch;
   rocksdb::ReadOptions ro;
   ro.fill_cache = false;
-  std::unique_ptr<rocksdb::Iterator> it(db_->db()->NewIterator(ro, db_->sessions()));
+  std::unique_ptr<rocksdb::Iterator> it(db_->db()->NewIterator(ro, target_.sessions));
   SessionState s;
   std::vector<SessionState::Hit> hits;
   uint64_t converted = 0;
@@ -216,24 +234,24 @@ Status Aggregator::Migrate(const std::vector<std::string>& names, bool renamed) 
         for (auto& h : hits) h.conv = rollup_.RemapConv(h.conv, names);
         rollup_.RemapHead(&s, names);
         for (const auto& [hit_seq, row] : rollup_.UpgradeV1Hits(&s, hits)) {
-          batch.Put(db_->sessions(), SessionHitKey(id, hit_seq), row);
+          batch.Put(target_.sessions, SessionHitKey(id, hit_seq), row);
         }
-        batch.Put(db_->sessions(), SessionHeadKey(id), EncodeHead(s));
-        batch.Delete(db_->sessions(), it->key());
+        batch.Put(target_.sessions, SessionHeadKey(id), EncodeHead(s));
+        batch.Delete(target_.sessions, it->key());
         ++converted;
       }
     } else if (kind == SessionRowKind::kHead && renamed) {
       st = DecodeHead(value, &s);
       if (st.ok()) {
         rollup_.RemapHead(&s, names);
-        batch.Put(db_->sessions(), it->key(), EncodeHead(s));
+        batch.Put(target_.sessions, it->key(), EncodeHead(s));
       }
     } else if (kind == SessionRowKind::kHit && renamed) {
       hits.clear();
       st = DecodeHits(value, &hits);
       if (st.ok()) {
         for (auto& h : hits) h.conv = rollup_.RemapConv(h.conv, names);
-        batch.Put(db_->sessions(), it->key(), EncodeHits(hits));
+        batch.Put(target_.sessions, it->key(), EncodeHits(hits));
       }
     } else if (kind == SessionRowKind::kUnknown) {
       st = Status::Corruption("malformed session key");
@@ -241,7 +259,7 @@ Status Aggregator::Migrate(const std::vector<std::string>& names, bool renamed) 
     if (!st.ok()) return Status::Corruption("session " + std::string(id) + ": " + st.message());
   }
   if (!it->status().ok()) return FromRocks(it->status(), "scan sessions");
-  batch.Put(db_->meta(), kMetaAggNames, names_joined_);
+  batch.Put(db_->meta(), target_.meta_prefix + kMetaAggNames, names_joined_);
   rocksdb::WriteOptions wo;
   wo.sync = options_.durability == config::Durability::kSync;
   rocksdb::Status w = db_->db()->Write(wo, &batch);
@@ -255,7 +273,7 @@ Status Aggregator::Migrate(const std::vector<std::string>& names, bool renamed) 
 Status Aggregator::LoadTotals() {
   const std::vector<std::string>& names = rollup_.conversion_names();
   std::vector<uint64_t> events(names.size()), sessions(names.size());
-  std::unique_ptr<rocksdb::Iterator> it(db_->db()->NewIterator(rocksdb::ReadOptions(), db_->counters()));
+  std::unique_ptr<rocksdb::Iterator> it(db_->db()->NewIterator(rocksdb::ReadOptions(), target_.counters));
   for (size_t i = 0; i < names.size(); ++i) {
     for (char field : {'e', 's'}) {
       const std::string prefix = SeriesPrefix(names[i], field, Gran::kDay);
@@ -321,6 +339,7 @@ void Aggregator::Run() {
       }
     }
     if (stopping_) {
+      if (abandon_) return;
       if (stop_deadline == 0) stop_deadline = SteadyMs() + options_.aggregator_stop_ms;
       if (caught_up || SteadyMs() >= stop_deadline) return;
       continue;
@@ -372,18 +391,18 @@ Status Aggregator::Pass(size_t* read) {
   for (const auto& [key, delta] : deltas) {
     if (delta == 0) continue;
     // Two's complement: uint64add wraps, so a negative delta subtracts.
-    batch.Merge(db_->counters(), key, EncodeCounter(static_cast<uint64_t>(delta)));
+    batch.Merge(target_.counters, key, EncodeCounter(static_cast<uint64_t>(delta)));
   }
-  BatchSink sink(&batch, db_->sessions());
+  BatchSink sink(&batch, target_.sessions);
   rollup_.Persist(&sink);
   if (!sink.ok()) return Status::IoError("aggregator: session rows do not fit a WriteBatch in " + db_->dir());
   std::string v;
   PutBe64(last, &v);
-  batch.Put(db_->meta(), kMetaAggCheckpoint, v);
+  batch.Put(db_->meta(), target_.meta_prefix + kMetaAggCheckpoint, v);
   v.clear();
   PutBe64(OffsetBinary(rollup_.watermark_ms()), &v);
-  batch.Put(db_->meta(), kMetaAggWatermark, v);
-  batch.Put(db_->meta(), kMetaAggNames, names_joined_);
+  batch.Put(db_->meta(), target_.meta_prefix + kMetaAggWatermark, v);
+  batch.Put(db_->meta(), target_.meta_prefix + kMetaAggNames, names_joined_);
   pending_ = std::make_unique<PendingBatch>(PendingBatch{std::move(batch), last, *read});
   return CommitPending();
 }
@@ -403,6 +422,7 @@ Status Aggregator::CommitPending() {
 
   rollup_.Evict();
   checkpoint_.store(last);
+  if (mirror_ != nullptr) mirror_->store(last);
   events_aggregated_.fetch_add(read);
   batches_.fetch_add(1);
   open_sessions_.store(rollup_.open_sessions());
@@ -423,6 +443,16 @@ Status Aggregator::CommitPending() {
 void Aggregator::EnableTicks(TickFn tick) {
   std::lock_guard<std::mutex> lock(mu_);
   tick_ = std::move(tick);
+}
+
+void Aggregator::Abandon() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stopping_ = true;
+    abandon_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
 }
 
 void Aggregator::Stop() {

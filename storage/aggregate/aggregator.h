@@ -30,21 +30,40 @@ inline constexpr char kMetaAggCheckpoint[] = "agg_checkpoint";  // be64: last ag
 inline constexpr char kMetaAggWatermark[] = "agg_watermark";    // be64(ob(ms))
 inline constexpr char kMetaAggNames[] = "agg_names";            // conversion names, '\n'-joined
 
-// Reads the aggregator's checkpoint (0 when nothing was aggregated yet).
-Status ReadAggregatorCheckpoint(Database* db, uint64_t* seq, int64_t* watermark_ms,
-                                std::vector<std::string>* names);
+inline constexpr char kMetaAggFingerprint[] = "agg_fingerprint";  // the definitions counted (fingerprint.h)
+// A rebuild's aggregator keeps the same records under this prefix
+// ("rebuild/agg_checkpoint", ...) plus kMetaRebuildGeneration.
+inline constexpr char kMetaRebuildPrefix[] = "rebuild/";
+inline constexpr char kMetaRebuildGeneration[] = "rebuild/generation";  // be64
 
-// The aggregator's SessionSource: the `sessions` column family.
+// Reads an aggregator's checkpoint (0 when nothing was aggregated yet); the
+// live one's with prefix "", a rebuild's with kMetaRebuildPrefix.
+Status ReadAggregatorCheckpoint(Database* db, uint64_t* seq, int64_t* watermark_ms,
+                                std::vector<std::string>* names, const std::string& prefix = "");
+
+// Where an Aggregator counts: one generation's column families and the
+// prefix of its meta records (storage/README.md "Backfill").
+struct AggregatorTarget {
+  rocksdb::ColumnFamilyHandle* counters = nullptr;
+  rocksdb::ColumnFamilyHandle* sessions = nullptr;
+  std::string meta_prefix;                 // "" for the live aggregator, kMetaRebuildPrefix for a rebuild
+  const char* thread_name = "fh-aggregator";
+};
+// The active generation, meta prefix "": the live aggregator's target.
+AggregatorTarget LiveTarget(const Database& db);
+
+// The aggregator's SessionSource: a `sessions` column family.
 // Thread safety: aggregator thread only.
 class StoredSessions : public SessionSource {
  public:
-  explicit StoredSessions(Database* db) : db_(db) {}
+  StoredSessions(Database* db, rocksdb::ColumnFamilyHandle* cf) : db_(db), cf_(cf) {}
   Status ReadHead(const std::string& session_id, SessionState* out) override;
   Status ReadHits(const std::string& session_id, std::vector<SessionState::Hit>* out,
                   std::vector<uint64_t>* rows) override;
 
  private:
   Database* const db_;
+  rocksdb::ColumnFamilyHandle* const cf_;
   std::string value_;  // reused
 };
 
@@ -56,8 +75,11 @@ class Aggregator {
 
   // `db` and `committed_next_seq` (the writer's next seq: every seq below it
   // is committed) must outlive the Aggregator.
+  // `target` defaults to LiveTarget(*db).
   Aggregator(const StoreOptions& options, Database* db,
              const std::atomic<uint64_t>* committed_next_seq);
+  Aggregator(const StoreOptions& options, Database* db,
+             const std::atomic<uint64_t>* committed_next_seq, AggregatorTarget target);
   ~Aggregator();  // Stop()s
   Aggregator(const Aggregator&) = delete;
   Aggregator& operator=(const Aggregator&) = delete;
@@ -68,6 +90,10 @@ class Aggregator {
   // Catches up with what is committed (for at most options.aggregator_stop_ms),
   // commits, and joins. Call after the writer stopped. Idempotent.
   void Stop();
+  // Stops after the batch in progress without catching up, and joins: what
+  // it committed is consistent (batch and checkpoint commit together).
+  // Idempotent; Stop after it returns at once.
+  void Abandon();
 
   // Writes one clock tick (a record with kFlagClockTick and received_at =
   // now_ms) into the journey log. See EnableTicks.
@@ -85,6 +111,10 @@ class Aggregator {
 
   // The last aggregated seq: retention never deletes past it.
   const std::atomic<uint64_t>* checkpoint() const { return &checkpoint_; }
+  // Also stores every new checkpoint into *mirror (the store's retention
+  // floor, which outlives a switch of aggregators). Call before Start.
+  void MirrorCheckpoint(std::atomic<uint64_t>* mirror) { mirror_ = mirror; }
+  const std::vector<std::string>& conversion_names() const { return rollup_.conversion_names(); }
 
   AggregatorStats stats() const;
 
@@ -101,6 +131,8 @@ class Aggregator {
 
   const StoreOptions options_;
   Database* const db_;
+  const AggregatorTarget target_;
+  std::atomic<uint64_t>* mirror_ = nullptr;
   const std::atomic<uint64_t>* const committed_next_seq_;
   StoredSessions source_;
   Rollup rollup_;  // aggregator-thread state after Start
@@ -119,6 +151,7 @@ class Aggregator {
   mutable std::mutex mu_;
   std::condition_variable cv_;        // wakes the thread (stop) and WaitFor callers (progress)
   bool stopping_ = false;             // guarded by mu_
+  bool abandon_ = false;              // guarded by mu_: stop without catching up
   std::vector<uint64_t> conv_events_;    // guarded by mu_: per conversion id, all time
   std::vector<uint64_t> conv_sessions_;  // guarded by mu_
   std::vector<uint64_t> last_events_;    // aggregator thread: the rollup's counts at the last batch

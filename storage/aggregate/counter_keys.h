@@ -15,9 +15,19 @@
 //   funnel      'F' funnel 0 be64(ob(day)) 'r' u8(step)          sessions reaching the step
 //               'F' funnel 0 be64(ob(day)) 't' u8(step) u8(bin)  time from step 1, histogram
 //   experiment  'X' experiment 0 be64(ob(day)) variant 0 field   field n exposed | c converted
+//   segment     'D' dimension 0 value 0 k    k: a lift, funnel or experiment key as above, or
+//                 'C' name 0 be64(ob(day))   closed sessions in which conversion `name` occurred,
+//                                            or every closed session for name "$closed"
+//               the closed-session counters again, of the sessions with that value of that
+//               [[dimension]] only (storage/README.md, "Segments")
+//   value       'V' dimension 0 value        1 once: the value is one of the dimension's
+//                                            max_values counted values (the first seen in log order)
+//
+// The unsegmented keys never change with dimensions: a store without them
+// (or written before segments existed) recounts the same under verify.
 //
 // Names never contain 0 (they match [A-Za-z0-9_.:-]+, variants are checked at
-// config load), so a name followed by 0 is an unambiguous prefix. Days,
+// config load, dimension values hold no control byte), so a name followed by 0 is an unambiguous prefix. Days,
 // buckets and "day of session start" are all UTC bucket starts in ms.
 //
 // Thread safety: pure functions and constants.
@@ -124,6 +134,28 @@ inline std::string ExperimentKey(std::string_view experiment, int64_t day_ms, st
   k.push_back('\0');
   k.push_back(field);
   return k;
+}
+
+// The prefix of every counter of the sessions whose `dimension` has `value`.
+inline std::string SegmentPrefix(std::string_view dimension, std::string_view value) {
+  std::string k;
+  k.reserve(dimension.size() + value.size() + 3);
+  k.push_back('D');
+  k.append(dimension);
+  k.push_back('\0');
+  k.append(value);
+  k.push_back('\0');
+  return k;
+}
+
+// Closed sessions with `conversion` (or "$closed": all), by day of start; segment counters only.
+inline std::string SessionsWithKey(std::string_view conversion, int64_t day_ms) {
+  return DayKey('C', conversion, day_ms);
+}
+
+inline std::string DimensionValuesPrefix(std::string_view dimension) { return DayPrefix('V', dimension); }
+inline std::string DimensionValueKey(std::string_view dimension, std::string_view value) {
+  return DimensionValuesPrefix(dimension) + std::string(value);
 }
 
 // Time-to-convert histogram bins: bin 0 holds [0, 1 s); bin b >= 1 holds

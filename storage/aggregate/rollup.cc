@@ -95,6 +95,10 @@ Rollup::Rollup(AnalyticsDefs defs, int64_t session_timeout_ms, SessionSource* so
   for (const Experiment& x : experiments_) {
     if (x.target < names_.size()) experiment_target_[x.target] = true;
   }
+  for (const config::Dimension& dim : defs_.dimensions) {
+    dims_.push_back(Dim{&dim, {}});
+    prop_dims_ = prop_dims_ || dim.kind == config::DimensionKind::kProp;
+  }
 }
 
 bool Rollup::Matches(const config::Matcher& m, const proto::Event& e) const {
@@ -150,6 +154,7 @@ void Rollup::Apply(const proto::Event& e, CounterDeltas* d) {
     en = &it->second;
     ++open_sessions_;
     Open(&en->state, e);
+    if (!dims_.empty()) OpenSegments(&en->state, e, d);
     File(Second(e.received_at_ms), e.session_id);
   } else {
     SessionState& s = en->state;
@@ -179,6 +184,7 @@ void Rollup::Apply(const proto::Event& e, CounterDeltas* d) {
     }
   }
   if (!dwell_ids_.empty()) Dwell(en, e);
+  if (prop_dims_) PropSegments(&s, e, d);
   for (const auto& [name, variant] : e.experiments) {
     if (!experiment_ids_.contains(name)) continue;
     auto seen = std::find_if(s.exposures.begin(), s.exposures.end(),
@@ -409,6 +415,7 @@ void Rollup::Close(const std::string& id, Entry* en, CounterDeltas* d) {
 
   const int64_t day = BucketStart(s.start_ms, kDayBucketMs);
   series_[{kClosedId, 's', static_cast<char>(Gran::kDay), day}] += 1;
+  std::vector<std::string> keys;  // the close-time counters this session adds 1 to
 
   auto find = [](const std::vector<SessionState::Occurrence>& list,
                  uint16_t conv) -> const SessionState::Occurrence* {
@@ -425,7 +432,7 @@ void Rollup::Close(const std::string& id, Entry* en, CounterDeltas* d) {
       bool did = micro != nullptr &&
                  (target == nullptr || Before(micro->time_ms, micro->seq, target->time_ms, target->seq));
       char cell = target != nullptr ? (did ? 'a' : 'c') : (did ? 'b' : 'd');
-      Add(d, LiftKey(names_[t], day, names_[x], cell), 1);
+      keys.push_back(LiftKey(names_[t], day, names_[x], cell));
     }
   }
 
@@ -434,7 +441,7 @@ void Rollup::Close(const std::string& id, Entry* en, CounterDeltas* d) {
     std::stable_sort(hits.begin(), hits.end(), [](const auto& a, const auto& b) {
       return Before(a.time_ms, a.seq, b.time_ms, b.seq);
     });
-    for (const Funnel& f : funnels_) CloseFunnel(f, hits, day, d);
+    for (const Funnel& f : funnels_) CloseFunnel(f, hits, day, &keys);
   }
 
   for (const SessionState::Exposure& x : s.exposures) {
@@ -443,22 +450,24 @@ void Rollup::Close(const std::string& id, Entry* en, CounterDeltas* d) {
     const Experiment& exp = experiments_[known->second];
     const bool listed = std::find(exp.variants.begin(), exp.variants.end(), x.variant) != exp.variants.end();
     const std::string variant = listed ? x.variant : "$other";
-    Add(d, ExperimentKey(exp.name, day, variant, 'n'), 1);
+    keys.push_back(ExperimentKey(exp.name, day, variant, 'n'));
     bool converted = false;
     for (const auto* list : {&s.first, &s.last}) {
       if (const SessionState::Occurrence* o = find(*list, exp.target)) {
         converted = converted || !Before(o->time_ms, o->seq, x.time_ms, x.seq);
       }
     }
-    if (converted) Add(d, ExperimentKey(exp.name, day, variant, 'c'), 1);
+    if (converted) keys.push_back(ExperimentKey(exp.name, day, variant, 'c'));
   }
+  if (!dims_.empty()) CloseSegments(s, keys, day, d);
+  for (std::string& k : keys) Add(d, std::move(k), 1);
 }
 // PostHog's funnel state machine (funnel-udf steps.rs), per session over its
 // hits in (event_time, seq) order. chain[k] holds the step times of the
 // newest chain that reached step k; the first chain to reach the deepest step
 // is the one reported, with its times to convert.
 void Rollup::CloseFunnel(const Funnel& f, const std::vector<SessionState::Hit>& hits, int64_t day,
-                         CounterDeltas* d) const {
+                         std::vector<std::string>* keys) const {
   const size_t n = f.steps.size();
   std::vector<int64_t> best;  // step times of the reported chain
   if (f.mode == config::FunnelMode::kAny) {
@@ -503,8 +512,8 @@ void Rollup::CloseFunnel(const Funnel& f, const std::vector<SessionState::Hit>& 
     }
   }
   for (size_t k = 0; k < best.size(); ++k) {
-    Add(d, FunnelReachedKey(f.name, day, k), 1);
-    if (k > 0) Add(d, FunnelTimeKey(f.name, day, k, TimeBin(best[k] - best[0])), 1);
+    keys->push_back(FunnelReachedKey(f.name, day, k));
+    if (k > 0) keys->push_back(FunnelTimeKey(f.name, day, k, TimeBin(best[k] - best[0])));
   }
 }
 
@@ -560,48 +569,6 @@ void Rollup::Evict() {
     if (it->second.dirty) break;  // not persisted yet: never before Persist
     Erase(it);
   }
-}
-
-uint16_t Rollup::RemapConv(uint16_t conv, const std::vector<std::string>& stored_names) const {
-  if (conv == SessionState::kOther || conv >= stored_names.size()) return SessionState::kOther;
-  auto it = std::find(names_.begin(), names_.end(), stored_names[conv]);
-  return it == names_.end() ? SessionState::kOther : static_cast<uint16_t>(it - names_.begin());
-}
-
-void Rollup::RemapHead(SessionState* s, const std::vector<std::string>& stored_names) const {
-  if (stored_names == names_) return;
-  for (auto* list : {&s->first, &s->last}) {
-    for (auto& o : *list) o.conv = RemapConv(o.conv, stored_names);
-    std::erase_if(*list, [](const auto& o) { return o.conv == SessionState::kOther; });
-  }
-  std::erase_if(s->last, [&](const auto& o) { return !experiment_target_[o.conv]; });
-  for (auto& h : s->pending) h.conv = RemapConv(h.conv, stored_names);
-  for (auto& p : s->pages) p.conv = RemapConv(p.conv, stored_names);
-  std::erase_if(s->pages, [&](const auto& p) {
-    return p.conv == SessionState::kOther || dwell_min_ms_[p.conv] == 0;
-  });
-}
-
-std::vector<std::pair<uint64_t, std::string>> Rollup::UpgradeV1Hits(
-    SessionState* s, const std::vector<SessionState::Hit>& hits) const {
-  // Replays RecordHit (and the sealing at event boundaries) over the recorded
-  // hits: the same `last`, pending hits and chunks as if these events had
-  // been applied by this version.
-  Entry en;
-  en.state = std::move(*s);
-  en.state.hits = 0;
-  en.state.last.clear();
-  en.state.pending.clear();
-  en.state.chunks = 0;
-  for (size_t i = 0; i < hits.size(); ++i) {
-    RecordHit(&en, hits[i].conv, hits[i].time_ms, hits[i].seq);
-    const bool event_ends = i + 1 == hits.size() || hits[i + 1].seq != hits[i].seq;
-    if (event_ends && en.state.pending.size() >= kHitChunk) Seal(&en);
-  }
-  *s = std::move(en.state);
-  std::vector<std::pair<uint64_t, std::string>> rows;
-  for (const auto& chunk : en.new_chunks) rows.emplace_back(chunk.front().seq, EncodeHits(chunk));
-  return rows;
 }
 
 }  // namespace foothold::storage

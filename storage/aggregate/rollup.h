@@ -139,6 +139,10 @@ class Rollup {
   // once the wall clock passes it.
   int64_t NextCloseMs() const;
 
+  // At start: the dimension values already counted ('V' counters; pairs of
+  // dimension name, value). Values of dimensions no longer defined are ignored.
+  void LoadDimensionValues(const std::vector<std::pair<std::string, std::string>>& values);
+
   // At start: a session stored open (its head was read from storage; the
   // rollup loads it from the source when it needs it).
   void AddStoredSession(std::string_view session_id, int64_t last_received_ms);
@@ -196,9 +200,19 @@ class Rollup {
   void MoveSeries(uint16_t name, char field, int64_t from_ms, int64_t to_ms);
   void Dwell(Entry* en, const proto::Event& e);
   void Close(const std::string& id, Entry* en, CounterDeltas* d);
-  // REQUIRES: hits sorted by (event_time, seq).
+  // REQUIRES: hits sorted by (event_time, seq). Appends the keys to count once.
   void CloseFunnel(const Funnel& f, const std::vector<SessionState::Hit>& hits, int64_t day,
-                   CounterDeltas* d) const;
+                   std::vector<std::string>* keys) const;
+  // Segments (rollup_segments.cc): the landing-event values of a session
+  // opened by `e`; the prop values `e` sets; the segment counters of a
+  // closing session, given the unsegmented close-time keys it counted.
+  void OpenSegments(SessionState* s, const proto::Event& e, CounterDeltas* d);
+  void PropSegments(SessionState* s, const proto::Event& e, CounterDeltas* d);
+  void CloseSegments(const SessionState& s, const std::vector<std::string>& keys, int64_t day,
+                     CounterDeltas* d) const;
+  // The value a session is counted under: `value` when it is (or now becomes)
+  // one of the dimension's counted values, else "(other)".
+  std::string Admit(size_t dim, std::string value, CounterDeltas* d);
   bool Matches(const config::Matcher& m, const proto::Event& e) const;
   // Files `id` in the closing wheel under second `sec`.
   void File(int64_t sec, std::string_view id);
@@ -228,6 +242,13 @@ class Rollup {
   std::vector<Funnel> funnels_;
   std::vector<Experiment> experiments_;
   bool record_all_hits_ = false;  // some funnel is strict
+
+  struct Dim {
+    const config::Dimension* def;
+    std::unordered_set<std::string> values;  // counted as themselves (at most def->max_values new ones)
+  };
+  std::vector<Dim> dims_;  // defs_.dimensions, in order
+  bool prop_dims_ = false;  // some dimension is of kind prop
 
   // Series of the events of one [[source]] ("$source:<name>", 'e' only), ids
   // kSourceBase + i in order of first appearance in the log; at most

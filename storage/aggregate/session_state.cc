@@ -186,6 +186,8 @@ std::string EncodeHead(const SessionState& s) {
   size_t max = 1 + 8 * kV + 3 * kV * (s.pending.size() + s.first.size() + s.last.size()) +
                s.pages.size() * (3 * kV + 8);
   for (const auto& x : s.exposures) max += 4 * kV + x.experiment.size() + x.variant.size();
+  if (!s.dims.empty()) max += kV;
+  for (const auto& [name, value] : s.dims) max += 2 * kV + name.size() + value.size();
   std::string str;
   {
     Out out(&str, max);
@@ -213,6 +215,14 @@ std::string EncodeHead(const SessionState& s) {
       out.Signed(p.engaged_ms);
       out.Fixed64(p.path_hash);
     }
+    // Only with segment values, so a head without them is the same bytes as before segments existed.
+    if (!s.dims.empty()) {
+      out.Var(s.dims.size());
+      for (const auto& [name, value] : s.dims) {
+        out.Str(name);
+        out.Str(value);
+      }
+    }
   }
   return str;
 }
@@ -233,6 +243,12 @@ Status DecodeHead(std::string_view in, SessionState* out) {
   ReadOccurrences(&r, &out->first);
   ReadOccurrences(&r, &out->last);
   ReadExposuresAndPages(&r, out, /*v1=*/false);
+  if (r.ok && !r.in.empty()) {
+    for (uint64_t n = r.Count(); n > 0 && r.ok; --n) {
+      std::string name = r.Str();
+      out->dims.emplace_back(std::move(name), r.Str());
+    }
+  }
   if (!r.ok || !r.in.empty()) return Status::Corruption("session state: truncated or malformed");
   return Status::Ok();
 }

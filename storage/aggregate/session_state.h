@@ -24,6 +24,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "proto/status.h"
@@ -74,6 +75,12 @@ struct SessionState {
   std::vector<Occurrence> last;
   std::vector<Exposure> exposures;
   std::vector<PageView> pages;
+  // Segments (storage/README.md, "Segments"): per [[dimension]] that has a
+  // value yet, (dimension name, the value it is counted under, "(other)"
+  // included). Landing-event kinds are set when the session opens, prop
+  // kinds at the first event carrying the prop; experiment kinds are read
+  // from `exposures` at close. Names survive edits of the definitions.
+  std::vector<std::pair<std::string, std::string>> dims;
 };
 
 // A session's pending hits are sealed into a chunk row once they reach this

@@ -78,10 +78,16 @@ Status SumSeries(const Database& db, rocksdb::Iterator* it, std::string_view nam
   return Status::Ok();
 }
 
-// The days of [from, to) as day-bucket key bounds for `kind` and `name`.
-std::pair<std::string, std::string> DayBounds(char kind, std::string_view name, TimeRange r) {
-  return {DayKey(kind, name, BucketStart(r.from_ms, kDayBucketMs)),
-          DayKey(kind, name, CeilTo(r.to_ms, kDayBucketMs))};
+std::string Prefix(const SegmentFilter& segment) {
+  return segment.all() ? std::string() : SegmentPrefix(segment.dimension, segment.value);
+}
+
+// The days of [from, to) as day-bucket key bounds for `kind` and `name`,
+// under the segment's key prefix.
+std::pair<std::string, std::string> DayBounds(char kind, std::string_view name, TimeRange r,
+                                              const std::string& prefix = {}) {
+  return {prefix + DayKey(kind, name, BucketStart(r.from_ms, kDayBucketMs)),
+          prefix + DayKey(kind, name, CeilTo(r.to_ms, kDayBucketMs))};
 }
 
 // Splits "<text>\0<rest>".
@@ -144,12 +150,14 @@ Status QueryTimeseries(const Database& db, std::string_view name, int64_t bucket
   return s;
 }
 
-Status QueryFunnel(const Database& db, const config::Funnel& funnel, TimeRange range, FunnelCounts* out) {
+Status QueryFunnel(const Database& db, const config::Funnel& funnel, TimeRange range, FunnelCounts* out,
+                   const SegmentFilter& segment) {
   const size_t n = funnel.steps.size();
   *out = FunnelCounts{funnel.steps, std::vector<uint64_t>(n, 0),
                       std::vector<std::vector<uint64_t>>(n, std::vector<uint64_t>(kTimeBins, 0))};
-  auto [lo, hi] = DayBounds('F', funnel.name, range);
-  const size_t skip = DayPrefix('F', funnel.name).size() + 8;
+  const std::string prefix = Prefix(segment);
+  auto [lo, hi] = DayBounds('F', funnel.name, range, prefix);
+  const size_t skip = prefix.size() + DayPrefix('F', funnel.name).size() + 8;
   auto it = CounterIterator(db);
   return Scan(db, it.get(), lo, hi, [&](std::string_view key, uint64_t v) {
     std::string_view rest = key.substr(skip);
@@ -165,15 +173,16 @@ Status QueryFunnel(const Database& db, const config::Funnel& funnel, TimeRange r
 }
 
 Status QueryLift(const Database& db, const AnalyticsDefs& defs, std::string_view target,
-                 TimeRange range, std::vector<LiftCells>* out) {
+                 TimeRange range, std::vector<LiftCells>* out, const SegmentFilter& segment) {
   out->clear();
   std::map<std::string, size_t, std::less<>> index;
   for (const config::MicroConversion& m : defs.micro) {
     index[m.name] = out->size();
     out->push_back(LiftCells{m.name});
   }
-  auto [lo, hi] = DayBounds('L', target, range);
-  const size_t skip = DayPrefix('L', target).size() + 8;
+  const std::string prefix = Prefix(segment);
+  auto [lo, hi] = DayBounds('L', target, range, prefix);
+  const size_t skip = prefix.size() + DayPrefix('L', target).size() + 8;
   auto it = CounterIterator(db);
   return Scan(db, it.get(), lo, hi, [&](std::string_view key, uint64_t v) {
     std::string_view micro, rest;
@@ -192,10 +201,11 @@ Status QueryLift(const Database& db, const AnalyticsDefs& defs, std::string_view
 }
 
 Status QueryExperiment(const Database& db, const config::Experiment& experiment, TimeRange range,
-                       std::vector<ExperimentDay>* out) {
+                       std::vector<ExperimentDay>* out, const SegmentFilter& segment) {
   out->clear();
-  auto [lo, hi] = DayBounds('X', experiment.name, range);
-  const size_t prefix = DayPrefix('X', experiment.name).size();
+  const std::string key_prefix = Prefix(segment);
+  auto [lo, hi] = DayBounds('X', experiment.name, range, key_prefix);
+  const size_t prefix = key_prefix.size() + DayPrefix('X', experiment.name).size();
   auto slot = [&](ExperimentDay* day, std::string_view variant) -> VariantCounts* {
     for (VariantCounts& v : day->variants) {
       if (v.variant == variant) return &v;
@@ -216,6 +226,49 @@ Status QueryExperiment(const Database& db, const config::Experiment& experiment,
     VariantCounts* c = slot(&out->back(), variant);
     if (rest[0] == 'n') c->exposed += v;
     if (rest[0] == 'c') c->converted += v;
+  });
+}
+
+Status QuerySegmentSessions(const Database& db, const AnalyticsDefs& defs, const SegmentFilter& segment,
+                            TimeRange range, SegmentSessions* out) {
+  *out = SegmentSessions{};
+  const std::string prefix = Prefix(segment);
+  auto it = CounterIterator(db);
+  auto sum = [&](std::string_view name, uint64_t* total) {
+    auto [lo, hi] = DayBounds('C', name, range, prefix);
+    return Scan(db, it.get(), lo, hi, [&](std::string_view, uint64_t v) { *total += v; });
+  };
+  Status s = sum(kSeriesClosed, &out->sessions);
+  auto add = [&](const std::string& name, bool macro) {
+    SegmentSessions::Conversion c{name, macro, 0};
+    if (s.ok()) s = sum(name, &c.sessions);
+    out->conversions.push_back(std::move(c));
+  };
+  for (const config::MicroConversion& m : defs.micro) add(m.name, false);
+  for (const config::MacroConversion& m : defs.macro) add(m.name, true);
+  return s;
+}
+
+Status QueryDimensionValues(const Database& db, std::string_view dimension, std::vector<std::string>* out) {
+  out->clear();
+  const std::string lo = DimensionValuesPrefix(dimension);
+  std::string hi = lo;
+  hi.back() = '\x01';  // just past every "<dimension>\0..." key
+  auto it = CounterIterator(db);
+  return Scan(db, it.get(), lo, hi, [&](std::string_view key, uint64_t v) {
+    if (v > 0) out->emplace_back(key.substr(lo.size()));
+  });
+}
+
+Status ReadAllDimensionValues(const Database& db, std::vector<std::pair<std::string, std::string>>* pairs,
+                              rocksdb::ColumnFamilyHandle* counters) {
+  pairs->clear();
+  auto it = counters == nullptr
+                ? CounterIterator(db)
+                : std::unique_ptr<rocksdb::Iterator>(db.db()->NewIterator(rocksdb::ReadOptions(), counters));
+  return Scan(db, it.get(), "V", "W", [&](std::string_view key, uint64_t v) {
+    std::string_view name, value;
+    if (v > 0 && SplitName(key.substr(1), &name, &value)) pairs->emplace_back(name, value);
   });
 }
 

@@ -309,4 +309,35 @@ Status QueryClusterSummary(const ExportOptions& ex, const AnalyticsDefs& defs, T
   return Status::Ok();
 }
 
+Status QueryClusterSourceSeries(const ExportOptions& ex, std::string_view source, int64_t bucket_ms, TimeRange range,
+                                std::vector<SeriesPoint>* out) {
+  out->clear();
+  const int64_t lo = FloorTo(range.from_ms, bucket_ms);
+  const int64_t hi = FloorTo(range.to_ms + bucket_ms - 1, bucket_ms);
+  for (int64_t b = lo; b < hi; b += bucket_ms) out->push_back(SeriesPoint{b, 0, 0, 0});
+  if (out->empty()) return Status::Ok();
+  const std::string table = ex.database + "." + ex.table;
+  const std::string w = Int(bucket_ms);
+  const std::string in = "BETWEEN " + Int(lo) + " AND " + Int(hi - 1);
+  // The source's non-bot events per bucket of event_time, then the sessions
+  // that started in each bucket (all sources: sessions are not split by source).
+  const std::string sql =
+      "SELECT 0, intDiv(event_time, " + w + ") * " + w + " AS b, count() FROM " + table +
+      " FINAL WHERE bot = 0 AND source = " + Lit(source) + " AND event_time " + in + " GROUP BY b UNION ALL " +
+      "SELECT 1, intDiv(start_ms, " + w + ") * " + w + " AS b, count() FROM (SELECT session_id, min(event_time) AS "
+      "start_ms FROM " + table + " FINAL WHERE bot = 0 GROUP BY session_id) WHERE start_ms " + in +
+      " GROUP BY b FORMAT TabSeparated";
+  std::vector<uint64_t> v;
+  Status s = RunNumbers(ex, sql, &v);
+  if (!s.ok()) return s;
+  if (v.size() % 3 != 0) return Status::Unavailable("ClickHouse answered an unexpected result");
+  for (size_t i = 0; i < v.size(); i += 3) {
+    const int64_t b = static_cast<int64_t>(v[i + 1]);
+    if (b < lo || b >= hi) continue;
+    SeriesPoint& p = (*out)[static_cast<size_t>((b - lo) / bucket_ms)];
+    (v[i] == 0 ? p.events : p.sessions_total) += v[i + 2];
+  }
+  return Status::Ok();
+}
+
 }  // namespace foothold::storage

@@ -16,6 +16,10 @@
 #include "storage/log/keys.h"
 
 namespace foothold::storage {
+
+// Unknown JSON fields are skipped: a table without a newer column still takes rows.
+const char Exporter::kInsertParams[] = "&input_format_skip_unknown_fields=1";
+
 namespace {
 
 int64_t SteadyMs() {
@@ -83,10 +87,29 @@ void Exporter::Run() {
     cv_.wait_for(lock, std::chrono::milliseconds(ms), [this] { return stopping_; });
     return !stopping_;
   };
+  int64_t erasure_backoff_ms = 0;
+  int64_t erasure_retry_at = 0;
   for (;;) {
     {
       std::lock_guard<std::mutex> lock(mu_);
       if (stopping_) break;
+    }
+    // Erasures first: between two INSERTs, so none of them races an INSERT
+    // of the same rows (storage/export/README.md "Erasure").
+    if (SteadyMs() >= erasure_retry_at) {
+      const ErasureStep step = SyncErasure();
+      if (step == ErasureStep::kDone) {
+        erasure_backoff_ms = 0;
+        cv_.notify_all();
+        continue;
+      }
+      if (step == ErasureStep::kFailed) {
+        erasure_backoff_ms = erasure_backoff_ms == 0 ? ex_.retry_initial_ms
+                                                     : std::min(ex_.retry_max_ms, erasure_backoff_ms * 2);
+        erasure_retry_at = SteadyMs() + erasure_backoff_ms;
+      } else {
+        erasure_backoff_ms = 0;
+      }
     }
     const uint64_t cp = checkpoint_.load();
     const uint64_t committed = committed_next_seq_->load();
@@ -200,9 +223,34 @@ void Exporter::NoteDropped(uint64_t first, uint64_t last) {
   if (WriteCheckpoint(last).ok()) checkpoint_.store(last);
 }
 
+// A table created by an older events.sql has no `source` column: add it
+// (ClickHouse adds a column without rewriting data). Until that worked, the
+// INSERTs skip the unknown field, so an older table keeps receiving rows.
+void Exporter::EnsureSourceColumn() {
+  if (source_column_ok_) return;
+  const std::string where = " FROM system.columns WHERE database = '" + ex_.database + "' AND table = '" + ex_.table + "'";
+  HttpAnswer a = http_->Post("", "SELECT countIf(name = 'source'), count()" + where + " FORMAT TabSeparated");
+  if (a.failure != HttpFailure::kNone) return;  // ClickHouse away: the INSERT will say so
+  if (a.body.starts_with("1\t")) {
+    source_column_ok_ = true;
+    return;
+  }
+  if (a.body.starts_with("0\t0")) return;  // no table (yet): the INSERT fails and is retried
+  a = http_->Post("", "ALTER TABLE " + ex_.database + "." + ex_.table + " ADD COLUMN source String DEFAULT ''");
+  if (a.failure == HttpFailure::kNone) {
+    source_column_ok_ = true;
+    spdlog::info("export: added the column source to {}.{} (an older events.sql)", ex_.database, ex_.table);
+  } else if (!source_warned_) {
+    source_warned_ = true;
+    spdlog::warn("export: {}.{} has no column source and adding it failed ({}); rows go without it",
+                 ex_.database, ex_.table, a.error);
+  }
+}
+
 bool Exporter::Send(const Batch& batch) {
   if (batch.rows > 0) {
-    HttpAnswer a = http_->Post(insert_sql_, batch.body);
+    EnsureSourceColumn();
+    HttpAnswer a = http_->Post(insert_sql_, batch.body, kInsertParams);
     if (a.failure != HttpFailure::kNone) {
       failures_[static_cast<size_t>(a.failure)].fetch_add(1);
       std::lock_guard<std::mutex> lock(mu_);
@@ -278,6 +326,9 @@ ExportStats Exporter::stats() const {
   s.batches_inserted = batches_inserted_.load();
   s.bytes_sent = bytes_sent_.load();
   s.records_dropped = records_dropped_.load();
+  s.erasure_pending = erasure_pending_.load();
+  s.erasure_rows = erasure_rows_.load();
+  s.erasure_batches = erasure_batches_.load();
   for (size_t k = 1; k < failures_.size(); ++k) {
     s.failures.emplace_back(HttpFailureName(static_cast<HttpFailure>(k)), failures_[k].load());
   }

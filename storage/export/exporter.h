@@ -7,7 +7,9 @@
 // collapses and queries that read FINAL see every record once. Failures are
 // retried with capped exponential backoff for ever; ingestion never waits
 // for the exporter (it only reads the log, on its own thread, without
-// filling the block cache).
+// filling the block cache). Between batches the same thread replaces the
+// exported rows of erased records (SyncErasure), so an erasure's delete and
+// re-insert never interleave with an INSERT of the same rows.
 //
 // Thread safety: Start, Stop, WaitFor, stats, checkpoint and overdue are
 // safe from any thread; everything else runs on the exporter thread.
@@ -62,6 +64,18 @@ class Exporter {
     int64_t first_received_ms = 0;  // of the oldest record in it
   };
 
+  // The ClickHouse phase of erasures (storage/export/README.md "Erasure",
+  // erasure_sync.cc): replaces the exported rows of the oldest queued
+  // rewrite once the checkpoint passed its seqs.
+  enum class ErasureStep { kIdle, kDone, kFailed };
+  ErasureStep SyncErasure();
+  // Polls until exactly `rows` rows of `where` are left; false on the deadline or a stop.
+  bool WaitRows(const std::string& where, uint64_t rows);
+  void NoteFailure(HttpFailure kind, std::string message);
+
+  static const char kInsertParams[];
+  void EnsureSourceColumn();
+
   void Run();
   // Reads up to batch_rows records after the checkpoint into *batch.
   Status Fill(Batch* batch);
@@ -86,12 +100,17 @@ class Exporter {
   std::atomic<uint64_t> batches_inserted_{0};
   std::atomic<uint64_t> bytes_sent_{0};
   std::atomic<uint64_t> records_dropped_{0};
+  std::atomic<uint64_t> erasure_pending_{0};    // queued rewrites not yet replaced in ClickHouse
+  std::atomic<uint64_t> erasure_rows_{0};       // rows replaced by their redacted copies since start
+  std::atomic<uint64_t> erasure_batches_{0};    // queued rewrites completed since start
   std::array<std::atomic<uint64_t>, static_cast<size_t>(HttpFailure::kCount)> failures_{};
 
   mutable std::mutex mu_;
   std::condition_variable cv_;  // wakes the thread (stop) and WaitFor callers (progress)
   bool stopping_ = false;       // guarded by mu_
   std::string last_error_;      // guarded by mu_
+  bool source_column_ok_ = false;  // exporter thread: the table has the `source` column
+  bool source_warned_ = false;
   uint64_t dropped_through_ = 0;  // exporter thread: drops up to this seq are counted
   std::thread thread_;
 };

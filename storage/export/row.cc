@@ -53,6 +53,7 @@ void AppendExportRow(const proto::Event& e, std::string_view node, std::string* 
   Num("seq", e.seq, out);
   Str("event_id", e.event_id, out);
   Str("event", e.event, out);
+  Str("source", e.source, out);
   Str("session_id", e.session_id, out);
   Str("anonymous_id", e.anonymous_id, out);
   Str("user_id", e.user_id, out);

@@ -14,6 +14,7 @@
 #include <rocksdb/iterator.h>
 #include <rocksdb/merge_operator.h>
 #include <rocksdb/options.h>
+#include <rocksdb/slice_transform.h>
 #include <rocksdb/table.h>
 
 #include "storage/log/filters.h"
@@ -27,10 +28,13 @@ constexpr int64_t kDayMs = 24LL * 3600 * 1000;
 
 // Memtable budget. The big stream (log + session_index) gets room to batch
 // into sequential SSTs; the point-lookup families are small. The DB-wide cap
-// keeps RSS bounded (scripts/README.md "Targets": <= 256 MiB under load).
+// keeps RSS bounded (scripts/README.md "Targets": <= 256 MiB under load); at
+// 96 MiB the memtables were the largest single holder of memory under batch
+// load (heap profile), and RocksDB flushes the largest family when the total
+// passes it, so a lower cap means smaller flushes, not more bytes written.
 constexpr size_t kLogWriteBuffer = 32 << 20;
 constexpr size_t kSmallWriteBuffer = 8 << 20;
-constexpr size_t kDbWriteBuffer = 96 << 20;
+constexpr size_t kDbWriteBuffer = 64 << 20;
 // Small families are written in every group, so their data pins WAL files;
 // a cap on the total WAL forces them to flush rather than keep old WALs.
 constexpr uint64_t kMaxTotalWal = 256ULL << 20;
@@ -137,6 +141,16 @@ Status Database::Open(const StoreOptions& options, std::unique_ptr<Database>* ou
   // Its keys are hashes and times with empty values: compression buys little.
   rocksdb::ColumnFamilyOptions index_opts = CfOptions(cache, /*bloom=*/false, kLogWriteBuffer);
   index_opts.compression = rocksdb::kNoCompression;
+  // The identity index is like it, with one more byte (the id's kind) before the hash.
+  rocksdb::ColumnFamilyOptions identity_opts = index_opts;
+  // Index keys are random across sessions but ordered within one (storage/log/keys.h): a
+  // session's next key lands right after its previous one. Remembering the insert position
+  // per prefix (the session hash; kind + id hash for identities) turns each memtable insert
+  // from a search from the top of the skiplist (~25 key comparisons) into a step from
+  // that position. The hint costs ~250 bytes of memtable per prefix, charged to the
+  // memtable's size, so memory stays bounded by the write buffers.
+  index_opts.memtable_insert_with_hint_prefix_extractor.reset(rocksdb::NewFixedPrefixTransform(8));
+  identity_opts.memtable_insert_with_hint_prefix_extractor.reset(rocksdb::NewFixedPrefixTransform(9));
   rocksdb::ColumnFamilyOptions dedupe_opts = CfOptions(cache, /*bloom=*/true, kSmallWriteBuffer);
   dedupe_opts.compaction_filter = d->dedupe_filter_.get();
   rocksdb::ColumnFamilyOptions visitors_opts = CfOptions(cache, true, kSmallWriteBuffer);
@@ -173,21 +187,37 @@ Status Database::Open(const StoreOptions& options, std::unique_ptr<Database>* ou
       {kCfSessionIndex, index_opts},
       {kCfDedupe, dedupe_opts},
       {kCfVisitors, visitors_opts},
-      {kCfSessions, sessions_opts},
-      {kCfCounters, counters_opts},
       {kCfMeta, point_opts},
-      {kCfIdentities, index_opts},  // like session_index: prefix scans of hashed keys
+      {kCfIdentities, identity_opts},  // like session_index: prefix scans of hashed keys
   };
   // RocksDB refuses to open a database without naming every column family
   // it has; a newer version may have added some, so open those as well.
+  // The aggregator's families come in generations (storage/README.md
+  // "Backfill"), all with the options above (the merge operator must be
+  // there before any operand is read); generation 0 is created only in a
+  // store that has none (a rebuild's switch drops it for good).
   std::vector<std::string> existing;
   rocksdb::Status ls = rocksdb::DB::ListColumnFamilies(dbo, d->dir_, &existing);
-  if (ls.ok()) {
-    for (const std::string& name : existing) {
-      bool known = std::any_of(cfs.begin(), cfs.end(), [&](const auto& c) { return c.name == name; });
-      if (!known) cfs.push_back({name, point_opts});
+  bool has_generation = false;
+  for (const std::string& name : existing) {
+    if (ParseGenerationCf(kCfCounters, name)) has_generation = true;
+  }
+  if (!has_generation) {
+    cfs.push_back({kCfSessions, sessions_opts});
+    cfs.push_back({kCfCounters, counters_opts});
+  }
+  for (const std::string& name : existing) {  // empty for a fresh directory: Open creates everything
+    bool known = std::any_of(cfs.begin(), cfs.end(), [&](const auto& c) { return c.name == name; });
+    if (known) continue;
+    if (ParseGenerationCf(kCfCounters, name)) {
+      cfs.push_back({name, counters_opts});
+    } else if (ParseGenerationCf(kCfSessions, name)) {
+      cfs.push_back({name, sessions_opts});
+    } else {
+      cfs.push_back({name, point_opts});
     }
-  }  // else: a fresh directory (nothing to list); Open creates everything.
+  }
+  (void)ls;
 
   rocksdb::Status s = rocksdb::DB::Open(dbo, d->dir_, cfs, &d->handles_, &d->db_);
   if (!s.ok()) return FromRocks(s, "open store in " + d->dir_);
@@ -195,11 +225,93 @@ Status Database::Open(const StoreOptions& options, std::unique_ptr<Database>* ou
   d->session_index_ = d->handles_[2];
   d->dedupe_ = d->handles_[3];
   d->visitors_ = d->handles_[4];
-  d->sessions_ = d->handles_[5];
-  d->counters_ = d->handles_[6];
-  d->meta_ = d->handles_[7];
-  d->identities_ = d->handles_[8];
+  d->meta_ = d->handles_[5];
+  d->identities_ = d->handles_[6];
+  d->counters_opts_ = counters_opts;
+  d->sessions_opts_ = sessions_opts;
+  for (size_t i = 0; i < cfs.size(); ++i) {
+    if (auto n = ParseGenerationCf(kCfCounters, cfs[i].name)) d->generations_[*n].counters = d->handles_[i];
+    if (auto n = ParseGenerationCf(kCfSessions, cfs[i].name)) d->generations_[*n].sessions = d->handles_[i];
+  }
+  for (auto& [n, g] : d->generations_) g.number = n;
+  std::string value;
+  s = d->db_->Get(rocksdb::ReadOptions(), d->meta_, kMetaAggGeneration, &value);
+  uint64_t active = 0;
+  if (s.ok()) {
+    if (value.size() != 8) return Status::Corruption("agg_generation in " + d->dir_ + " is malformed");
+    active = GetBe64(value);
+  } else if (!s.IsNotFound()) {
+    return FromRocks(s, "read agg_generation in " + d->dir_);
+  }
+  auto g = d->generations_.find(active);
+  if (g == d->generations_.end() || g->second.counters == nullptr || g->second.sessions == nullptr) {
+    return Status::Corruption("store in " + d->dir_ + ": the active counters generation " +
+                              std::to_string(active) + " has no column families");
+  }
+  d->ActivateGeneration(active);
   *out = std::move(d);
+  return Status::Ok();
+}
+
+std::vector<uint64_t> Database::generations() const {
+  std::lock_guard<std::mutex> lock(gen_mu_);
+  std::vector<uint64_t> out;
+  for (const auto& [n, g] : generations_) out.push_back(n);
+  return out;
+}
+
+Status Database::OpenGeneration(uint64_t n, Generation* out) {
+  std::lock_guard<std::mutex> lock(gen_mu_);
+  Generation& g = generations_[n];
+  g.number = n;
+  if (g.counters == nullptr) {
+    rocksdb::ColumnFamilyHandle* h = nullptr;
+    rocksdb::Status s = db_->CreateColumnFamily(counters_opts_, GenerationCf(kCfCounters, n), &h);
+    if (!s.ok()) return FromRocks(s, "create counters generation " + std::to_string(n) + " in " + dir_);
+    handles_.push_back(h);
+    g.counters = h;
+  }
+  if (g.sessions == nullptr) {
+    rocksdb::ColumnFamilyHandle* h = nullptr;
+    rocksdb::Status s = db_->CreateColumnFamily(sessions_opts_, GenerationCf(kCfSessions, n), &h);
+    if (!s.ok()) return FromRocks(s, "create sessions generation " + std::to_string(n) + " in " + dir_);
+    handles_.push_back(h);
+    g.sessions = h;
+  }
+  *out = g;
+  return Status::Ok();
+}
+
+void Database::ActivateGeneration(uint64_t n) {
+  std::lock_guard<std::mutex> lock(gen_mu_);
+  const Generation& g = generations_.at(n);
+  counters_.store(g.counters, std::memory_order_release);
+  sessions_.store(g.sessions, std::memory_order_release);
+  active_generation_.store(n);
+}
+
+rocksdb::ColumnFamilyHandle* Database::generation_sessions(uint64_t n) const {
+  std::lock_guard<std::mutex> lock(gen_mu_);
+  auto it = generations_.find(n);
+  return it == generations_.end() ? nullptr : it->second.sessions;
+}
+
+Status Database::DropGeneration(uint64_t n) {
+  std::lock_guard<std::mutex> lock(gen_mu_);
+  if (n == active_generation_.load()) {
+    return Status::InvalidArgument("drop the active counters generation " + std::to_string(n));
+  }
+  auto it = generations_.find(n);
+  if (it == generations_.end()) return Status::Ok();
+  for (rocksdb::ColumnFamilyHandle* h : {it->second.counters, it->second.sessions}) {
+    if (h == nullptr) continue;
+    rocksdb::Status s = db_->DropColumnFamily(h);
+    if (!s.ok()) return FromRocks(s, "drop counters generation " + std::to_string(n) + " in " + dir_);
+    // Not flushed at Close any more; destroyed there.
+    handles_.erase(std::remove(handles_.begin(), handles_.end(), h), handles_.end());
+    dropped_.push_back(h);
+  }
+  generations_.erase(it);
   return Status::Ok();
 }
 
@@ -295,8 +407,15 @@ Status Database::Close(bool flush) {
   for (rocksdb::ColumnFamilyHandle* h : handles_) {
     keep_first(db_->DestroyColumnFamilyHandle(h), "release column family");
   }
+  for (rocksdb::ColumnFamilyHandle* h : dropped_) {
+    keep_first(db_->DestroyColumnFamilyHandle(h), "release dropped column family");
+  }
   handles_.clear();
-  log_ = session_index_ = dedupe_ = visitors_ = identities_ = meta_ = sessions_ = counters_ = nullptr;
+  dropped_.clear();
+  log_ = session_index_ = dedupe_ = visitors_ = identities_ = meta_ = nullptr;
+  sessions_.store(nullptr);
+  counters_.store(nullptr);
+  generations_.clear();
   keep_first(db_->Close(), "close");
   delete db_;
   db_ = nullptr;

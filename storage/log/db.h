@@ -9,7 +9,9 @@
 
 #include <atomic>
 #include <cstdint>
+#include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -76,9 +78,35 @@ class Database {
   // Empty until the aggregator writes them. counters has the built-in
   // "uint64add" merge operator (8-byte little-endian operands), so counter
   // deltas can be Merge()d without a read.
-  rocksdb::ColumnFamilyHandle* sessions() const { return sessions_; }
-  rocksdb::ColumnFamilyHandle* counters() const { return counters_; }
+  //
+  // Generations (storage/README.md "Backfill"): the counters and sessions
+  // live in one pair of column families per generation — `counters` and
+  // `sessions` for generation 0, `counters.g<N>` and `sessions.g<N>` after.
+  // meta `agg_generation` names the active one; counters() and sessions()
+  // return its handles, and a rebuild's switch swaps them atomically
+  // (ActivateGeneration), so a reader sees one generation or the other.
+  rocksdb::ColumnFamilyHandle* sessions() const { return sessions_.load(std::memory_order_acquire); }
+  rocksdb::ColumnFamilyHandle* counters() const { return counters_.load(std::memory_order_acquire); }
   const std::string& dir() const { return dir_; }
+
+  struct Generation {
+    uint64_t number = 0;
+    rocksdb::ColumnFamilyHandle* counters = nullptr;
+    rocksdb::ColumnFamilyHandle* sessions = nullptr;
+  };
+  uint64_t active_generation() const { return active_generation_.load(); }
+  // Every generation with column families in the store, by number.
+  std::vector<uint64_t> generations() const;
+  // Opens (creating when missing) generation `n`'s column families.
+  Status OpenGeneration(uint64_t n, Generation* out);
+  // Makes `n` (opened before) the generation counters() and sessions()
+  // return. The caller has written meta `agg_generation` first.
+  void ActivateGeneration(uint64_t n);
+  // Generation n's sessions family, or nullptr when it is not open (or dropped).
+  rocksdb::ColumnFamilyHandle* generation_sessions(uint64_t n) const;
+  // Drops generation `n`'s column families (not the active one). Their
+  // handles stay valid until Close, so a reader still holding one finishes.
+  Status DropGeneration(uint64_t n);
 
  private:
   Database() = default;
@@ -86,14 +114,20 @@ class Database {
   std::string dir_;
   rocksdb::DB* db_ = nullptr;
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;  // all open handles, owned
+  std::vector<rocksdb::ColumnFamilyHandle*> dropped_;  // dropped generations' handles, owned
   rocksdb::ColumnFamilyHandle* log_ = nullptr;
   rocksdb::ColumnFamilyHandle* session_index_ = nullptr;
   rocksdb::ColumnFamilyHandle* dedupe_ = nullptr;
   rocksdb::ColumnFamilyHandle* visitors_ = nullptr;
   rocksdb::ColumnFamilyHandle* identities_ = nullptr;
   rocksdb::ColumnFamilyHandle* meta_ = nullptr;
-  rocksdb::ColumnFamilyHandle* sessions_ = nullptr;
-  rocksdb::ColumnFamilyHandle* counters_ = nullptr;
+  std::atomic<rocksdb::ColumnFamilyHandle*> sessions_{nullptr};
+  std::atomic<rocksdb::ColumnFamilyHandle*> counters_{nullptr};
+  std::atomic<uint64_t> active_generation_{0};
+  mutable std::mutex gen_mu_;                  // guards generations_ and handles_ after Open
+  std::map<uint64_t, Generation> generations_;  // open, not dropped
+  rocksdb::ColumnFamilyOptions counters_opts_;
+  rocksdb::ColumnFamilyOptions sessions_opts_;
   // Referenced by raw pointer from the column family options: must outlive db_.
   std::unique_ptr<rocksdb::CompactionFilter> dedupe_filter_;
   std::unique_ptr<rocksdb::CompactionFilter> visitors_filter_;

@@ -9,7 +9,9 @@
 //   identities     'a' | 'u'  be64(Hash64(id))  be64(seq)     -> ""   (anonymous_id / user_id of a record)
 //   meta           "schema_version" -> be64, "next_seq" -> be64, "instance_secret" -> 64 hex chars,
 //                  "erasure_job/" be64(n) -> job, "erasure_log/" be64(n) -> entry,
-//                  "suppress/" kind 16-hex(keyed hash) -> ""  (storage/privacy/erasure.h)
+//                  "erasure_export/" be64(n) -> seqs (storage/privacy/erasure_export.h),
+//                  "suppress/" kind 16-hex(keyed SipHash) -> "\x02" ("" + unkeyed Hash64 in older
+//                  stores)  (storage/privacy/erasure.h)
 //   sessions, counters: created empty for the aggregator.
 //
 // ob(x) is offset binary (the sign bit flipped) so that big-endian byte order
@@ -35,6 +37,28 @@ inline constexpr char kCfIdentities[] = "identities";
 inline constexpr char kCfSessions[] = "sessions";
 inline constexpr char kCfCounters[] = "counters";
 inline constexpr char kCfMeta[] = "meta";
+// Generation n > 0 of the aggregator's column families: "counters.g<n>",
+// "sessions.g<n>" (storage/README.md "Backfill"); generation 0 is the plain name.
+inline std::string GenerationCf(std::string_view base, uint64_t n) {
+  std::string out(base);
+  if (n != 0) out += ".g" + std::to_string(n);
+  return out;
+}
+// The generation of a column family named `name` for `base`, or nullopt.
+inline std::optional<uint64_t> ParseGenerationCf(std::string_view base, std::string_view name) {
+  if (name == base) return 0;
+  if (!name.starts_with(base) || name.size() <= base.size() + 2) return std::nullopt;
+  std::string_view rest = name.substr(base.size());
+  if (!rest.starts_with(".g")) return std::nullopt;
+  rest.remove_prefix(2);
+  uint64_t n = 0;
+  for (char c : rest) {
+    if (c < '0' || c > '9' || n > (UINT64_MAX - 9) / 10) return std::nullopt;
+    n = n * 10 + static_cast<uint64_t>(c - '0');
+  }
+  if (n == 0 || rest[0] == '0') return std::nullopt;
+  return n;
+}
 
 inline constexpr char kMetaSchemaVersion[] = "schema_version";
 inline constexpr char kMetaNextSeq[] = "next_seq";
@@ -42,6 +66,7 @@ inline constexpr char kMetaInstanceSecret[] = "instance_secret";
 inline constexpr char kMetaErasureJob[] = "erasure_job/";
 inline constexpr char kMetaErasureLog[] = "erasure_log/";
 inline constexpr char kMetaSuppress[] = "suppress/";
+inline constexpr char kMetaAggGeneration[] = "agg_generation";  // be64: the active counters generation
 
 // Bumped when the meaning of any key or value above changes. A store written
 // by a newer schema is refused at open rather than misread.

@@ -225,26 +225,66 @@ uint64_t Writer::RunRetention(int64_t now_ms) {
 }
 
 Status Writer::Erase(const ErasureRequest& request, int64_t now_ms, ErasureResult* out) {
-  std::promise<Status> result;
-  std::future<Status> done = result.get_future();
+  // The erasure runs in steps (storage/privacy/erasure.h: Begin, then Step),
+  // each a task between two groups that queues the next one behind the
+  // appends that arrived meanwhile: ingestion goes on while it runs.
+  struct Call {
+    const ErasureRequest* request;
+    int64_t now_ms;
+    ErasureResult* out;
+    std::promise<Status> result;
+    bool begun = false;
+  };
+  struct Stepper {
+    Writer* w;
+    std::shared_ptr<Call> call;
+    void operator()() const {
+      Eraser& eraser = w->eraser_;
+      Status s = w->failed() ? Status::Unavailable("store failed") : Status::Ok();
+      bool finished = false;
+      if (s.ok() && !call->begun) {
+        if (eraser.busy()) {  // another erasure is running: this one after it
+          Requeue();
+          return;
+        }
+        call->begun = true;
+        s = eraser.Begin(*call->request, call->now_ms);
+      }
+      if (s.ok()) s = eraser.Step(call->out, &finished);
+      if (s.ok() && !finished) {
+        Requeue();
+        return;
+      }
+      if (s.ok()) {
+        w->counters_->erasures.fetch_add(1, std::memory_order_relaxed);
+        w->counters_->erased_events.fetch_add(call->out->events_erased, std::memory_order_relaxed);
+      } else {
+        if (call->begun) eraser.Abandon();  // its job record stays: resumed at the next open
+        if (s.code() != Status::Code::kInvalidArgument && s.code() != Status::Code::kUnavailable) {
+          w->MarkFailed(s);  // an I/O error on the store
+        }
+      }
+      w->counters_->erasure_jobs_pending.store(eraser.renames_pending() ? 1 : 0, std::memory_order_relaxed);
+      call->result.set_value(s);
+    }
+    void Requeue() const {
+      {
+        std::lock_guard<std::mutex> lock(w->mu_);
+        w->queue_.push_back(Request{{}, {}, Stepper{w, call}});
+      }
+      w->cv_.notify_one();
+    }
+  };
+  auto call = std::make_shared<Call>();
+  call->request = &request;
+  call->now_ms = now_ms;
+  call->out = out;
+  std::future<Status> done = call->result.get_future();
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (stopping_) return Status::Unavailable("store is closed");
     if (failed_) return Status::Unavailable("store failed: " + failure_.message());
-    queue_.push_back(Request{{}, {}, [this, &request, now_ms, out, &result] {
-                               Status s = failed() ? Status::Unavailable("store failed")
-                                                   : eraser_.Erase(request, now_ms, out);
-                               if (s.ok()) {
-                                 counters_->erasures.fetch_add(1, std::memory_order_relaxed);
-                                 counters_->erased_events.fetch_add(out->events_erased, std::memory_order_relaxed);
-                               } else if (s.code() != Status::Code::kInvalidArgument &&
-                                          s.code() != Status::Code::kUnavailable) {
-                                 MarkFailed(s);  // an I/O error on the store; the job resumes at the next open
-                               }
-                               counters_->erasure_jobs_pending.store(eraser_.renames_pending() ? 1 : 0,
-                                                                     std::memory_order_relaxed);
-                               result.set_value(s);
-                             }});
+    queue_.push_back(Request{{}, {}, Stepper{this, call}});
   }
   cv_.notify_one();
   return done.get();

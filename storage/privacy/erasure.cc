@@ -13,9 +13,12 @@
 
 #include "proto/coding.h"
 #include "proto/record.h"
+#include "proto/siphash.h"
 #include "storage/aggregate/aggregator.h"
+#include "storage/aggregate/rebuild.h"
 #include "storage/aggregate/session_state.h"
 #include "storage/log/keys.h"
+#include "storage/privacy/erasure_export.h"
 
 namespace foothold::storage {
 namespace {
@@ -37,48 +40,6 @@ std::string Hex16(uint64_t v) {
   std::string out(16, '0');
   for (int i = 15; i >= 0; --i, v >>= 4) out[i] = kDigits[v & 15];
   return out;
-}
-
-// scheme://host/path of a url: the query string and fragment go.
-std::string StripUrl(std::string_view url) {
-  size_t end = url.find_first_of("?#");
-  return std::string(url.substr(0, end));
-}
-
-template <typename Fn>
-void ForEachPredicate(const AnalyticsDefs& defs, Fn&& fn) {
-  for (const config::MicroConversion& m : defs.micro) {
-    for (const config::Predicate& p : m.match.where) fn(p);
-  }
-  for (const config::MacroConversion& m : defs.macro) {
-    for (const config::Predicate& p : m.match.where) fn(p);
-  }
-}
-
-// Whether `value` equals the literal of some predicate on `field`.
-bool IsLiteral(const AnalyticsDefs& defs, std::string_view field, const std::string& value) {
-  bool found = false;
-  ForEachPredicate(defs, [&](const config::Predicate& p) {
-    const std::string* s = std::get_if<std::string>(&p.value);
-    found = found || (p.field == field && s != nullptr && *s == value);
-  });
-  return found;
-}
-
-bool PropIsLiteral(const AnalyticsDefs& defs, const proto::Prop& prop) {
-  const std::string field = "props." + prop.key;
-  bool found = false;
-  ForEachPredicate(defs, [&](const config::Predicate& p) {
-    if (found || p.field != field) return;
-    if (const auto* s = std::get_if<std::string>(&p.value)) {
-      found = prop.type == proto::PropType::kString && prop.str == *s;
-    } else if (const auto* n = std::get_if<double>(&p.value)) {
-      found = prop.type == proto::PropType::kNumber && prop.number == *n;
-    } else if (const auto* b = std::get_if<bool>(&p.value)) {
-      found = prop.type == proto::PropType::kBool && prop.boolean == *b;
-    }
-  });
-  return found;
 }
 
 std::string JobKey(uint64_t n) {
@@ -132,40 +93,38 @@ Status ScanIndex(const Database& db, rocksdb::ColumnFamilyHandle* cf, const std:
   return Status::Ok();
 }
 
+// The value of a suppression entry written with the keyed SipHash; entries
+// of older stores have an empty value and the unkeyed Hash64(secret‖kind‖id).
+constexpr char kSuppressSipHash[] = "\x02";
+
+// SipHash-2-4's 128-bit key: the first 32 hex digits of the instance secret
+// (64 random hex digits, storage/README.md "meta"); a secret that is not hex
+// (only tests make one) is used as bytes, cycled.
+proto::internal::SipKey KeyFromSecret(std::string_view secret) {
+  proto::internal::SipKey key{};
+  auto nibble = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+  };
+  bool hex = secret.size() >= 32;
+  for (size_t i = 0; hex && i < 32; ++i) hex = nibble(secret[i]) >= 0;
+  for (size_t i = 0; i < key.size(); ++i) {
+    if (hex) {
+      key[i] = static_cast<uint8_t>(nibble(secret[2 * i]) << 4 | nibble(secret[2 * i + 1]));
+    } else if (!secret.empty()) {
+      key[i] = static_cast<uint8_t>(secret[i % secret.size()]);
+    }
+  }
+  return key;
+}
+
 char KindChar(IdentityKind k) {
   return k == IdentityKind::kAnonymousId ? 'a' : k == IdentityKind::kUserId ? 'u' : 's';
 }
 
 }  // namespace
-
-proto::Event RedactRecord(const proto::Event& e, const AnalyticsDefs& defs, std::string session_id) {
-  proto::Event r;
-  r.event = e.event;
-  r.source = e.source;  // a configured source name, not about the person
-  r.session_id = std::move(session_id);
-  r.ts_ms = e.ts_ms;
-  r.engaged_ms = e.engaged_ms;
-  r.experiments = e.experiments;
-  r.received_at_ms = e.received_at_ms;
-  r.event_time_ms = e.event_time_ms;
-  r.seq = e.seq;
-  r.bot = e.bot;
-  r.flags = e.flags;
-  if (IsLiteral(defs, "url", e.url)) {
-    r.url = e.url;
-  } else {
-    r.url = StripUrl(e.url);
-    // The stripped url must not start matching a `where url = ...` the
-    // original did not match; a bare "?" keeps the path and breaks equality.
-    if (r.url != e.url && IsLiteral(defs, "url", r.url)) r.url += "?";
-  }
-  if (IsLiteral(defs, "referrer", e.referrer)) r.referrer = e.referrer;
-  if (IsLiteral(defs, "title", e.title)) r.title = e.title;
-  for (const proto::Prop& p : e.props) {
-    if (PropIsLiteral(defs, p)) r.props.push_back(p);
-  }
-  return r;
-}
 
 struct Eraser::Job {
   uint64_t number = 0;  // meta key suffix; also the erasure id of its log entry
@@ -218,20 +177,39 @@ struct Eraser::Job {
 };
 
 Eraser::Eraser(const StoreOptions& options, Database* db, std::string secret)
-    : options_(options), db_(db), secret_(std::move(secret)) {}
+    : options_(options),
+      db_(db),
+      secret_(std::move(secret)),
+      key_(KeyFromSecret(secret_)),
+      export_enabled_(!options.export_clickhouse.url.empty()) {}
+
+uint64_t Eraser::Keyed(char domain, std::string_view id) const {
+  std::string data(1, domain);
+  data.append(id);
+  return proto::internal::SipHash24(key_, data.data(), data.size());
+}
 
 std::string Eraser::IdentityHash(IdentityKind kind, std::string_view id) const {
+  return std::string(1, KindChar(kind)) + ":" + Hex16(Keyed(KindChar(kind), id));
+}
+
+std::string Eraser::LegacyIdentityHash(IdentityKind kind, std::string_view id) const {
   std::string keyed = secret_;
   keyed.push_back(KindChar(kind));
   keyed.append(id);
   return std::string(1, KindChar(kind)) + ":" + Hex16(Hash64(keyed));
 }
 
+std::string Eraser::OpaqueSessionId(std::string_view session_id) const {
+  return "erased-" + Hex16(Keyed('s', session_id));
+}
+
 Status Eraser::Load() {
   std::unique_ptr<rocksdb::Iterator> it(db_->db()->NewIterator(rocksdb::ReadOptions(), db_->meta()));
   const rocksdb::Slice prefix(kMetaSuppress);
   for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
-    suppressed_.insert(std::string(View(it->key()).substr(prefix.size())));
+    auto& set = View(it->value()) == kSuppressSipHash ? suppressed_ : legacy_suppressed_;
+    set.insert(std::string(View(it->key()).substr(prefix.size())));
   }
   if (!it->status().ok()) return FromRocks(it->status(), "read suppression list in " + db_->dir());
   uint64_t last_job = 0;
@@ -239,15 +217,21 @@ Status Eraser::Load() {
   Status s = LastNumber(*db_, kMetaErasureJob, &last_job);
   if (s.ok()) s = LastNumber(*db_, kMetaErasureLog, &last_log);
   next_job_ = next_log_ = std::max(last_job, last_log) + 1;
+  uint64_t last_export = 0;
+  if (s.ok()) s = LastNumber(*db_, kMetaErasureExport, &last_export);
+  next_export_ = last_export + 1;
   renames_pending_ = last_job != 0;  // any job left: ResumeJobs looks at it
   return s;
 }
 
 bool Eraser::Suppressed(const proto::Event& e) const {
-  if (suppressed_.empty()) return false;
-  return (!e.anonymous_id.empty() && suppressed_.contains(IdentityHash(IdentityKind::kAnonymousId, e.anonymous_id))) ||
-         (!e.user_id.empty() && suppressed_.contains(IdentityHash(IdentityKind::kUserId, e.user_id))) ||
-         (!e.session_id.empty() && suppressed_.contains(IdentityHash(IdentityKind::kSessionId, e.session_id)));
+  auto listed = [&](const std::unordered_set<std::string>& set, auto hash) {
+    return !set.empty() &&
+           ((!e.anonymous_id.empty() && set.contains((this->*hash)(IdentityKind::kAnonymousId, e.anonymous_id))) ||
+            (!e.user_id.empty() && set.contains((this->*hash)(IdentityKind::kUserId, e.user_id))) ||
+            (!e.session_id.empty() && set.contains((this->*hash)(IdentityKind::kSessionId, e.session_id))));
+  };
+  return listed(suppressed_, &Eraser::IdentityHash) || listed(legacy_suppressed_, &Eraser::LegacyIdentityHash);
 }
 
 Status Eraser::WriteJob(const Job& job, bool sync) {
@@ -257,23 +241,26 @@ Status Eraser::WriteJob(const Job& job, bool sync) {
   return s.ok() ? Status::Ok() : FromRocks(s, "erasure: write job in " + db_->dir());
 }
 
-Status Eraser::Erase(const ErasureRequest& request, int64_t now_ms, ErasureResult* out) {
-  *out = ErasureResult{};
-  if (request.id.empty()) return Status::InvalidArgument("erasure: empty id");
-  Job job;
-  job.number = next_job_++;
-  job.kind = request.kind;
-  job.id = request.id;
-  job.suppress = request.suppress;
-  job.at_ms = now_ms;
-  // Durable before anything is rewritten: a crash from here on is resumed.
-  Status s = WriteJob(job, /*sync=*/true);
-  if (!s.ok()) return s;
-  return RunJob(&job, out);
-}
+// An erasure in progress: what the first discovery found, and how far the
+// chunks got. Lives between the writer's groups (Begin, then Step per task).
+struct Eraser::ActiveItem {
+  uint64_t seq = 0;
+  std::string session_id;  // the record's, when found: a record that changed since is left alone
+  bool closed = false;     // its session is closed in the aggregator: the id becomes opaque
+};
 
-Status Eraser::RunJob(Job* job, ErasureResult* out) {
+struct Eraser::Active {
+  Job job;
+  std::vector<ActiveItem> items;  // the first discovery, written chunk by chunk
+  size_t next = 0;
+  std::set<std::string> sessions;                     // every session found (counted once)
+  std::set<std::pair<char, std::string>> identities;  // every identity followed
+  std::set<std::string> pending_sessions;             // redacted while open
+};
+
+Status Eraser::Discover(Active* a, std::vector<ActiveItem>* items) {
   const Database& db = *db_;
+  Job* job = &a->job;
   // 1. The identities to follow and the sessions they touch.
   std::set<std::string> sessions;
   std::set<std::pair<char, std::string>> identities;
@@ -303,6 +290,7 @@ Status Eraser::RunJob(Job* job, ErasureResult* out) {
       if (!e.user_id.empty()) todo.emplace_back(kIdentityUser, e.user_id);
     }
   }
+  a->identities.insert(identities.begin(), identities.end());
 
   // 2. Every record of those sessions, and whether each session is closed:
   // no open-session row and every record at or below the aggregator's
@@ -322,105 +310,182 @@ Status Eraser::RunJob(Job* job, ErasureResult* out) {
     if (g.ok() && v.size() == 8) checkpoint = GetBe64(v);
     else if (!g.ok() && !g.IsNotFound()) return FromRocks(g, "erasure: read aggregator checkpoint");
   }
-  struct Found {
-    proto::Event e;
-    bool closed = false;
-  };
-  std::vector<Found> records;
   for (const std::string& sid : sessions) {
     std::vector<uint64_t> seqs;
     Status s = ScanIndex(db, db.session_index(), SessionIndexPrefix(sid), &seqs);
     if (!s.ok()) return s;
-    const size_t first = records.size();
+    const size_t first = items->size();
     bool closed = true;
     for (uint64_t seq : seqs) {
-      Found f;
+      proto::Event e;
       bool found = false;
-      s = GetRecord(db, ro, seq, &f.e, &found);
+      s = GetRecord(db, ro, seq, &e, &found);
       if (!s.ok()) return s;
-      if (!found || f.e.session_id != sid) continue;
+      if (!found || e.session_id != sid) continue;
       closed = closed && seq <= checkpoint;
-      records.push_back(std::move(f));
+      items->push_back({seq, sid, false});
     }
-    if (records.size() == first) continue;
-    ++job->sessions;
+    if (items->size() == first) continue;
+    if (a->sessions.insert(sid).second) ++job->sessions;
     std::string head;
     rocksdb::Status g = db.db()->Get(ro, db.sessions(), SessionHeadKey(sid), &head);
     if (g.ok()) closed = false;
     else if (!g.IsNotFound()) return FromRocks(g, "erasure: read session state");
-    for (size_t i = first; i < records.size(); ++i) records[i].closed = closed;
-  }
-
-  // 3. Rewrite in chunks; each chunk carries the job's progress.
-  const bool sync = options_.durability == config::Durability::kSync;
-  std::string buf;
-  for (size_t at = 0; at < records.size() || at == 0; at += kChunkRecords) {
-    const size_t end = std::min(records.size(), at + kChunkRecords);
-    const bool last = end == records.size();
-    rocksdb::WriteBatch batch;
-    rocksdb::Status b;
-    for (size_t i = at; i < end; ++i) {
-      const proto::Event& e = records[i].e;
-      std::string sid = records[i].closed ? "erased-" + Hex16(Hash64(secret_ + "s" + e.session_id)) : e.session_id;
-      proto::Event r = RedactRecord(e, options_.analytics, std::move(sid));
-      buf.clear();
-      proto::EncodeRecord(r, &buf);
-      if (b.ok()) b = batch.Put(db.log(), LogKey(e.seq), buf);
-      if (b.ok()) b = batch.Delete(db.session_index(), SessionIndexKey(e.session_id, e.event_time_ms, e.seq));
-      if (b.ok() && !e.anonymous_id.empty()) b = batch.Delete(db.identities(), IdentityKey(kIdentityAnonymous, e.anonymous_id, e.seq));
-      if (b.ok() && !e.user_id.empty()) b = batch.Delete(db.identities(), IdentityKey(kIdentityUser, e.user_id, e.seq));
-      if (!records[i].closed) job->pending.push_back(e.seq);
-      ++job->erased;
+    if (closed) {
+      // A rebuild in progress must be done with the session too (storage/README.md "Backfill").
+      uint64_t max_seq = 0;
+      for (size_t i = first; i < items->size(); ++i) max_seq = std::max(max_seq, (*items)[i].seq);
+      s = RebuildDoneWith(db, ro, sid, max_seq, &closed);
+      if (!s.ok()) return s;
     }
-    if (last) {
-      std::string v;
-      proto::PutVarsigned64(&v, job->at_ms);
-      proto::PutLengthPrefixed(&v, IdentityHash(job->kind, job->id));
-      proto::PutVarint64(&v, job->erased);
-      proto::PutVarint64(&v, job->sessions);
-      v.push_back(job->suppress ? 1 : 0);
-      if (b.ok()) b = batch.Put(db.meta(), LogEntryKey(job->number), v);
-      if (job->suppress) {
-        std::vector<std::string> keys;
-        if (job->kind == IdentityKind::kSessionId) keys.push_back(IdentityHash(IdentityKind::kSessionId, job->id));
-        for (const auto& [k, id] : identities) {
-          keys.push_back(IdentityHash(k == kIdentityUser ? IdentityKind::kUserId : IdentityKind::kAnonymousId, id));
-        }
-        for (const std::string& k : keys) {
-          if (b.ok()) b = batch.Put(db.meta(), std::string(kMetaSuppress) + k, {});
-        }
-      }
-      job->state = kJobRenames;
-      if (b.ok()) b = job->pending.empty() ? batch.Delete(db.meta(), JobKey(job->number))
-                                           : batch.Put(db.meta(), JobKey(job->number), job->Encode());
-    } else if (b.ok()) {
-      b = batch.Put(db.meta(), JobKey(job->number), job->Encode());
-    }
-    if (b.ok()) {
-      rocksdb::WriteOptions wo;
-      wo.sync = sync;
-      b = db.db()->Write(wo, &batch);
-    }
-    if (!b.ok()) return FromRocks(b, "erasure: write in " + db.dir());
-    if (last) break;
+    for (size_t i = first; i < items->size(); ++i) (*items)[i].closed = closed;
   }
-  if (job->suppress) {
-    if (job->kind == IdentityKind::kSessionId) suppressed_.insert(IdentityHash(IdentityKind::kSessionId, job->id));
-    for (const auto& [k, id] : identities) {
-      suppressed_.insert(IdentityHash(k == kIdentityUser ? IdentityKind::kUserId : IdentityKind::kAnonymousId, id));
-    }
-  }
-  next_log_ = std::max(next_log_, job->number + 1);
-  if (!job->pending.empty()) renames_pending_ = true;
-  std::set<std::string> pending_sessions;
-  for (const Found& f : records) {
-    if (!f.closed) pending_sessions.insert(f.e.session_id);
-  }
-  out->erasure_id = job->number;
-  out->events_erased = job->erased;
-  out->sessions_erased = job->sessions;
-  out->sessions_pending = pending_sessions.size();
   return Status::Ok();
+}
+
+// One WriteBatch: `items` redacted (each read again now: retention or a
+// rename may have changed it since the discovery), their index entries
+// deleted, the job's progress; the final one also the erasure log entry and
+// the suppression keys.
+Status Eraser::WriteItems(Active* a, const ActiveItem* items, size_t n, bool final) {
+  const Database& db = *db_;
+  Job* job = &a->job;
+  rocksdb::WriteBatch batch;
+  rocksdb::Status b;
+  rocksdb::ReadOptions plain;
+  std::string buf;
+  std::vector<uint64_t> rewritten;
+  for (size_t i = 0; i < n; ++i) {
+    proto::Event e;
+    bool found = false;
+    Status s = GetRecord(db, plain, items[i].seq, &e, &found);
+    if (!s.ok()) return s;
+    // Gone (retention), renamed, or already redacted (every stored record has
+    // an event_id, a redacted one none) since the discovery: left alone.
+    if (!found || e.session_id != items[i].session_id || e.event_id.empty()) continue;
+    std::string sid = items[i].closed ? OpaqueSessionId(e.session_id) : e.session_id;
+    proto::Event r = RedactRecord(e, options_.analytics, std::move(sid));
+    buf.clear();
+    proto::EncodeRecord(r, &buf);
+    if (b.ok()) b = batch.Put(db.log(), LogKey(e.seq), buf);
+    if (b.ok()) b = batch.Delete(db.session_index(), SessionIndexKey(e.session_id, e.event_time_ms, e.seq));
+    if (b.ok() && !e.anonymous_id.empty()) b = batch.Delete(db.identities(), IdentityKey(kIdentityAnonymous, e.anonymous_id, e.seq));
+    if (b.ok() && !e.user_id.empty()) b = batch.Delete(db.identities(), IdentityKey(kIdentityUser, e.user_id, e.seq));
+    if (!items[i].closed) {
+      job->pending.push_back(e.seq);
+      a->pending_sessions.insert(e.session_id);
+    }
+    rewritten.push_back(e.seq);
+    ++job->erased;
+  }
+  if (b.ok() && export_enabled_ && !rewritten.empty()) {
+    b = batch.Put(db.meta(), ErasureExportKey(next_export_++), EncodeErasureExport(job->number, std::move(rewritten)));
+  }
+  if (final) {
+    std::string v;
+    proto::PutVarsigned64(&v, job->at_ms);
+    proto::PutLengthPrefixed(&v, IdentityHash(job->kind, job->id));
+    proto::PutVarint64(&v, job->erased);
+    proto::PutVarint64(&v, job->sessions);
+    v.push_back(job->suppress ? 1 : 0);
+    if (b.ok()) b = batch.Put(db.meta(), LogEntryKey(job->number), v);
+    if (job->suppress) {
+      for (const std::string& k : SuppressionKeys(*a)) {
+        if (b.ok()) b = batch.Put(db.meta(), std::string(kMetaSuppress) + k, kSuppressSipHash);
+      }
+    }
+    job->state = kJobRenames;
+    if (b.ok()) b = job->pending.empty() ? batch.Delete(db.meta(), JobKey(job->number))
+                                         : batch.Put(db.meta(), JobKey(job->number), job->Encode());
+  } else if (b.ok()) {
+    b = batch.Put(db.meta(), JobKey(job->number), job->Encode());
+  }
+  if (b.ok()) {
+    rocksdb::WriteOptions wo;
+    wo.sync = options_.durability == config::Durability::kSync;
+    b = db.db()->Write(wo, &batch);
+  }
+  return b.ok() ? Status::Ok() : FromRocks(b, "erasure: write in " + db.dir());
+}
+
+std::vector<std::string> Eraser::SuppressionKeys(const Active& a) const {
+  std::vector<std::string> keys;
+  if (a.job.kind == IdentityKind::kSessionId) keys.push_back(IdentityHash(IdentityKind::kSessionId, a.job.id));
+  for (const auto& [k, id] : a.identities) {
+    keys.push_back(IdentityHash(k == kIdentityUser ? IdentityKind::kUserId : IdentityKind::kAnonymousId, id));
+  }
+  return keys;
+}
+
+Eraser::~Eraser() = default;
+
+void Eraser::Abandon() { active_.reset(); }
+
+Status Eraser::Erase(const ErasureRequest& request, int64_t now_ms, ErasureResult* out) {
+  Status s = Begin(request, now_ms);
+  for (bool finished = false; s.ok() && !finished;) s = Step(out, &finished);
+  return s;
+}
+
+Status Eraser::Begin(const ErasureRequest& request, int64_t now_ms) {
+  if (request.id.empty()) return Status::InvalidArgument("erasure: empty id");
+  if (active_) return Status::Busy("erasure: another erasure is running");
+  auto a = std::make_unique<Active>();
+  a->job.number = next_job_++;
+  a->job.kind = request.kind;
+  a->job.id = request.id;
+  a->job.suppress = request.suppress;
+  a->job.at_ms = now_ms;
+  // Durable before anything is rewritten: a crash from here on is resumed.
+  Status s = WriteJob(a->job, /*sync=*/true);
+  if (s.ok()) s = Discover(a.get(), &a->items);
+  if (s.ok()) active_ = std::move(a);
+  return s;
+}
+
+Status Eraser::Step(ErasureResult* out, bool* finished) {
+  *finished = false;
+  if (!active_) return Status::InvalidArgument("erasure: nothing running");
+  Active* a = active_.get();
+  Status s;
+  if (a->items.size() - a->next > kChunkRecords) {
+    s = WriteItems(a, a->items.data() + a->next, kChunkRecords, /*final=*/false);
+    a->next += kChunkRecords;
+    if (!s.ok()) active_.reset();  // the job record stays: resumed at the next open
+    return s;
+  }
+  // The last batch: find again what is still indexed - the rest of the
+  // first discovery plus whatever the writer stored for these people while
+  // the chunks ran - and redact it together with the log entry and the
+  // suppression keys, in one batch between two groups: everything stored
+  // before it is erased, everything after it is suppressed (when asked).
+  std::vector<ActiveItem> rest;
+  s = Discover(a, &rest);
+  if (s.ok()) s = WriteItems(a, rest.data(), rest.size(), /*final=*/true);
+  if (!s.ok()) {
+    active_.reset();
+    return s;
+  }
+  for (const std::string& k : a->job.suppress ? SuppressionKeys(*a) : std::vector<std::string>()) suppressed_.insert(k);
+  next_log_ = std::max(next_log_, a->job.number + 1);
+  if (!a->job.pending.empty()) renames_pending_ = true;
+  out->erasure_id = a->job.number;
+  out->events_erased = a->job.erased;
+  out->sessions_erased = a->job.sessions;
+  out->sessions_pending = a->pending_sessions.size();
+  active_.reset();
+  *finished = true;
+  return Status::Ok();
+}
+
+Status Eraser::RunJob(Job* job, ErasureResult* out) {
+  auto a = std::make_unique<Active>();
+  a->job = *job;
+  Status s = Discover(a.get(), &a->items);
+  if (!s.ok()) return s;
+  active_ = std::move(a);
+  for (bool finished = false; s.ok() && !finished;) s = Step(out, &finished);
+  return s;
 }
 
 Status Eraser::ResumeJobs() {
@@ -443,7 +508,12 @@ Status Eraser::ResumeJobs() {
   bool left = false;
   for (Job& job : jobs) {
     Status s;
+    if (active_ && job.number == active_->job.number) continue;  // running now, chunk by chunk
     if (job.state == kJobRunning) {
+      if (active_) {  // one at a time: this one after the running one
+        left = true;
+        continue;
+      }
       // Interrupted by a crash: run it again. What an earlier chunk redacted
       // is no longer indexed, so it is not found twice; the count carries on.
       ErasureResult ignored;
@@ -505,11 +575,19 @@ Status Eraser::Rename(Job* job) {
     bool closed = g.IsNotFound();
     for (const auto& e : events) closed = closed && e.seq <= checkpoint;
     for (const auto& e : late) closed = closed && e.seq <= checkpoint;
+    if (closed) {
+      // A rebuild in progress must be done with the session too (storage/README.md "Backfill").
+      uint64_t max_seq = 0;
+      for (const auto& e : events) max_seq = std::max(max_seq, e.seq);
+      for (const auto& e : late) max_seq = std::max(max_seq, e.seq);
+      s = RebuildDoneWith(db, ro, sid, max_seq, &closed);
+      if (!s.ok()) return s;
+    }
     if (!closed) {
       for (const auto& e : events) still.push_back(e.seq);
       continue;
     }
-    const std::string opaque = "erased-" + Hex16(Hash64(secret_ + "s" + sid));
+    const std::string opaque = OpaqueSessionId(sid);
     for (const auto& e : late) {
       if (b.ok()) b = batch.Delete(db.session_index(), SessionIndexKey(e.session_id, e.event_time_ms, e.seq));
       if (b.ok() && !e.anonymous_id.empty()) b = batch.Delete(db.identities(), IdentityKey(kIdentityAnonymous, e.anonymous_id, e.seq));
@@ -523,6 +601,14 @@ Status Eraser::Rename(Job* job) {
     }
   }
   if (still.size() == job->pending.size()) return Status::Ok();  // nothing closed yet
+  if (b.ok() && export_enabled_) {
+    std::vector<uint64_t> seqs;
+    for (const auto& [sid, events] : by_session) {
+      for (const auto& e : events) seqs.push_back(e.seq);
+    }
+    std::erase_if(seqs, [&](uint64_t seq) { return std::find(still.begin(), still.end(), seq) != still.end(); });
+    b = batch.Put(db.meta(), ErasureExportKey(next_export_++), EncodeErasureExport(job->number, std::move(seqs)));
+  }
   job->pending = std::move(still);
   if (b.ok()) b = job->pending.empty() ? batch.Delete(db.meta(), JobKey(job->number))
                                        : batch.Put(db.meta(), JobKey(job->number), job->Encode());
@@ -558,6 +644,19 @@ Status ReadErasureLog(const Database& db, size_t limit, std::vector<ErasureLogEn
   }
   if (!it->status().ok()) return FromRocks(it->status(), "read erasure log in " + db.dir());
   std::reverse(out->begin(), out->end());
+  std::vector<ErasureExport> exports;
+  Status s = ReadErasureExports(db, 0, &exports);
+  if (!s.ok()) return s;
+  std::set<uint64_t> pending;
+  for (const ErasureExport& x : exports) pending.insert(x.erasure_id);
+  for (ErasureLogEntry& e : *out) {
+    e.export_pending = pending.contains(e.erasure_id);
+    // A job record left after the erasure log entry: a session still open.
+    std::string job;
+    rocksdb::Status g = db.db()->Get(rocksdb::ReadOptions(), db.meta(), JobKey(e.erasure_id), &job);
+    if (!g.ok() && !g.IsNotFound()) return FromRocks(g, "read erasure jobs in " + db.dir());
+    e.sessions_open = g.ok();
+  }
   return Status::Ok();
 }
 

@@ -81,6 +81,12 @@ TEST_CASE("the shipped config/foothold.toml defines exactly the seed analytics",
   CHECK(c.experiments[0].target == "purchase");
   CHECK(c.experiments[0].variants == std::vector<std::string>{"control", "autoplay"});
   CHECK(c.experiments[0].weights == std::vector<double>{50, 50});
+  REQUIRE(c.dimensions.size() == 3);
+  CHECK(c.dimensions[0].name == "utm_source");
+  CHECK(c.dimensions[0].kind == DimensionKind::kUtmSource);
+  CHECK(c.dimensions[1].kind == DimensionKind::kDevice);
+  CHECK(c.dimensions[2].kind == DimensionKind::kVisitor);
+  for (const Dimension& d : c.dimensions) CHECK(d.max_values == 20);
 }
 
 TEST_CASE("without a config file there are no analytics definitions", "[config]") {
@@ -363,4 +369,53 @@ TEST_CASE("analytics definitions have no environment form", "[config]") {
 }
 
 }  // namespace
+TEST_CASE("dimensions read their kind, key, experiment and cap", "[config]") {
+  TempDir dir;
+  LoadResult r = LoadToml(dir, kBase + R"(
+[[experiment]]
+name = "exp"
+target = "purchase"
+variants = ["a", "b"]
+[[dimension]]
+name = "utm_campaign"
+[[dimension]]
+name = "plan"
+kind = "prop"
+key = "plan"
+max_values = 5
+[[dimension]]
+name = "arm"
+kind = "experiment"
+experiment = "exp"
+[[dimension]]
+name = "ref"
+kind = "referrer_domain"
+)");
+  INFO(r.error);
+  REQUIRE(r.error.empty());
+  const std::vector<Dimension>& d = r.config.dimensions;
+  REQUIRE(d.size() == 4);
+  CHECK((d[0].name == "utm_campaign" && d[0].kind == DimensionKind::kUtmCampaign && d[0].max_values == 20));
+  CHECK((d[1].kind == DimensionKind::kProp && d[1].key == "plan" && d[1].max_values == 5));
+  CHECK((d[2].kind == DimensionKind::kExperiment && d[2].experiment == "exp"));
+  CHECK(d[3].kind == DimensionKind::kReferrerDomain);
+}
+
+TEST_CASE("dimension mistakes are refused at start-up", "[config]") {
+  TempDir dir;
+  CheckRefused(LoadToml(dir, kBase + "[[dimension]]\nname = \"source\"\n"), {"dimension \"source\"", "kind is required"});
+  CheckRefused(LoadToml(dir, kBase + "[[dimension]]\nname = \"s\"\nkind = \"browser\"\n"),
+               {"invalid kind \"browser\"", "utm_source"});
+  CheckRefused(LoadToml(dir, kBase + "[[dimension]]\nname = \"p\"\nkind = \"prop\"\n"), {"kind prop needs key"});
+  CheckRefused(LoadToml(dir, kBase + "[[dimension]]\nname = \"device\"\nkey = \"x\"\n"), {"key is for kind prop only"});
+  CheckRefused(LoadToml(dir, kBase + "[[dimension]]\nname = \"x\"\nkind = \"experiment\"\nexperiment = \"nope\"\n"),
+               {"kind experiment needs experiment", "\"nope\" is not one"});
+  CheckRefused(LoadToml(dir, kBase + "[[dimension]]\nname = \"device\"\nmax_values = 0\n"), {"max_values must be an integer 1..100"});
+  CheckRefused(LoadToml(dir, kBase + "[[dimension]]\nname = \"device\"\nmax_values = 101\n"), {"max_values"});
+  CheckRefused(LoadToml(dir, kBase + "[[dimension]]\nname = \"a:b\"\nkind = \"device\"\n"), {"invalid name \"a:b\""});
+  CheckRefused(LoadToml(dir, kBase + "[[dimension]]\nname = \"device\"\n[[dimension]]\nname = \"device\"\n"),
+               {"already defined on line"});
+  CheckRefused(LoadToml(dir, kBase + "[[dimension]]\nname = \"device\"\ncap = 3\n"), {"unknown key \"cap\""});
+}
+
 }  // namespace foothold::config

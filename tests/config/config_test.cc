@@ -262,6 +262,20 @@ TEST_CASE("verify takes the same flags", "[config]") {
   CheckError(Load({"verify", "verify"}), {"unexpected argument \"verify\""});
 }
 
+TEST_CASE("rebuild takes the same flags, and aggregator.auto_rebuild comes from file and environment", "[config]") {
+  LoadResult r = Load({"rebuild", "--data-dir", "/some/dir"});
+  REQUIRE(r.error.empty());
+  CHECK(r.command == Command::kRebuild);
+  CHECK(r.config.data_dir == "/some/dir");
+  CHECK(r.config.aggregator.auto_rebuild);
+  CheckError(Load({"rebuild", "verify"}), {"unexpected argument \"verify\""});
+  TempDir dir;
+  const std::string off = dir.Write("off.toml", "[aggregator]\nauto_rebuild = false\n");
+  CHECK_FALSE(Load({"--config", off}).config.aggregator.auto_rebuild);
+  CHECK(Load({"--config", off}, {"FOOTHOLD_AGGREGATOR__AUTO_REBUILD=true"}).config.aggregator.auto_rebuild);
+  CheckError(Load({}, {"FOOTHOLD_AGGREGATOR__AUTO_REBUILD=maybe"}), {"aggregator.auto_rebuild"});
+}
+
 TEST_CASE("--help and --version answer whatever the environment holds", "[config]") {
   for (const char* flag : {"--help", "-h"}) {
     LoadResult r = Load({flag}, {"FOOTHOLD_BOGUS=1"});

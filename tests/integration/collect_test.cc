@@ -284,6 +284,11 @@ TEST_CASE("client IP through trusted proxies and ip_mode", "[integration]") {
     f.client.Post("/v1/collect", Event("a", "s-ip"), "application/json",
                   {{"X-Forwarded-For", "6.6.6.6, 203.0.113.7, 10.1.2.3"}});
     CHECK(f.client.Get("/v1/sessions/s-ip").body.find("\"ip\":\"203.0.113.7\"") != std::string::npos);
+    // Several X-Forwarded-For fields are one list, in the order sent.
+    f.client.Post("/v1/collect", Event("a", "s-ip2"), "application/json",
+                  {{"X-Forwarded-For", "6.6.6.6, 198.51.100.9"}, {"User-Agent", "Mozilla/5.0 (X11) Firefox/125.0"},
+                   {"x-forwarded-for", "10.1.2.3"}});
+    CHECK(f.client.Get("/v1/sessions/s-ip2").body.find("\"ip\":\"198.51.100.9\"") != std::string::npos);
   }
   SECTION("none stores no address") {
     Fixture f({}, {"FOOTHOLD_PRIVACY__IP_MODE=none"});

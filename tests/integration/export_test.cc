@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <fstream>
 #include <chrono>
 #include <mutex>
 #include <set>
@@ -342,4 +343,71 @@ TEST_CASE("export: ClickHouse stopped under load and started again: every accept
   CHECK(final_count == static_cast<long long>(accepted.size()));
   CHECK(ch.QueryNumber("SELECT uniqExact(node, seq) FROM foothold.events") == final_count);
   CHECK(ExportedIds(ch) == std::set<std::string>(accepted.begin(), accepted.end()));
+}
+
+TEST_CASE("export: the source column, added to a table of the older DDL; cluster timeseries?source= equals the node's",
+          "[integration][clickhouse]") {
+  if (!ClickHouseInstalled()) return;
+  TempDir dir;
+  ClickHouseServer ch(dir.path());
+  if (!ch.started()) FAIL("clickhouse-server did not start\n" << ch.Log());
+  std::string error;
+  if (!ch.ApplySchema(&error)) FAIL(error);
+  std::string out;
+  // The table as the DDL before the source column made it.
+  REQUIRE(ch.Query("ALTER TABLE foothold.events DROP COLUMN source", &out));
+  REQUIRE(ch.QueryNumber("SELECT count() FROM system.columns WHERE database = 'foothold' AND table = 'events' "
+                         "AND name = 'source'") == 0);
+  const std::string cfg = dir.path() + "/foothold.toml";
+  std::ofstream(cfg) << "[[source]]\nname = \"web\"\nwrite_key = \"pk_web\"\n\n"
+                        "[[source]]\nname = \"backend\"\nwrite_key = \"sk_backend\"\nkind = \"server\"\n";
+  ServerProcess node(dir.path() + "/data", {"--config", cfg}, ExportEnv(ch.url(), "node-src"));
+  REQUIRE(node.started());
+  HttpClient client(node.port());
+  const Headers ua = {{"User-Agent", kBrowserUa}};
+  const int64_t now = NowMs();
+  for (int i = 0; i < 3; ++i) {
+    const std::string n = std::to_string(i);
+    REQUIRE(client.Post("/v1/track", R"({"event":"purchase","userId":"u)" + n + R"(","messageId":"b)" + n +
+                                         R"(","writeKey":"sk_backend"})", "application/json", ua).status == 200);
+  }
+  REQUIRE(client.Post("/v1/track", R"({"event":"x","anonymousId":"a1","messageId":"w1","writeKey":"pk_web"})",
+                      "application/json", ua).status == 200);
+  std::vector<std::string> ids;
+  REQUIRE(client.Post("/v1/collect", Batch("native", 4, &ids), "application/json", ua).status == 200);
+
+  REQUIRE(WaitUntil([&] { return ch.QueryNumber("SELECT count() FROM foothold.events FINAL") == 8; },
+                    std::chrono::seconds(60), kPoll));
+  CHECK(ch.QueryNumber("SELECT count() FROM system.columns WHERE database = 'foothold' AND table = 'events' "
+                       "AND name = 'source'") == 1);
+  CHECK(ch.QueryNumber("SELECT count() FROM foothold.events FINAL WHERE source = 'backend'") == 3);
+  CHECK(ch.QueryNumber("SELECT count() FROM foothold.events FINAL WHERE source = 'web'") == 1);
+  CHECK(ch.QueryNumber("SELECT count() FROM foothold.events FINAL WHERE source = ''") == 4);
+
+  // The cluster series of a source equals the node's own (same events, one node).
+  const std::string range = "&bucket=hour&from=" + std::to_string(now - 3600000) + "&to=" + std::to_string(now + 3600000);
+  REQUIRE(WaitUntil([&] { return MetricValue(client.Get("/metrics").body, "foothold_aggregator_pending_events") == 0; },
+                    std::chrono::seconds(30), kPoll));
+  for (const char* source : {"backend", "web"}) {
+    INFO(source);
+    const HttpResult local = client.Get(std::string("/v1/stats/timeseries?source=") + source + range);
+    const HttpResult cluster = client.Get(std::string("/v1/stats/timeseries?scope=cluster&source=") + source + range);
+    REQUIRE(local.status == 200);
+    REQUIRE(cluster.status == 200);
+    simdjson::dom::parser lp, cp;
+    auto l = ParseJson(lp, local.body);
+    auto c = ParseJson(cp, cluster.body);
+    CHECK(Str(c, "scope") == "cluster");
+    auto lpts = l["points"].get_array();
+    auto cpts = c["points"].get_array();
+    REQUIRE(lpts.size() == cpts.size());
+    int64_t events = 0;
+    for (size_t i = 0; i < lpts.size(); ++i) {
+      CHECK(Int(lpts.at(i), "t_ms") == Int(cpts.at(i), "t_ms"));
+      CHECK(Int(lpts.at(i), "events") == Int(cpts.at(i), "events"));
+      events += Int(cpts.at(i), "events");
+    }
+    CHECK(events == (std::string(source) == "backend" ? 3 : 1));
+  }
+  CHECK(client.Get("/v1/stats/timeseries?scope=cluster&name=x" + range).status == 400);
 }

@@ -424,4 +424,48 @@ TEST_CASE("a Decoder is reusable: no state leaks between bodies", "[proto]") {
   CHECK(out.events.size() == 1);
 }
 
+// Event spans are bounded from the DOM first (decode.cc SpansNeeded) and
+// scanned exactly only when the bound cannot rule out an oversized event.
+TEST_CASE("limits: max_event_bytes in bodies far larger than one event", "[proto]") {
+  Limits limits;
+  limits.max_events = 100;
+  limits.max_decoded_bytes = 100000;
+  limits.max_event_bytes = 200;
+  std::vector<std::string> small;
+  for (int i = 0; i < 50; ++i) small.push_back(Ev("e" + std::to_string(i), R"(,"ts":1732800000000)"));
+  auto join = [](const std::vector<std::string>& events, const std::string& sep) {
+    std::string out = "[";
+    for (size_t i = 0; i < events.size(); ++i) out += (i ? sep : "") + events[i];
+    return out + "]";
+  };
+  SECTION("many small events: all accepted, compact or padded with whitespace") {
+    for (const std::string& sep : {std::string(","), "," + std::string(300, ' ')}) {
+      const std::string body = join(small, sep);
+      REQUIRE(body.size() > 2000);
+      const auto b = Decode(body, BodyFormat::kJson, limits);
+      CHECK(b.events.size() == 50);
+      CHECK(b.rejected.empty());
+      const auto env = Decode(R"({"sent_at":1732800000000,"batch":)" + body + "}", BodyFormat::kJson, limits);
+      CHECK(env.events.size() == 50);
+      CHECK(env.rejected.empty());
+    }
+  }
+  SECTION("escapes make an event longer than its decoded strings: still measured as sent") {
+    std::string escaped = Ev("esc", R"(,"pad":")");
+    while (escaped.size() + 6 + 2 <= 201) escaped += R"(\u0078)";
+    escaped += std::string(201 - escaped.size() - 2, 'x') + "\"}";
+    REQUIRE(escaped.size() == 201);
+    std::string at_limit = escaped.substr(0, escaped.size() - 3) + "\"}";
+    REQUIRE(at_limit.size() == 200);
+    std::vector<std::string> events = small;
+    events[10] = escaped;
+    events[20] = at_limit;
+    const auto b = Decode(join(events, ","), BodyFormat::kJson, limits);
+    CHECK(b.events.size() == 49);
+    REQUIRE(b.rejected.size() == 1);
+    CHECK(b.rejected[0].index == 10);
+    CHECK(b.rejected[0].code == codes::kEventTooLarge);
+  }
+}
+
 }  // namespace foothold::proto

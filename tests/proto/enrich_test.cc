@@ -177,6 +177,28 @@ TEST_CASE("IsBotUserAgent: crawlers, headless browsers, HTTP libraries, empty", 
   CHECK(IsBotUserAgent(std::string(100000, 'x')) == false);
 }
 
+TEST_CASE("IsBotUserAgent: remembered verdicts never leak between User-Agents", "[proto]") {
+  const std::string human = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36";
+  const std::string bot = "Mozilla/5.0 (compatible; bingbot/2.0; +http://www.bing.com/bingbot.htm)";
+  // Alternating, and after more distinct User-Agents than the cache holds.
+  for (int round = 0; round < 3; ++round) {
+    CHECK_FALSE(IsBotUserAgent(human));
+    CHECK(IsBotUserAgent(bot));
+    for (int i = 0; i < 1000; ++i) {
+      const std::string ua = human + " Build/" + std::to_string(i);
+      CHECK_FALSE(IsBotUserAgent(ua));
+      CHECK(IsBotUserAgent(ua + " crawler"));
+    }
+  }
+  // Same first KiB, different length: both are read only that far, so they agree.
+  const std::string head(1024, 'x');
+  CHECK_FALSE(IsBotUserAgent(head + "bot"));
+  CHECK_FALSE(IsBotUserAgent(head));
+  CHECK(IsBotUserAgent(std::string(1021, 'x') + "bot"));
+  CHECK(IsBotUserAgent(""));
+  CHECK(IsBotUserAgent(" "));
+}
+
 TEST_CASE("TruncateUtf8 never splits a sequence", "[proto]") {
   const auto cut = [](std::string s, size_t n) {
     TruncateUtf8(&s, n);

@@ -54,6 +54,11 @@ TEST_CASE("ParseIp and FormatIp", "[proto]") {
   const IpAddress mapped = Ip("::ffff:198.51.100.4");
   CHECK_FALSE(mapped.v6);
   CHECK(FormatIp(mapped) == "198.51.100.4");
+  // IPv4 is formatted by hand: every digit count, both ends of the range.
+  CHECK(FormatIp(Ip("0.0.0.0")) == "0.0.0.0");
+  CHECK(FormatIp(Ip("255.255.255.255")) == "255.255.255.255");
+  CHECK(FormatIp(Ip("10.9.100.199")) == "10.9.100.199");
+  CHECK(FormatIp(Ip("1.20.250.7")) == "1.20.250.7");
   for (const char* bad : {"", "256.1.1.1", "1.2.3", "1.2.3.4.5", "01.2.3.4", "::g", "1.2.3.4 ",
                           " 1.2.3.4", "[1.2.3.4", "fe80::1%eth0", "unknown", "1.2.3.4:80",
                           "0000:0000:0000:0000:0000:0000:0000:0000:0000"}) {

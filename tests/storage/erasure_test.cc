@@ -3,7 +3,10 @@
 // their sessions answer NotFound, every counter stays as it was and `verify`
 // recounts the redacted log to the same numbers; suppression drops later
 // events; an erasure interrupted by a crash is resumed at the next open.
+#include <cstdio>
+#include <atomic>
 #include <map>
+#include <thread>
 #include <set>
 #include <string>
 
@@ -11,6 +14,7 @@
 
 #include "proto/coding.h"
 #include "proto/record.h"
+#include "proto/siphash.h"
 #include "storage/log/db.h"
 #include "storage/log/keys.h"
 #include "storage/verify.h"
@@ -307,6 +311,105 @@ TEST_CASE("an erasure interrupted by a crash is resumed at the next open", "[sto
     CHECK(r.erasure_id == 2);
   }
   CheckVerify(options);
+}
+
+TEST_CASE("an erasure runs in chunks between groups; what the visitor sends meanwhile is erased or suppressed, never half",
+          "[storage][privacy]") {
+  TempDir dir;
+  const StoreOptions options = Options(dir);
+  std::string before;
+  {
+    auto store = OpenStore(options);
+    // 3 500 events of one visitor in 35 sessions: the erasure takes four chunks of 1 000.
+    for (int s = 0; s < 35; ++s) {
+      std::vector<proto::Event> batch;
+      for (int i = 0; i < 100; ++i) {
+        batch.push_back(Personal("page_view", "s-big-" + std::to_string(s), "big", "u-big", kT0 + s * kMin + i));
+        batch.back().event_id = "big-" + std::to_string(s) + "-" + std::to_string(i);
+      }
+      REQUIRE(AppendSync(*store, std::move(batch)).status.ok());
+    }
+    // Meanwhile the same visitor and others keep sending, many appends in flight.
+    std::atomic<bool> stop{false};
+    std::atomic<int> stored_during{0};
+    std::thread load([&] {
+      for (int i = 0; !stop.load(); ++i) {
+        AppendResult r = AppendSync(*store, {Personal("page_view", "s-big-late-" + std::to_string(i % 3), "big", "",
+                                                      kT0 + kHour + i),
+                                             Personal("page_view", "s-other-" + std::to_string(i), "other", "",
+                                                      kT0 + kHour + i)});
+        if (r.status.ok() && r.outcomes[0] == AppendOutcome::kStored) stored_during.fetch_add(1);
+      }
+    });
+    ErasureResult r;
+    REQUIRE(store->Erase({IdentityKind::kAnonymousId, "big", true}, kT0 + 2 * kHour, &r).ok());
+    // After the last batch the list suppresses: whatever was stored before it was erased.
+    AppendResult after = AppendSync(*store, {Personal("page_view", "s-big-after", "big", "", kT0 + 3 * kHour)});
+    CHECK(after.outcomes == std::vector<AppendOutcome>{AppendOutcome::kSuppressed});
+    stop.store(true);
+    load.join();
+    INFO("appends stored while the erasure ran: " << stored_during.load());  // 4 here: one per step
+    // Every event of "big" the writer stored before the last batch, the ones sent during the erasure included.
+    CHECK(r.events_erased == 3500 + static_cast<uint64_t>(stored_during.load()));
+  }
+  for (const proto::Event& e : ReadLog(options)) {
+    INFO(e.seq);
+    CHECK(e.anonymous_id != "big");
+    CHECK(e.user_id != "u-big");
+  }
+  CheckVerify(options);
+}
+
+std::string Hex16(uint64_t v) {
+  char buf[17];
+  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(v));
+  return buf;
+}
+
+TEST_CASE("suppression entries are keyed SipHash; entries of older stores (unkeyed Hash64) still suppress",
+          "[storage][privacy]") {
+  TempDir dir;
+  const StoreOptions options = Options(dir);
+  std::string secret;
+  {
+    auto store = OpenStore(options);
+    secret = store->instance_secret();
+    ErasureResult r;
+    REQUIRE(store->Erase({IdentityKind::kAnonymousId, "new-visitor", true}, kT0, &r).ok());
+  }
+  REQUIRE(secret.size() == 64);
+  // The entry the erasure wrote: "a:" + SipHash-2-4 of "a" ‖ id keyed with the secret's first 128 bits,
+  // marked with the value 0x02.
+  proto::internal::SipKey key{};
+  for (size_t i = 0; i < key.size(); ++i) key[i] = static_cast<uint8_t>(std::stoi(secret.substr(2 * i, 2), nullptr, 16));
+  const std::string data = "anew-visitor";
+  const std::string expected = "a:" + Hex16(proto::internal::SipHash24(key, data.data(), data.size()));
+  {
+    std::unique_ptr<Database> db;
+    REQUIRE(Database::Open(options, &db).ok());
+    std::string v;
+    REQUIRE(db->db()->Get(rocksdb::ReadOptions(), db->meta(), std::string(kMetaSuppress) + expected, &v).ok());
+    CHECK(v == "\x02");
+    // What a store written before SipHash holds: Hash64(secret ‖ kind ‖ id), empty value.
+    const std::string legacy = "a:" + Hex16(Hash64(secret + "a" + "old-visitor"));
+    REQUIRE(db->db()->Put(rocksdb::WriteOptions(), db->meta(), std::string(kMetaSuppress) + legacy, "").ok());
+    const std::string legacy_user = "u:" + Hex16(Hash64(secret + "u" + "old-user"));
+    REQUIRE(db->db()->Put(rocksdb::WriteOptions(), db->meta(), std::string(kMetaSuppress) + legacy_user, "").ok());
+    REQUIRE(db->Close().ok());
+  }
+  auto store = OpenStore(options);
+  AppendResult a = AppendSync(*store, {Personal("page_view", "s-1", "new-visitor", "", kT0 + kHour),
+                                       Personal("page_view", "s-2", "old-visitor", "", kT0 + kHour),
+                                       Personal("page_view", "s-3", "someone", "old-user", kT0 + kHour),
+                                       Personal("page_view", "s-4", "someone-else", "", kT0 + kHour)});
+  REQUIRE(a.status.ok());
+  CHECK(a.outcomes == std::vector<AppendOutcome>{AppendOutcome::kSuppressed, AppendOutcome::kSuppressed,
+                                                 AppendOutcome::kSuppressed, AppendOutcome::kStored});
+  // The erasure log names the identity by the same keyed hash.
+  std::vector<ErasureLogEntry> log;
+  REQUIRE(store->ReadErasureLog(10, &log).ok());
+  REQUIRE(log.size() == 1);
+  CHECK(log[0].identity == expected);
 }
 
 }  // namespace

@@ -1,11 +1,13 @@
 // The dashboard shell: the state lives in the URL hash (#view=lift&range=7d&target=purchase), so a
 // link reproduces what one sees; pickers and links only change the hash and every change renders
 // the view again. Views are modules under views/ exporting render(root, ctx).
-import { ApiError, getToken, setToken, h, message } from './lib.js';
+import { ApiError, getJson, getToken, setToken, statsPath, h, message } from './lib.js';
 
 const VIEWS = ['overview', 'funnel', 'lift', 'opportunities', 'experiments', 'live', 'journey'];
 const RANGES = { '1h': 3600e3, '6h': 6 * 3600e3, '24h': 24 * 3600e3, '7d': 7 * 24 * 3600e3, '30d': 30 * 24 * 3600e3 };
 const MINUTE = 60e3;
+// Views whose reports take where=<dimension>:<value> (README.md "Segments").
+const SEGMENTED = ['funnel', 'lift', 'opportunities', 'experiments'];
 
 export function readState() {
   const p = new URLSearchParams(location.hash.slice(1));
@@ -44,6 +46,24 @@ export function timeRange(s) {
   }
   const span = to - from;
   return { from, to, span, prevFrom: from - span, prevTo: from };
+}
+
+// The segment picker: one option per value of each [[dimension]] (from /v1/stats/definitions);
+// the choice is `where` in the hash. A failed read leaves "all sessions" (the view reports errors).
+async function fillSegments(state) {
+  const sel = document.getElementById('segment');
+  let dims = [];
+  try {
+    dims = (await getJson(statsPath('definitions'))).dimensions || [];
+  } catch { /* the view shows why */ }
+  const opts = [h('option', { value: '' }, 'all sessions')];
+  for (const d of dims) {
+    for (const v of d.values) opts.push(h('option', { value: `${d.name}:${v}` }, `${d.name} = ${v}`));
+  }
+  if (state.where && !opts.some((o) => o.value === state.where)) opts.push(h('option', { value: state.where }, state.where));
+  sel.replaceChildren(...opts);
+  sel.value = state.where || '';
+  sel.parentElement.hidden = dims.length === 0 || !SEGMENTED.includes(state.view);
 }
 
 let cleanups = [];
@@ -105,6 +125,8 @@ async function render() {
   // Live and Journey ignore the range; only the overview's chart has buckets.
   document.querySelector('.pickers').hidden = state.view === 'live' || state.view === 'journey';
   document.getElementById('bucket').parentElement.hidden = state.view !== 'overview';
+  document.getElementById('segment').parentElement.hidden = true;  // until fillSegments knows
+  const segmentsFilled = fillSegments(state);
 
   const root = h('div', { class: `view view-${state.view}` });
   document.getElementById('view').replaceChildren(root);
@@ -119,6 +141,14 @@ async function render() {
   try {
     const mod = await import(`./views/${state.view}.js`);
     await mod.render(root, ctx);
+    if (state.where && SEGMENTED.includes(state.view)) {
+      const [dim, ...rest] = state.where.split(':');
+      const note = h('p', { class: 'note segment-note', 'data-k': 'segment', 'data-value': state.where },
+        `Segment: ${dim} = ${rest.join(':')} — closed sessions of this segment only.`);
+      const title = root.querySelector('h2');
+      if (title) title.after(note); else root.prepend(note);
+    }
+    await segmentsFilled;
   } catch (e) {
     if (gen !== generation) return;
     if (e instanceof ApiError && e.auth) {
@@ -146,6 +176,7 @@ document.getElementById('range').addEventListener('change', (ev) => {
   if (ev.target.value !== 'custom') setState({ range: ev.target.value, from: null, to: null });
 });
 document.getElementById('bucket').addEventListener('change', (ev) => setState({ bucket: ev.target.value }));
+document.getElementById('segment').addEventListener('change', (ev) => setState({ where: ev.target.value || null }));
 window.addEventListener('hashchange', render);
 if (!getToken()) document.body.dataset.token = 'none';
 render();

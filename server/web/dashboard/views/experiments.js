@@ -36,7 +36,7 @@ export async function render(root, ctx) {
       names.includes(name) ? null : h('option', { value: name, selected: true }, name)))));
   let x;
   try {
-    x = await getJson(statsPath(`experiments/${encodeURIComponent(name)}`, { from: range.from, to: range.to }));
+    x = await getJson(statsPath(`experiments/${encodeURIComponent(name)}`, { from: range.from, to: range.to, where: state.where }));
   } catch (e) {
     if (e instanceof ApiError && e.status === 404) {
       root.append(message('error', `No experiment named “${name}”`, h('p', {}, `The server says: ${e.message}.`),

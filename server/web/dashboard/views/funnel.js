@@ -29,7 +29,7 @@ export async function render(root, ctx) {
       names.includes(name) ? null : h('option', { value: name, selected: true }, name)))));
   let f;
   try {
-    f = await getJson(statsPath(`funnels/${encodeURIComponent(name)}`, { from: range.from, to: range.to }));
+    f = await getJson(statsPath(`funnels/${encodeURIComponent(name)}`, { from: range.from, to: range.to, where: state.where }));
   } catch (e) {
     if (e instanceof ApiError && e.status === 404) {
       root.append(message('error', `No funnel named “${name}”`, h('p', {}, `The server says: ${e.message}.`),

@@ -14,13 +14,13 @@ export async function targetPicker(root, ctx, defs) {
 }
 
 export async function render(root, ctx) {
-  const { range } = ctx;
+  const { range, state } = ctx;
   const defs = await getJson(statsPath('definitions'));
   root.append(h('h2', {}, 'Lift: which micro-conversions predict the target'));
   const { target, targets } = await targetPicker(root, ctx, defs);
   let L;
   try {
-    L = await getJson(statsPath('lift', { target, from: range.from, to: range.to }));
+    L = await getJson(statsPath('lift', { target, from: range.from, to: range.to, where: state.where }));
   } catch (e) {
     if (e instanceof ApiError && e.status === 404) {
       root.append(message('error', `No lift target named “${target}”`, h('p', {}, `The server says: ${e.message}.`),

@@ -7,13 +7,13 @@ import { targetPicker } from './lift.js';
 const pick = (o, ...keys) => { for (const k of keys) if (o && o[k] !== undefined) return o[k]; return undefined; };
 
 export async function render(root, ctx) {
-  const { range } = ctx;
+  const { range, state } = ctx;
   const defs = await getJson(statsPath('definitions'));
   root.append(h('h2', {}, 'Opportunities: which micro-conversion to grow'));
   const { target } = await targetPicker(root, ctx, defs);
   let O;
   try {
-    O = await getJson(statsPath('opportunities', { target, from: range.from, to: range.to }));
+    O = await getJson(statsPath('opportunities', { target, from: range.from, to: range.to, where: state.where }));
   } catch (e) {
     if (e instanceof ApiError && e.status === 404 && /no such report/.test(e.message)) {
       root.append(message('info', 'Not available on this server yet',
@@ -34,6 +34,7 @@ export async function render(root, ctx) {
     figPct('conversion_rate', pick(O, 'conversion_rate', 'baseline_conversion_rate')), '.'));
   root.append(message('warn', 'An association-based estimate',
     h('p', {}, O.interpretation || 'Projected rates assume the association holds when reach grows; they are optimistic where the micro-conversion marks visitors who would buy anyway.')));
+  if (O.reach_basis) root.append(h('p', { class: 'note', 'data-k': 'reach_basis', 'data-value': O.reach_basis }, `At reach: ${O.reach_basis}.`));
   if (rows.length === 0) {
     root.append(message('info', 'No micro-conversions to rank yet', h('p', {}, (O.notes || []).join(' ') || 'No closed sessions in this range.')));
     return;
@@ -52,7 +53,8 @@ export async function render(root, ctx) {
         r.note ? h('span', {}, r.name, h('small', { class: 'note', style: 'display:block;max-width:18em;white-space:normal' }, r.note)) : r.name,
         figPct(`${r.name}.reach`, pick(r, 'reach')),
         h('span', {}, figNum(`${r.name}.rr`, r.rr), Array.isArray(ci) ? ` [${ci[0].toFixed(2)}, ${ci[1].toFixed(2)}]` : ''),
-        figPct(`${r.name}.at_reach`, pick(r, 'at_reach', 'target_reach', 'projected_reach')),
+        h('span', {}, figPct(`${r.name}.at_reach`, pick(r, 'at_reach', 'target_reach', 'projected_reach')),
+          r.best_segment ? h('small', { class: 'note', style: 'display:block' }, `best: ${r.best_segment.dimension} = ${r.best_segment.value}`) : null),
         h('span', {}, figPct(`${r.name}.projected`, pr), Array.isArray(prci) ? ` [${fmtPct(prci[0])}, ${fmtPct(prci[1])}]` : ''),
         Number.isFinite(change) ? h('span', {}, fig(`${r.name}.change`, change, signed(change), 'pct'),
           Array.isArray(chci) ? ` [${signed(chci[0])}, ${signed(chci[1])}]` : '') : '—',
