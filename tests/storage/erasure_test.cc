@@ -313,7 +313,7 @@ TEST_CASE("an erasure interrupted by a crash is resumed at the next open", "[sto
   CheckVerify(options);
 }
 
-TEST_CASE("an erasure runs in chunks between groups; what the visitor sends meanwhile is erased or suppressed, never half",
+TEST_CASE("an erasure runs in chunks between groups, and what the visitor sends meanwhile is erased or suppressed, never half",
           "[storage][privacy]") {
   TempDir dir;
   const StoreOptions options = Options(dir);
@@ -366,7 +366,7 @@ std::string Hex16(uint64_t v) {
   return buf;
 }
 
-TEST_CASE("suppression entries are keyed SipHash; entries of older stores (unkeyed Hash64) still suppress",
+TEST_CASE("suppression entries are keyed SipHash, and entries of older stores (unkeyed Hash64) still suppress",
           "[storage][privacy]") {
   TempDir dir;
   const StoreOptions options = Options(dir);
