@@ -68,6 +68,7 @@ proto::Event Ev(std::string name, int i, int64_t t) {
   proto::Event e = MakeEvent(std::move(name), "s" + std::to_string(i), t, t);
   e.url = "https://shop.example/p/" + std::to_string(i % 7);
   e.anonymous_id = "v" + std::to_string(i);
+  e.event_id = e.session_id + "-" + e.event + "-" + std::to_string(t);  // as the server assigns one
   e.engaged_ms = 20000;
   return e;
 }
