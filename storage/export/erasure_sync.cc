@@ -1,6 +1,7 @@
 // The exporter's erasure phase (storage/export/README.md "Erasure"): the
 // exported rows of records an erasure rewrote are deleted in ClickHouse and
 // inserted again from the redacted log. Runs on the exporter thread only.
+#include <algorithm>
 #include <chrono>
 #include <string>
 #include <utility>
@@ -59,12 +60,41 @@ Exporter::ErasureStep Exporter::SyncErasure() {
   // DELETE below covers it; later INSERTs read the redacted log.
   if (!job.seqs.empty() && job.seqs.back() > checkpoint_.load()) return ErasureStep::kIdle;
 
+  // In slices, so one DELETE's seq list stays far below ClickHouse's
+  // max_query_size (256 KiB) however many records the rewrite had.
+  uint64_t rows = 0;
+  for (size_t at = 0; at < job.seqs.size() || at == 0; at += kErasureSliceSeqs) {
+    const size_t end = std::min(job.seqs.size(), at + kErasureSliceSeqs);
+    uint64_t n = 0;
+    if (!SyncErasureSlice(job.seqs.data() + at, end - at, &n)) return ErasureStep::kFailed;
+    rows += n;
+    if (end == job.seqs.size()) break;
+  }
+  rocksdb::WriteOptions wo;
+  wo.sync = options_.durability == config::Durability::kSync;
+  rocksdb::Status r = db_->db()->Delete(wo, db_->meta(), ErasureExportKey(job.number));
+  if (!r.ok()) {
+    NoteFailure(HttpFailure::kNone, "erasure export: " + FromRocks(r, "delete queue entry").ToString());
+    return ErasureStep::kFailed;
+  }
+  erasure_rows_.fetch_add(rows);
+  erasure_batches_.fetch_add(1);
+  erasure_pending_.store(queue.size() - 1);
+  spdlog::info("export: erasure {}: {} exported rows replaced by their redacted copies", job.erasure_id, rows);
+  return ErasureStep::kDone;
+}
+
+// Deletes every copy of the (node, seq) rows of `seqs` and inserts them
+// again from the log; *rows gets the rows inserted. False on a failure
+// (noted in last_error_ and the failure counters).
+bool Exporter::SyncErasureSlice(const uint64_t* seqs, size_t count, uint64_t* rows_out) {
   std::string body;
   uint64_t rows = 0;
   std::string in;
   rocksdb::ReadOptions ro;
   ro.fill_cache = false;
-  for (uint64_t seq : job.seqs) {
+  for (size_t i = 0; i < count; ++i) {
+    const uint64_t seq = seqs[i];
     if (!in.empty()) in.push_back(',');
     in += std::to_string(seq);
     std::string v;
@@ -72,13 +102,13 @@ Exporter::ErasureStep Exporter::SyncErasure() {
     if (r.IsNotFound()) continue;  // retention removed it since: only the DELETE is left to do
     if (!r.ok()) {
       NoteFailure(HttpFailure::kNone, "erasure export: " + FromRocks(r, "read log").ToString());
-      return ErasureStep::kFailed;
+      return false;
     }
     proto::Event e;
     Status d = proto::DecodeRecord(v, &e);
     if (!d.ok()) {
       NoteFailure(HttpFailure::kNone, "erasure export: log record " + std::to_string(seq) + ": " + d.message());
-      return ErasureStep::kFailed;
+      return false;
     }
     e.seq = seq;
     if (e.flags & proto::kFlagClockTick) continue;
@@ -94,25 +124,15 @@ Exporter::ErasureStep Exporter::SyncErasure() {
   if (a.failure == HttpFailure::kNone && rows > 0) a = http_->Post(insert_sql_, body, kInsertParams);
   if (a.failure != HttpFailure::kNone) {
     NoteFailure(a.failure, std::string("erasure export: ") + HttpFailureName(a.failure) + ": " + a.error);
-    return ErasureStep::kFailed;
+    return false;
   }
   // 3. Done once the mutation has run: only the redacted copies are left.
   if (!WaitRows(where, rows)) {
     NoteFailure(HttpFailure::kTimeout, "erasure export: the DELETE mutation did not finish within export.clickhouse.timeout");
-    return ErasureStep::kFailed;
+    return false;
   }
-  rocksdb::WriteOptions wo;
-  wo.sync = options_.durability == config::Durability::kSync;
-  rocksdb::Status r = db_->db()->Delete(wo, db_->meta(), ErasureExportKey(job.number));
-  if (!r.ok()) {
-    NoteFailure(HttpFailure::kNone, "erasure export: " + FromRocks(r, "delete queue entry").ToString());
-    return ErasureStep::kFailed;
-  }
-  erasure_rows_.fetch_add(rows);
-  erasure_batches_.fetch_add(1);
-  erasure_pending_.store(queue.size() - 1);
-  spdlog::info("export: erasure {}: {} exported rows replaced by their redacted copies", job.erasure_id, rows);
-  return ErasureStep::kDone;
+  *rows_out = rows;
+  return true;
 }
 
 bool Exporter::WaitRows(const std::string& where, uint64_t rows) {

@@ -69,6 +69,8 @@ class Exporter {
   // rewrite once the checkpoint passed its seqs.
   enum class ErasureStep { kIdle, kDone, kFailed };
   ErasureStep SyncErasure();
+  static constexpr size_t kErasureSliceSeqs = 2000;  // seqs per DELETE mutation
+  bool SyncErasureSlice(const uint64_t* seqs, size_t count, uint64_t* rows);
   // Polls until exactly `rows` rows of `where` are left; false on the deadline or a stop.
   bool WaitRows(const std::string& where, uint64_t rows);
   void NoteFailure(HttpFailure kind, std::string message);

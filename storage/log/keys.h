@@ -153,6 +153,21 @@ inline std::string IdentityKey(char kind, std::string_view id, uint64_t seq) {
   return k;
 }
 
+// The identity index since the per-session shape: one key per (identity,
+// session) instead of one per record, deduplicated within a group:
+//   'A' | 'U'  be64(Hash64(id))  be64(Hash64(session_id)) -> ""
+// An erasure expands it through session_index (whose keys start with the same
+// session hash) and compares the records' ids; the per-record keys above
+// ('a' / 'u' ... seq) of older stores are still read and deleted.
+inline constexpr char kIdentityAnonymousSession = 'A';
+inline constexpr char kIdentityUserSession = 'U';
+
+inline std::string IdentitySessionKey(char kind, std::string_view id, std::string_view session_id) {
+  std::string k = IdentityPrefix(kind, id);
+  PutBe64(Hash64(session_id), &k);
+  return k;
+}
+
 // The seq at the end of an identities key.
 inline std::optional<uint64_t> IdentitySeq(std::string_view key) {
   if (key.size() != 17) return std::nullopt;

@@ -1,6 +1,8 @@
 #include "storage/log/retention.h"
 
+#include <map>
 #include <memory>
+#include <set>
 #include <string>
 
 #include <rocksdb/iterator.h>
@@ -15,6 +17,7 @@ Status Retention::Step(int64_t cutoff_ms, bool sync, uint64_t* deleted, bool* do
   *deleted = 0;
   *done = false;
   rocksdb::WriteBatch batch;
+  std::map<std::string, std::set<std::string>> sessions;  // session id -> its (identity, session) keys
   uint64_t first = 0;
   uint64_t last = 0;
   proto::Event e;
@@ -44,12 +47,36 @@ Status Retention::Step(int64_t cutoff_ms, bool sync, uint64_t* deleted, bool* do
       if (!e.anonymous_id.empty()) d = batch.Delete(db_->identities(), IdentityKey(kIdentityAnonymous, e.anonymous_id, *seq));
       if (d.ok() && !e.user_id.empty()) d = batch.Delete(db_->identities(), IdentityKey(kIdentityUser, e.user_id, *seq));
       if (!d.ok()) return FromRocks(d, "retention: batch delete");
+      // The (identity, session) keys go with the session's last record (below).
+      auto& ids = sessions[e.session_id];
+      if (!e.anonymous_id.empty()) ids.insert(IdentitySessionKey(kIdentityAnonymousSession, e.anonymous_id, e.session_id));
+      if (!e.user_id.empty()) ids.insert(IdentitySessionKey(kIdentityUserSession, e.user_id, e.session_id));
       ++*deleted;
     }
     if (!it->status().ok()) return FromRocks(it->status(), "retention: scan log in " + db_->dir());
     if (!it->Valid()) *done = true;  // ran off the end: nothing older remains
   }
   if (*deleted == 0) return Status::Ok();
+
+  // A session with no record after this batch is gone: its (identity,
+  // session) keys too. One seek per session of the batch, in the session
+  // index (a collision on the session hash only keeps a key longer).
+  {
+    std::unique_ptr<rocksdb::Iterator> it(db_->db()->NewIterator(rocksdb::ReadOptions(), db_->session_index()));
+    for (const auto& [sid, keys] : sessions) {
+      const std::string prefix = SessionIndexPrefix(sid);
+      bool alive = false;
+      for (it->Seek(prefix); !alive && it->Valid() && it->key().starts_with(prefix); it->Next()) {
+        auto seq = SessionIndexSeq(std::string_view(it->key().data(), it->key().size()));
+        alive = seq && *seq > last;
+      }
+      if (!it->status().ok()) return FromRocks(it->status(), "retention: scan session index in " + db_->dir());
+      for (const std::string& k : alive ? std::set<std::string>() : keys) {
+        rocksdb::Status d = batch.Delete(db_->identities(), k);
+        if (!d.ok()) return FromRocks(d, "retention: batch delete");
+      }
+    }
+  }
 
   // seqs in [first, last] are exactly the records visited: the log has no
   // other keys between them.

@@ -611,8 +611,8 @@ void Writer::CommitGroup(std::vector<Request>* group) {
       proto::EncodeRecord(e, &buf);
       batch.Put(db_->log(), LogKey(e.seq), buf);
       if (!overflow) index_keys.push_back(SessionIndexKey(e.session_id, e.event_time_ms, e.seq));
-      if (!e.anonymous_id.empty()) identity_keys.push_back(IdentityKey(kIdentityAnonymous, e.anonymous_id, e.seq));
-      if (!e.user_id.empty()) identity_keys.push_back(IdentityKey(kIdentityUser, e.user_id, e.seq));
+      if (!e.anonymous_id.empty()) identity_keys.push_back(IdentitySessionKey(kIdentityAnonymousSession, e.anonymous_id, e.session_id));
+      if (!e.user_id.empty()) identity_keys.push_back(IdentitySessionKey(kIdentityUserSession, e.user_id, e.session_id));
       result.outcomes.push_back(AppendOutcome::kStored);
       result.seqs.push_back(e.seq);
       ++stored;
@@ -621,6 +621,7 @@ void Writer::CommitGroup(std::vector<Request>* group) {
   std::sort(index_keys.begin(), index_keys.end());
   for (const std::string& key : index_keys) batch.Put(db_->session_index(), key, {});
   std::sort(identity_keys.begin(), identity_keys.end());
+  identity_keys.erase(std::unique(identity_keys.begin(), identity_keys.end()), identity_keys.end());  // one per (identity, session)
   for (const std::string& key : identity_keys) batch.Put(db_->identities(), key, {});
   std::sort(dedupe_puts.begin(), dedupe_puts.end(),
             [](const auto& a, const auto& b) { return a.first < b.first; });

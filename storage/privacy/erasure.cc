@@ -19,9 +19,12 @@
 #include "storage/aggregate/session_state.h"
 #include "storage/log/keys.h"
 #include "storage/privacy/erasure_export.h"
+#include "storage/privacy/erasure_internal.h"
 
 namespace foothold::storage {
 namespace {
+
+using namespace privacy_internal;  // storage/privacy/erasure_internal.h
 
 // Linked identities followed from the requested one (anonymous id -> the user
 // ids it identified as -> their other anonymous ids ...). A shared device or a
@@ -29,30 +32,6 @@ namespace {
 constexpr size_t kMaxLinkedIdentities = 64;
 // Records rewritten per WriteBatch.
 constexpr size_t kChunkRecords = 1000;
-
-constexpr uint8_t kJobRunning = 1;
-constexpr uint8_t kJobRenames = 2;
-
-std::string_view View(const rocksdb::Slice& s) { return std::string_view(s.data(), s.size()); }
-
-std::string Hex16(uint64_t v) {
-  static const char kDigits[] = "0123456789abcdef";
-  std::string out(16, '0');
-  for (int i = 15; i >= 0; --i, v >>= 4) out[i] = kDigits[v & 15];
-  return out;
-}
-
-std::string JobKey(uint64_t n) {
-  std::string k = kMetaErasureJob;
-  PutBe64(n, &k);
-  return k;
-}
-
-std::string LogEntryKey(uint64_t n) {
-  std::string k = kMetaErasureLog;
-  PutBe64(n, &k);
-  return k;
-}
 
 // The last number used under a meta prefix ("erasure_job/", "erasure_log/").
 Status LastNumber(const Database& db, std::string_view prefix, uint64_t* out) {
@@ -65,31 +44,6 @@ Status LastNumber(const Database& db, std::string_view prefix, uint64_t* out) {
     *out = GetBe64(View(it->key()).substr(prefix.size()));
   }
   if (!it->status().ok()) return FromRocks(it->status(), "read erasure records in " + db.dir());
-  return Status::Ok();
-}
-
-Status GetRecord(const Database& db, const rocksdb::ReadOptions& ro, uint64_t seq, proto::Event* e,
-                 bool* found) {
-  std::string v;
-  rocksdb::Status s = db.db()->Get(ro, db.log(), LogKey(seq), &v);
-  *found = s.ok();
-  if (s.IsNotFound()) return Status::Ok();  // retention removed it since it was indexed
-  if (!s.ok()) return FromRocks(s, "erasure: read log in " + db.dir());
-  Status d = proto::DecodeRecord(v, e);
-  if (!d.ok()) return Status::Corruption("erasure: log record " + std::to_string(seq) + ": " + d.message());
-  return Status::Ok();
-}
-
-// The seqs under a hashed-prefix index (identities or session_index).
-Status ScanIndex(const Database& db, rocksdb::ColumnFamilyHandle* cf, const std::string& prefix,
-                 std::vector<uint64_t>* seqs) {
-  std::unique_ptr<rocksdb::Iterator> it(db.db()->NewIterator(rocksdb::ReadOptions(), cf));
-  for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
-    std::string_view key = View(it->key());
-    if (key.size() < 16) return Status::Corruption("erasure: malformed index key in " + db.dir());
-    seqs->push_back(GetBe64(key.substr(key.size() - 8)));
-  }
-  if (!it->status().ok()) return FromRocks(it->status(), "erasure: scan index in " + db.dir());
   return Status::Ok();
 }
 
@@ -126,55 +80,6 @@ char KindChar(IdentityKind k) {
 
 }  // namespace
 
-struct Eraser::Job {
-  uint64_t number = 0;  // meta key suffix; also the erasure id of its log entry
-  uint8_t state = kJobRunning;
-  IdentityKind kind = IdentityKind::kAnonymousId;
-  std::string id;  // only while running
-  bool suppress = false;
-  int64_t at_ms = 0;
-  uint64_t erased = 0;
-  uint64_t sessions = 0;
-  std::vector<uint64_t> pending;  // seqs redacted while their session was open
-
-  std::string Encode() const {
-    std::string v;
-    v.push_back(static_cast<char>(state));
-    v.push_back(static_cast<char>(kind));
-    v.push_back(suppress ? 1 : 0);
-    proto::PutVarsigned64(&v, at_ms);
-    proto::PutVarint64(&v, erased);
-    proto::PutVarint64(&v, sessions);
-    proto::PutLengthPrefixed(&v, state == kJobRunning ? std::string_view(id) : std::string_view());
-    proto::PutVarint64(&v, pending.size());
-    for (uint64_t s : pending) proto::PutVarint64(&v, s);
-    return v;
-  }
-
-  bool Decode(std::string_view v) {
-    if (v.size() < 3) return false;
-    state = static_cast<uint8_t>(v[0]);
-    kind = static_cast<IdentityKind>(v[1]);
-    suppress = v[2] != 0;
-    v.remove_prefix(3);
-    std::string_view s;
-    uint64_t n = 0;
-    if (!proto::GetVarsigned64(&v, &at_ms) || !proto::GetVarint64(&v, &erased) ||
-        !proto::GetVarint64(&v, &sessions) || !proto::GetLengthPrefixed(&v, &s) ||
-        !proto::GetVarint64(&v, &n)) {
-      return false;
-    }
-    id = std::string(s);
-    pending.clear();
-    for (uint64_t i = 0; i < n; ++i) {
-      uint64_t seq = 0;
-      if (!proto::GetVarint64(&v, &seq)) return false;
-      pending.push_back(seq);
-    }
-    return v.empty() && (state == kJobRunning || state == kJobRenames) &&
-           static_cast<uint8_t>(kind) <= static_cast<uint8_t>(IdentityKind::kSessionId);
-  }
-};
 
 Eraser::Eraser(const StoreOptions& options, Database* db, std::string secret)
     : options_(options),
@@ -241,23 +146,6 @@ Status Eraser::WriteJob(const Job& job, bool sync) {
   return s.ok() ? Status::Ok() : FromRocks(s, "erasure: write job in " + db_->dir());
 }
 
-// An erasure in progress: what the first discovery found, and how far the
-// chunks got. Lives between the writer's groups (Begin, then Step per task).
-struct Eraser::ActiveItem {
-  uint64_t seq = 0;
-  std::string session_id;  // the record's, when found: a record that changed since is left alone
-  bool closed = false;     // its session is closed in the aggregator: the id becomes opaque
-};
-
-struct Eraser::Active {
-  Job job;
-  std::vector<ActiveItem> items;  // the first discovery, written chunk by chunk
-  size_t next = 0;
-  std::set<std::string> sessions;                     // every session found (counted once)
-  std::set<std::pair<char, std::string>> identities;  // every identity followed
-  std::set<std::string> pending_sessions;             // redacted while open
-};
-
 Status Eraser::Discover(Active* a, std::vector<ActiveItem>* items) {
   const Database& db = *db_;
   Job* job = &a->job;
@@ -275,9 +163,26 @@ Status Eraser::Discover(Active* a, std::vector<ActiveItem>* items) {
     auto ident = todo.back();
     todo.pop_back();
     if (!identities.insert(ident).second) continue;
+    // Per-record keys (older stores), then (identity, session) keys expanded
+    // through the session index by the session hash they end with.
     std::vector<uint64_t> seqs;
     Status s = ScanIndex(db, db.identities(), IdentityPrefix(ident.first, ident.second), &seqs);
     if (!s.ok()) return s;
+    const char session_kind = ident.first == kIdentityUser ? kIdentityUserSession : kIdentityAnonymousSession;
+    std::vector<uint64_t> hashes;
+    s = ScanIndex(db, db.identities(), IdentityPrefix(session_kind, ident.second), &hashes);
+    if (!s.ok()) return s;
+    for (uint64_t h : hashes) {
+      std::string prefix;
+      PutBe64(h, &prefix);
+      s = ScanIndex(db, db.session_index(), prefix, &seqs);
+      if (!s.ok()) return s;
+      // Remembered for the last batch, which deletes the key (the session
+      // is erased whole); one left with no record is deleted there too.
+      std::string key = IdentityPrefix(session_kind, ident.second);
+      PutBe64(h, &key);
+      a->session_keys.insert(std::move(key));
+    }
     for (uint64_t seq : seqs) {
       proto::Event e;
       bool found = false;
@@ -360,9 +265,9 @@ Status Eraser::WriteItems(Active* a, const ActiveItem* items, size_t n, bool fin
     bool found = false;
     Status s = GetRecord(db, plain, items[i].seq, &e, &found);
     if (!s.ok()) return s;
-    // Gone (retention), renamed, or already redacted (every stored record has
-    // an event_id, a redacted one none) since the discovery: left alone.
-    if (!found || e.session_id != items[i].session_id || e.event_id.empty()) continue;
+    // Gone (retention) or renamed by another job's rename since the discovery:
+    // left alone. (Nothing else rewrites a record that is still indexed.)
+    if (!found || e.session_id != items[i].session_id) continue;
     std::string sid = items[i].closed ? OpaqueSessionId(e.session_id) : e.session_id;
     proto::Event r = RedactRecord(e, options_.analytics, std::move(sid));
     buf.clear();
@@ -371,6 +276,10 @@ Status Eraser::WriteItems(Active* a, const ActiveItem* items, size_t n, bool fin
     if (b.ok()) b = batch.Delete(db.session_index(), SessionIndexKey(e.session_id, e.event_time_ms, e.seq));
     if (b.ok() && !e.anonymous_id.empty()) b = batch.Delete(db.identities(), IdentityKey(kIdentityAnonymous, e.anonymous_id, e.seq));
     if (b.ok() && !e.user_id.empty()) b = batch.Delete(db.identities(), IdentityKey(kIdentityUser, e.user_id, e.seq));
+    // The (identity, session) keys stay until the last batch: a crash before
+    // it must still find the rest of the session through them.
+    if (!e.anonymous_id.empty()) a->session_keys.insert(IdentitySessionKey(kIdentityAnonymousSession, e.anonymous_id, e.session_id));
+    if (!e.user_id.empty()) a->session_keys.insert(IdentitySessionKey(kIdentityUserSession, e.user_id, e.session_id));
     if (!items[i].closed) {
       job->pending.push_back(e.seq);
       a->pending_sessions.insert(e.session_id);
@@ -382,6 +291,9 @@ Status Eraser::WriteItems(Active* a, const ActiveItem* items, size_t n, bool fin
     b = batch.Put(db.meta(), ErasureExportKey(next_export_++), EncodeErasureExport(job->number, std::move(rewritten)));
   }
   if (final) {
+    for (const std::string& k : a->session_keys) {
+      if (b.ok()) b = batch.Delete(db.identities(), k);
+    }
     std::string v;
     proto::PutVarsigned64(&v, job->at_ms);
     proto::PutLengthPrefixed(&v, IdentityHash(job->kind, job->id));
@@ -486,178 +398,6 @@ Status Eraser::RunJob(Job* job, ErasureResult* out) {
   active_ = std::move(a);
   for (bool finished = false; s.ok() && !finished;) s = Step(out, &finished);
   return s;
-}
-
-Status Eraser::ResumeJobs() {
-  if (!renames_pending_) return Status::Ok();
-  std::vector<Job> jobs;
-  {
-    std::unique_ptr<rocksdb::Iterator> it(db_->db()->NewIterator(rocksdb::ReadOptions(), db_->meta()));
-    const rocksdb::Slice prefix(kMetaErasureJob);
-    for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
-      Job job;
-      std::string_view key = View(it->key());
-      if (key.size() != prefix.size() + 8 || !job.Decode(View(it->value()))) {
-        return Status::Corruption("erasure: malformed job record in " + db_->dir());
-      }
-      job.number = GetBe64(key.substr(prefix.size()));
-      jobs.push_back(std::move(job));
-    }
-    if (!it->status().ok()) return FromRocks(it->status(), "erasure: read jobs in " + db_->dir());
-  }
-  bool left = false;
-  for (Job& job : jobs) {
-    Status s;
-    if (active_ && job.number == active_->job.number) continue;  // running now, chunk by chunk
-    if (job.state == kJobRunning) {
-      if (active_) {  // one at a time: this one after the running one
-        left = true;
-        continue;
-      }
-      // Interrupted by a crash: run it again. What an earlier chunk redacted
-      // is no longer indexed, so it is not found twice; the count carries on.
-      ErasureResult ignored;
-      s = RunJob(&job, &ignored);
-    } else {
-      s = Rename(&job);
-    }
-    if (!s.ok()) return s;
-    left = left || !job.pending.empty();
-  }
-  renames_pending_ = left;
-  return Status::Ok();
-}
-
-Status Eraser::Rename(Job* job) {
-  const Database& db = *db_;
-  const rocksdb::Snapshot* snap = db.db()->GetSnapshot();
-  struct Release {
-    rocksdb::DB* db;
-    const rocksdb::Snapshot* snap;
-    ~Release() { db->ReleaseSnapshot(snap); }
-  } release{db.db(), snap};
-  rocksdb::ReadOptions ro;
-  ro.snapshot = snap;
-  uint64_t checkpoint = 0;
-  std::string v;
-  rocksdb::Status g = db.db()->Get(ro, db.meta(), kMetaAggCheckpoint, &v);
-  if (g.ok() && v.size() == 8) checkpoint = GetBe64(v);
-  // The redacted records of each still-open session, plus records of the
-  // same session stored since (a tab left open, not suppressed): they belong
-  // to the same aggregator session and are erased with it.
-  std::map<std::string, std::vector<proto::Event>> by_session;
-  for (uint64_t seq : job->pending) {
-    proto::Event e;
-    bool found = false;
-    Status s = GetRecord(db, ro, seq, &e, &found);
-    if (!s.ok()) return s;
-    if (found) by_session[e.session_id].push_back(std::move(e));
-  }
-  rocksdb::WriteBatch batch;
-  rocksdb::Status b;
-  std::vector<uint64_t> still;
-  std::string buf;
-  for (auto& [sid, events] : by_session) {
-    std::vector<uint64_t> late_seqs;
-    Status s = ScanIndex(db, db.session_index(), SessionIndexPrefix(sid), &late_seqs);
-    if (!s.ok()) return s;
-    std::vector<proto::Event> late;
-    for (uint64_t seq : late_seqs) {
-      proto::Event e;
-      bool found = false;
-      s = GetRecord(db, ro, seq, &e, &found);
-      if (!s.ok()) return s;
-      if (found && e.session_id == sid) late.push_back(std::move(e));
-    }
-    std::string head;
-    g = db.db()->Get(ro, db.sessions(), SessionHeadKey(sid), &head);
-    if (!g.ok() && !g.IsNotFound()) return FromRocks(g, "erasure: read session state");
-    bool closed = g.IsNotFound();
-    for (const auto& e : events) closed = closed && e.seq <= checkpoint;
-    for (const auto& e : late) closed = closed && e.seq <= checkpoint;
-    if (closed) {
-      // A rebuild in progress must be done with the session too (storage/README.md "Backfill").
-      uint64_t max_seq = 0;
-      for (const auto& e : events) max_seq = std::max(max_seq, e.seq);
-      for (const auto& e : late) max_seq = std::max(max_seq, e.seq);
-      s = RebuildDoneWith(db, ro, sid, max_seq, &closed);
-      if (!s.ok()) return s;
-    }
-    if (!closed) {
-      for (const auto& e : events) still.push_back(e.seq);
-      continue;
-    }
-    const std::string opaque = OpaqueSessionId(sid);
-    for (const auto& e : late) {
-      if (b.ok()) b = batch.Delete(db.session_index(), SessionIndexKey(e.session_id, e.event_time_ms, e.seq));
-      if (b.ok() && !e.anonymous_id.empty()) b = batch.Delete(db.identities(), IdentityKey(kIdentityAnonymous, e.anonymous_id, e.seq));
-      if (b.ok() && !e.user_id.empty()) b = batch.Delete(db.identities(), IdentityKey(kIdentityUser, e.user_id, e.seq));
-      events.push_back(e);
-    }
-    for (const auto& e : events) {
-      buf.clear();
-      proto::EncodeRecord(RedactRecord(e, options_.analytics, opaque), &buf);
-      if (b.ok()) b = batch.Put(db.log(), LogKey(e.seq), buf);
-    }
-  }
-  if (still.size() == job->pending.size()) return Status::Ok();  // nothing closed yet
-  if (b.ok() && export_enabled_) {
-    std::vector<uint64_t> seqs;
-    for (const auto& [sid, events] : by_session) {
-      for (const auto& e : events) seqs.push_back(e.seq);
-    }
-    std::erase_if(seqs, [&](uint64_t seq) { return std::find(still.begin(), still.end(), seq) != still.end(); });
-    b = batch.Put(db.meta(), ErasureExportKey(next_export_++), EncodeErasureExport(job->number, std::move(seqs)));
-  }
-  job->pending = std::move(still);
-  if (b.ok()) b = job->pending.empty() ? batch.Delete(db.meta(), JobKey(job->number))
-                                       : batch.Put(db.meta(), JobKey(job->number), job->Encode());
-  if (b.ok()) {
-    rocksdb::WriteOptions wo;
-    wo.sync = options_.durability == config::Durability::kSync;
-    b = db.db()->Write(wo, &batch);
-  }
-  return b.ok() ? Status::Ok() : FromRocks(b, "erasure: rename sessions in " + db.dir());
-}
-
-Status ReadErasureLog(const Database& db, size_t limit, std::vector<ErasureLogEntry>* out) {
-  out->clear();
-  std::unique_ptr<rocksdb::Iterator> it(db.db()->NewIterator(rocksdb::ReadOptions(), db.meta()));
-  const rocksdb::Slice prefix(kMetaErasureLog);
-  std::string end(kMetaErasureLog);
-  end.back() = static_cast<char>(end.back() + 1);
-  // Newest first from the end, then reversed: the log can grow long.
-  for (it->SeekForPrev(end); it->Valid() && it->key().starts_with(prefix) && out->size() < limit; it->Prev()) {
-    std::string_view key = View(it->key());
-    std::string_view v = View(it->value());
-    ErasureLogEntry e;
-    std::string_view identity;
-    if (key.size() != prefix.size() + 8 || !proto::GetVarsigned64(&v, &e.at_ms) ||
-        !proto::GetLengthPrefixed(&v, &identity) || !proto::GetVarint64(&v, &e.events_erased) ||
-        !proto::GetVarint64(&v, &e.sessions_erased) || v.size() != 1) {
-      return Status::Corruption("erasure log: malformed entry in " + db.dir());
-    }
-    e.erasure_id = GetBe64(key.substr(prefix.size()));
-    e.identity = std::string(identity);
-    e.suppressed = v[0] != 0;
-    out->push_back(std::move(e));
-  }
-  if (!it->status().ok()) return FromRocks(it->status(), "read erasure log in " + db.dir());
-  std::reverse(out->begin(), out->end());
-  std::vector<ErasureExport> exports;
-  Status s = ReadErasureExports(db, 0, &exports);
-  if (!s.ok()) return s;
-  std::set<uint64_t> pending;
-  for (const ErasureExport& x : exports) pending.insert(x.erasure_id);
-  for (ErasureLogEntry& e : *out) {
-    e.export_pending = pending.contains(e.erasure_id);
-    // A job record left after the erasure log entry: a session still open.
-    std::string job;
-    rocksdb::Status g = db.db()->Get(rocksdb::ReadOptions(), db.meta(), JobKey(e.erasure_id), &job);
-    if (!g.ok() && !g.IsNotFound()) return FromRocks(g, "read erasure jobs in " + db.dir());
-    e.sessions_open = g.ok();
-  }
-  return Status::Ok();
 }
 
 }  // namespace foothold::storage

@@ -345,7 +345,7 @@ TEST_CASE("export: ClickHouse stopped under load and started again: every accept
   CHECK(ExportedIds(ch) == std::set<std::string>(accepted.begin(), accepted.end()));
 }
 
-TEST_CASE("export: the source column, added to a table of the older DDL; cluster timeseries?source= equals the node's",
+TEST_CASE("export: the source column, added to a table of the older DDL, and cluster timeseries?source= equals the node's",
           "[integration][clickhouse]") {
   if (!ClickHouseInstalled()) return;
   TempDir dir;

@@ -11,6 +11,7 @@
 #include <string>
 
 #include <rocksdb/iterator.h>
+#include <rocksdb/write_batch.h>
 
 #include "proto/coding.h"
 #include "proto/record.h"
@@ -313,7 +314,7 @@ TEST_CASE("an erasure interrupted by a crash is resumed at the next open", "[sto
   CheckVerify(options);
 }
 
-TEST_CASE("an erasure runs in chunks between groups; what the visitor sends meanwhile is erased or suppressed, never half",
+TEST_CASE("an erasure runs in chunks between groups, and what the visitor sends meanwhile is erased or suppressed, never half",
           "[storage][privacy]") {
   TempDir dir;
   const StoreOptions options = Options(dir);
@@ -360,13 +361,104 @@ TEST_CASE("an erasure runs in chunks between groups; what the visitor sends mean
   CheckVerify(options);
 }
 
+// The identities column family's keys, read with the store closed.
+std::vector<std::string> IdentityKeys(const StoreOptions& options) {
+  std::unique_ptr<Database> db;
+  REQUIRE(Database::Open(options, &db).ok());
+  std::vector<std::string> out;
+  std::unique_ptr<rocksdb::Iterator> it(db->db()->NewIterator(rocksdb::ReadOptions(), db->identities()));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) out.emplace_back(it->key().data(), it->key().size());
+  REQUIRE(it->status().ok());
+  return out;
+}
+
+TEST_CASE("the identity index holds one key per (identity, session), and retention removes it with the session",
+          "[storage][privacy]") {
+  TempDir dir;
+  StoreOptions options = Options(dir);
+  options.retention_days = 1;
+  options.retention_interval_ms = 0;  // only when the test runs it
+  {
+    auto store = OpenStore(options);
+    AppendDataset(*store);
+    // Many more events of the same visitor and session: still one key each.
+    std::vector<proto::Event> more;
+    for (int i = 0; i < 50; ++i) more.push_back(Personal("page_view", "s-bob", "bob", "u-bob", kT0 + 7 * kMin + i));
+    REQUIRE(AppendSync(*store, std::move(more)).status.ok());
+  }
+  const std::set<std::string> expected = {
+      IdentitySessionKey(kIdentityAnonymousSession, "ann-phone", "s-ann-1"),
+      IdentitySessionKey(kIdentityUserSession, "u-ann", "s-ann-1"),
+      IdentitySessionKey(kIdentityAnonymousSession, "ann-laptop", "s-ann-2"),
+      IdentitySessionKey(kIdentityUserSession, "u-ann", "s-ann-2"),
+      IdentitySessionKey(kIdentityAnonymousSession, "bob", "s-bob"),
+      IdentitySessionKey(kIdentityUserSession, "u-bob", "s-bob")};
+  const std::vector<std::string> keys = IdentityKeys(options);
+  CHECK(std::set<std::string>(keys.begin(), keys.end()) == expected);
+  CHECK(keys.size() == expected.size());
+  {
+    auto store = OpenStore(options);
+    REQUIRE(store->WaitAggregated(30000));
+    CHECK(store->RunRetentionForTest(kT0 + 30 * 24 * kHour) == 57);
+  }
+  CHECK(IdentityKeys(options).empty());
+}
+
+TEST_CASE("a store with per-record identity keys (the older shape) still erases every linked session",
+          "[storage][privacy]") {
+  TempDir dir;
+  const StoreOptions options = Options(dir);
+  {
+    auto store = OpenStore(options);
+    AppendDataset(*store);
+  }
+  // Rewrite the index as an older version wrote it: one key per record.
+  {
+    std::unique_ptr<Database> db;
+    REQUIRE(Database::Open(options, &db).ok());
+    rocksdb::WriteBatch batch;
+    {
+      std::unique_ptr<rocksdb::Iterator> ids(db->db()->NewIterator(rocksdb::ReadOptions(), db->identities()));
+      for (ids->SeekToFirst(); ids->Valid(); ids->Next()) REQUIRE(batch.Delete(db->identities(), ids->key()).ok());
+      REQUIRE(ids->status().ok());
+    }
+    std::unique_ptr<rocksdb::Iterator> it(db->db()->NewIterator(rocksdb::ReadOptions(), db->log()));
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      proto::Event e;
+      REQUIRE(proto::DecodeRecord(std::string_view(it->value().data(), it->value().size()), &e).ok());
+      const uint64_t seq = GetBe64(std::string_view(it->key().data(), it->key().size()));
+      if (!e.anonymous_id.empty()) REQUIRE(batch.Put(db->identities(), IdentityKey(kIdentityAnonymous, e.anonymous_id, seq), "").ok());
+      if (!e.user_id.empty()) REQUIRE(batch.Put(db->identities(), IdentityKey(kIdentityUser, e.user_id, seq), "").ok());
+    }
+    it.reset();
+    REQUIRE(db->db()->Write(rocksdb::WriteOptions(), &batch).ok());
+    REQUIRE(db->Close().ok());
+  }
+  {
+    auto store = OpenStore(options);
+    ErasureResult r;
+    REQUIRE(store->Erase({IdentityKind::kAnonymousId, "ann-phone", false}, kT0 + kHour, &r).ok());
+    CHECK(r.events_erased == 5);  // s-ann-1, and s-ann-2 through u-ann
+    CHECK(r.sessions_erased == 2);
+  }
+  for (const proto::Event& e : ReadLog(options)) {
+    CHECK(e.anonymous_id.rfind("ann", 0) != 0);
+    CHECK(e.user_id != "u-ann");
+  }
+  // Only bob's keys are left (in the old shape, as written).
+  for (const std::string& k : IdentityKeys(options)) {
+    INFO(k.substr(0, 1));
+    CHECK((k.starts_with(IdentityPrefix(kIdentityAnonymous, "bob")) || k.starts_with(IdentityPrefix(kIdentityUser, "u-bob"))));
+  }
+}
+
 std::string Hex16(uint64_t v) {
   char buf[17];
   std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(v));
   return buf;
 }
 
-TEST_CASE("suppression entries are keyed SipHash; entries of older stores (unkeyed Hash64) still suppress",
+TEST_CASE("suppression entries are keyed SipHash, and entries of older stores (unkeyed Hash64) still suppress",
           "[storage][privacy]") {
   TempDir dir;
   const StoreOptions options = Options(dir);
