@@ -103,7 +103,7 @@ struct StoreOptions {
   bool rebuild_switch = true;  // false: a rebuild counts but never switches (tests hold it there)
   bool aggregate_live = true;                   // false: the aggregator runs only at Close (tests)
   int64_t aggregate_interval_ms = 20;           // a caught-up aggregator looks for new records this often
-  // After a large pass (>= 1 000 records) that touched more sessions than
+  // After a large pass (>= 500 records) that touched more sessions than
   // half its records (long-lived sessions interleaved: one head row written
   // per touched session), a caught-up aggregator waits up to this long for
   // four records per session it touched, so the next pass spreads its head

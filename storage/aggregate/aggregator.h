@@ -74,7 +74,7 @@ class Aggregator {
   static constexpr size_t kMaxBatchEvents = 20000;
   // A pass this large whose touched sessions outnumber half its records
   // makes the next one linger (StoreOptions::aggregate_linger_ms).
-  static constexpr size_t kLingerMinEvents = 1000;
+  static constexpr size_t kLingerMinEvents = 500;
 
   // `db` and `committed_next_seq` (the writer's next seq: every seq below it
   // is committed) must outlive the Aggregator.
