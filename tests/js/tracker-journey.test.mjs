@@ -42,17 +42,27 @@ async function shopper() {
 const sessionOf = (page) => page.evaluate(() => JSON.parse(localStorage.getItem('fh_s')).i);
 
 // Waits until the session holds every name of `names` (`views` page views at least).
+// The deadline is generous (a loaded CI machine runs the container test beside it); on a timeout
+// the error says what was stored and what was missing.
 async function journey(sid, names, what, views = 0) {
-  return waitUntil(
-    async () => {
-      const s = await readSession(server, sid);
-      if (!s) return null;
-      const have = s.events.map((e) => e.event);
-      const enough = have.filter((n) => n === 'page_view').length >= views;
-      return enough && names.every((n) => have.includes(n)) ? s : null;
-    },
-    { timeoutMs: 15000, what },
-  );
+  let have = [];
+  try {
+    return await waitUntil(
+      async () => {
+        const s = await readSession(server, sid);
+        if (!s) return null;
+        have = s.events.map((e) => e.event);
+        const enough = have.filter((n) => n === 'page_view').length >= views;
+        return enough && names.every((n) => have.includes(n)) ? s : null;
+      },
+      { timeoutMs: 45000, what },
+    );
+  } catch (e) {
+    const missing = names.filter((n) => !have.includes(n));
+    const pageViews = have.filter((n) => n === 'page_view').length;
+    throw new Error(`${e.message}: stored [${have.join(', ')}]; missing [${missing.join(', ')}]; ` +
+      `${pageViews} of ${views} page views\n${server.log().slice(-2000)}`);
+  }
 }
 
 test('a walk through the demo shop stores every automatic and declarative capture', async () => {
