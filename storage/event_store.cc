@@ -97,6 +97,7 @@ Status EventStore::Open(const StoreOptions& options, std::unique_ptr<EventStore>
   s = impl->aggregators->Start();
   if (!s.ok()) return s;
   RetentionFloor floor(impl->aggregators->checkpoint());
+  floor.rebuilding_through = impl->aggregators->rebuild_checkpoint();
   if (!options.export_clickhouse.url.empty()) {
     impl->exporter = std::make_unique<Exporter>(options, impl->db.get(), &impl->counters.next_seq);
     s = impl->exporter->Start();

@@ -32,6 +32,7 @@ Status Aggregators::Start() {
   if (stale && options_.auto_rebuild) {
     s = PrepareRebuild(db_, fingerprint_, &rebuild_generation_);
     if (!s.ok()) return s;
+    rebuild_floor_.store(0);  // retention waits for the rebuild from here on (StartRebuild)
   } else if (st.rebuilding) {
     s = AbandonRebuild(db_);  // its definitions are no longer wanted, or rebuilds are off
     if (!s.ok()) return s;
@@ -61,6 +62,7 @@ Status Aggregators::StartRebuild() {
   if (rebuild_generation_ == 0) return Status::Ok();
   backfill_ = std::make_unique<Backfill>(options_, db_, committed_next_seq_, rebuild_generation_,
                                          [this](Aggregator* rebuild) { return Switch(rebuild); });
+  backfill_->MirrorCheckpoint(&rebuild_floor_);
   return backfill_->Start();
 }
 
@@ -119,6 +121,7 @@ Status Aggregators::Switch(Aggregator* rebuild) {
   s = next->Start();
   if (!s.ok()) return s;
   Replace(std::move(next));
+  rebuild_floor_.store(UINT64_MAX);  // the rebuild's records are the live ones now
   stale_.store(false);
   completed_.fetch_add(1);
   return Status::Ok();

@@ -47,6 +47,9 @@ class Aggregators {
   Aggregator* live();
   // The live aggregator's checkpoint across switches: the retention floor.
   const std::atomic<uint64_t>* checkpoint() const { return &floor_; }
+  // A rebuild's checkpoint while one runs (UINT64_MAX otherwise): retention
+  // must not delete what the rebuild has yet to count either.
+  const std::atomic<uint64_t>* rebuild_checkpoint() const { return &rebuild_floor_; }
   AggregatorStats stats();
   bool WaitAggregated(uint64_t next_seq, int64_t timeout_ms);
   // True once the rebuild decided at Start has switched (at once when none).
@@ -64,6 +67,7 @@ class Aggregators {
   const std::atomic<uint64_t>* const committed_next_seq_;
   std::string fingerprint_;  // of options_.analytics and the session timeout
   std::atomic<uint64_t> floor_{0};
+  std::atomic<uint64_t> rebuild_floor_{UINT64_MAX};
   std::atomic<bool> stale_{false};  // the active counters were counted under other definitions
   std::atomic<uint64_t> completed_{0};
   uint64_t rebuild_generation_ = 0;  // 0: no rebuild

@@ -219,6 +219,7 @@ Status Backfill::Start() {
   StoreOptions o = options_;
   o.aggregate_live = true;  // a rebuild runs whatever the live aggregator does
   rebuild_ = std::make_unique<Aggregator>(o, db_, committed_next_seq_, std::move(target));
+  if (mirror_ != nullptr) rebuild_->MirrorCheckpoint(mirror_);
   s = rebuild_->Start();
   if (!s.ok()) return s;
   from_seq_ = rebuild_->checkpoint()->load();

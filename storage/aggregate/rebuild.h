@@ -87,6 +87,10 @@ class Backfill {
   Backfill(const Backfill&) = delete;
   Backfill& operator=(const Backfill&) = delete;
 
+  // Also stores the rebuild's every checkpoint into *mirror (a retention
+  // floor: records the rebuild has yet to count are not deleted). Call
+  // before Start.
+  void MirrorCheckpoint(std::atomic<uint64_t>* mirror) { mirror_ = mirror; }
   Status Start();
   // Stops the rebuild where it is (it resumes at the next start); waits for
   // a switch in progress. Idempotent.
@@ -104,6 +108,7 @@ class Backfill {
   const uint64_t generation_;
   const SwitchFn switch_fn_;
   std::unique_ptr<Aggregator> rebuild_;
+  std::atomic<uint64_t>* mirror_ = nullptr;
   uint64_t from_seq_ = 0;
   int64_t started_ms_ = 0;  // steady clock
   std::atomic<bool> done_{false};

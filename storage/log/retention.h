@@ -31,6 +31,7 @@ struct RetentionFloor {
   const std::atomic<uint64_t>* aggregated_through;         // required
   const std::atomic<uint64_t>* exported_through = nullptr;  // the exporter's checkpoint, or none
   const std::atomic<bool>* export_overdue = nullptr;        // true: ignore exported_through
+  const std::atomic<uint64_t>* rebuilding_through = nullptr;  // a running rebuild's checkpoint, or none
 
   // The last seq retention may delete.
   uint64_t Last() const {
@@ -38,6 +39,7 @@ struct RetentionFloor {
     if (exported_through != nullptr && !(export_overdue != nullptr && export_overdue->load())) {
       last = std::min(last, exported_through->load());
     }
+    if (rebuilding_through != nullptr) last = std::min(last, rebuilding_through->load());
     return last;
   }
 };

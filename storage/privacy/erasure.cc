@@ -158,6 +158,12 @@ Status Eraser::Discover(Active* a, std::vector<ActiveItem>* items) {
   } else {
     todo.emplace_back(job->kind == IdentityKind::kUserId ? kIdentityUser : kIdentityAnonymous, job->id);
   }
+  // A later discovery (the last step, or a resumed job) starts from every
+  // identity and session found before: the records that linked them may be
+  // redacted by now, and no longer lead to them.
+  for (const auto& ident : job->linked) todo.push_back(ident);
+  for (const auto& ident : a->identities) todo.push_back(ident);
+  sessions.insert(a->sessions.begin(), a->sessions.end());
   rocksdb::ReadOptions plain;
   while (!todo.empty() && identities.size() < kMaxLinkedIdentities) {
     auto ident = todo.back();
@@ -196,6 +202,7 @@ Status Eraser::Discover(Active* a, std::vector<ActiveItem>* items) {
     }
   }
   a->identities.insert(identities.begin(), identities.end());
+  job->linked.assign(a->identities.begin(), a->identities.end());
 
   // 2. Every record of those sessions, and whether each session is closed:
   // no open-session row and every record at or below the aggregator's

@@ -83,6 +83,10 @@ struct Eraser::Job {
   uint64_t erased = 0;
   uint64_t sessions = 0;
   std::vector<uint64_t> pending;  // seqs redacted while their session was open
+  // Every identity followed so far (kind, id), only while running: a later
+  // discovery (the last step, or a resume after a crash) starts from them,
+  // since the records that linked them may already be redacted.
+  std::vector<std::pair<char, std::string>> linked;
 
   std::string Encode() const {
     std::string v;
@@ -95,6 +99,13 @@ struct Eraser::Job {
     proto::PutLengthPrefixed(&v, state == privacy_internal::kJobRunning ? std::string_view(id) : std::string_view());
     proto::PutVarint64(&v, pending.size());
     for (uint64_t s : pending) proto::PutVarint64(&v, s);
+    // A trailer older job records lack (decoded as none).
+    const bool running = state == privacy_internal::kJobRunning;
+    proto::PutVarint64(&v, running ? linked.size() : 0);
+    for (size_t i = 0; running && i < linked.size(); ++i) {
+      v.push_back(linked[i].first);
+      proto::PutLengthPrefixed(&v, linked[i].second);
+    }
     return v;
   }
 
@@ -117,6 +128,17 @@ struct Eraser::Job {
       uint64_t seq = 0;
       if (!proto::GetVarint64(&v, &seq)) return false;
       pending.push_back(seq);
+    }
+    linked.clear();
+    if (!v.empty()) {
+      if (!proto::GetVarint64(&v, &n)) return false;
+      for (uint64_t i = 0; i < n; ++i) {
+        if (v.empty()) return false;
+        const char k = v[0];
+        v.remove_prefix(1);
+        if (!proto::GetLengthPrefixed(&v, &s)) return false;
+        linked.emplace_back(k, std::string(s));
+      }
     }
     return v.empty() && (state == privacy_internal::kJobRunning || state == privacy_internal::kJobRenames) &&
            static_cast<uint8_t>(kind) <= static_cast<uint8_t>(IdentityKind::kSessionId);

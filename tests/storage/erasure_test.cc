@@ -361,6 +361,41 @@ TEST_CASE("an erasure runs in chunks between groups, and what the visitor sends 
   CheckVerify(options);
 }
 
+// The only record linking "a1" to "u1" (and so to "b1") is in the first
+// chunk: the last step's discovery, which starts again from the identities
+// followed before, must still reach "b1"'s session after it is redacted.
+TEST_CASE("a chunked erasure keeps following identities whose linking records an earlier chunk redacted",
+          "[storage][privacy]") {
+  TempDir dir;
+  const StoreOptions options = Options(dir);
+  {
+    auto store = OpenStore(options);
+    for (int s = 0; s < 15; ++s) {
+      std::vector<proto::Event> batch;
+      for (int i = 0; i < 100; ++i) {
+        const bool link = s == 0 && i == 0;
+        batch.push_back(Personal("page_view", "s-a-" + std::to_string(s), "a1", link ? "u1" : "", kT0 + s * kMin + i));
+        batch.back().event_id = "a-" + std::to_string(s) + "-" + std::to_string(i);
+      }
+      REQUIRE(AppendSync(*store, std::move(batch)).status.ok());
+    }
+    std::vector<proto::Event> other;
+    for (int i = 0; i < 10; ++i) other.push_back(Personal("page_view", "s-b", "b1", "u1", kT0 + kHour + i));
+    REQUIRE(AppendSync(*store, std::move(other)).status.ok());
+    ErasureResult r;
+    REQUIRE(store->Erase({IdentityKind::kAnonymousId, "a1", true}, kT0 + 2 * kHour, &r).ok());
+    CHECK(r.events_erased == 1510);
+    CHECK(r.sessions_erased == 16);
+  }
+  for (const proto::Event& e : ReadLog(options)) {
+    INFO(e.seq);
+    CHECK(e.anonymous_id != "a1");
+    CHECK(e.anonymous_id != "b1");
+    CHECK(e.user_id != "u1");
+  }
+  CheckVerify(options);
+}
+
 // The identities column family's keys, read with the store closed.
 std::vector<std::string> IdentityKeys(const StoreOptions& options) {
   std::unique_ptr<Database> db;
