@@ -200,12 +200,12 @@ bool ScanBotUserAgent(std::string_view ua) {
 // 64-bit hash (FNV-1a) of the bytes the scan reads: a browser sends the same UA with
 // every beacon and a site sees a few hundred distinct ones, so the hash (~4
 // instructions a byte) replaces the scan (~30 a byte, profiled) nearly always.
-// An entry is used only when hash and length both match.
+// An entry is used only when its bytes equal the request's: FNV-1a collisions
+// can be made on purpose, and a crafted bot UA must not decide a browser's.
 struct BotVerdictCache {
   static constexpr size_t kSlots = 256;
   struct Slot {
-    uint64_t hash = 0;
-    uint32_t size = 0;
+    std::string scanned;
     bool used = false;
     bool bot = false;
   };
@@ -221,9 +221,11 @@ bool IsBotUserAgent(std::string_view ua) {
   uint64_t h = 0xcbf29ce484222325ull;
   for (unsigned char c : scanned) h = (h ^ c) * 0x100000001b3ull;
   BotVerdictCache::Slot& slot = cache.slots[(h ^ (h >> 32)) % BotVerdictCache::kSlots];
-  if (slot.used && slot.hash == h && slot.size == scanned.size()) return slot.bot;
+  if (slot.used && slot.scanned == scanned) return slot.bot;
   const bool bot = ScanBotUserAgent(ua);
-  slot = BotVerdictCache::Slot{h, static_cast<uint32_t>(scanned.size()), true, bot};
+  slot.scanned.assign(scanned);
+  slot.used = true;
+  slot.bot = bot;
   return bot;
 }
 

@@ -38,25 +38,29 @@ std::string Host(std::string_view url) {
   return LowerCopy(rest);
 }
 
-// Milliseconds since the epoch a tracker id was created at, or -1.
+// Milliseconds since the epoch a tracker id was created at, or -1. Only
+// times from 2015 (older than the tracker: not a creation time) up to 36^8 ms
+// (2059) count, for both id shapes: a redacted record keeps the time as 8
+// base-36 digits (KeepForDimensions), which must read back the same.
 int64_t IdCreatedMs(std::string_view id) {
-  // UUIDv7: 8-4-4 hex, version nibble 7; the first 48 bits are the ms.
-  if (id.size() == 36 && id[8] == '-' && id[13] == '-' && id[14] == '7') {
-    std::string hex = std::string(id.substr(0, 8)) + std::string(id.substr(9, 4));
-    int64_t ms = 0;
-    auto [end, ec] = std::from_chars(hex.data(), hex.data() + hex.size(), ms, 16);
-    return ec == std::errc() && end == hex.data() + hex.size() ? ms : -1;
-  }
-  // foothold.js: Date.now().toString(36) (8 digits from 1973 to 2059) then random base-36 digits.
-  if (id.size() < 9) return -1;
+  constexpr int64_t k2015 = 1420070400000;
+  constexpr int64_t k36to8 = 2821109907456;
   int64_t ms = 0;
-  for (char c : id.substr(0, 8)) {
-    int digit = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'z' ? c - 'a' + 10 : -1;
-    if (digit < 0) return -1;
-    ms = ms * 36 + digit;
+  if (id.size() == 36 && id[8] == '-' && id[13] == '-' && id[14] == '7') {
+    // UUIDv7: 8-4-4 hex, version nibble 7; the first 48 bits are the ms.
+    std::string hex = std::string(id.substr(0, 8)) + std::string(id.substr(9, 4));
+    auto [end, ec] = std::from_chars(hex.data(), hex.data() + hex.size(), ms, 16);
+    if (ec != std::errc() || end != hex.data() + hex.size()) return -1;
+  } else {
+    // foothold.js: Date.now().toString(36) (8 digits from 1973 to 2059) then random base-36 digits.
+    if (id.size() < 9) return -1;
+    for (char c : id.substr(0, 8)) {
+      int digit = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'z' ? c - 'a' + 10 : -1;
+      if (digit < 0) return -1;
+      ms = ms * 36 + digit;
+    }
   }
-  constexpr int64_t k2015 = 1420070400000;  // older than the tracker: not a creation time
-  return ms >= k2015 ? ms : -1;
+  return ms >= k2015 && ms < k36to8 ? ms : -1;
 }
 
 std::string base36(int64_t x) {

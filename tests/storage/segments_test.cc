@@ -228,6 +228,16 @@ TEST_CASE("a redacted record reads the same segment values, and keeps nothing mo
   CHECK(r.referrer == "https://mail.google.com/");
   CHECK(r.user_agent == "(redacted) mobile");
   CHECK(r.anonymous_id == "mi6o00000000000000");
+  // UUIDv7 ids read the same after redaction too, also ones whose time is out
+  // of the tracker's range (epoch 0, after 2059): "(unknown)" before and after.
+  for (const char* id : {"019a9e8f-9000-7000-8000-000000000000", "00000000-0000-7000-8000-000000000000",
+                         "fffffffe-0000-7000-8000-000000000000"}) {
+    INFO(id);
+    proto::Event u = e;
+    u.anonymous_id = id;
+    const config::Dimension& visitor = defs.dimensions.back();
+    CHECK(LandingValue(visitor, RedactRecord(u, defs, "erased-1"), 30 * kMin) == LandingValue(visitor, u, 30 * kMin));
+  }
   // Without dimensions nothing of it is kept.
   defs.dimensions.clear();
   const proto::Event bare = RedactRecord(e, defs, "erased-1");
