@@ -15,7 +15,8 @@
 //      in between); each chunk deletes their index entries and updates the
 //      job (count, seqs whose session is still open);
 //   3. the last batch finds again what is still indexed (events of these
-//      people stored while the chunks ran), redacts it, writes the erasure log
+//      people stored while the chunks ran; starting from every identity
+//      followed before, which the job record keeps while it runs), redacts it, writes the erasure log
 //      entry and the suppression keys, and turns the job into "renames
 //      pending" without the id (or deletes it).
 // With the ClickHouse exporter configured, every batch that rewrites records
