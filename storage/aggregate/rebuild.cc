@@ -5,7 +5,6 @@
 
 #include <algorithm>
 #include <chrono>
-#include <filesystem>
 #include <utility>
 
 #include <spdlog/spdlog.h>
@@ -304,15 +303,9 @@ RebuildStats Backfill::stats() const {
 
 Status RebuildOffline(const StoreOptions& options, RebuildReport* out) {
   *out = RebuildReport{};
-  std::error_code ec;
-  if (!std::filesystem::exists(std::filesystem::path(options.data_dir) / "CURRENT", ec)) {
-    return Status::NotFound("no foothold store in " + options.data_dir);
-  }
   std::unique_ptr<Database> db;
-  Status s = Database::Open(options, &db);
-  if (!s.ok()) return s;
   StoreMeta meta;
-  s = db->LoadMeta(&meta);
+  Status s = Database::OpenExisting(options, &db, &meta);
   if (!s.ok()) return s;
   const std::string fingerprint = DefinitionsFingerprint(options.analytics, options.session_timeout_ms);
   uint64_t generation = 0;

@@ -1,7 +1,6 @@
 #include "storage/verify.h"
 
 #include <cstdio>
-#include <filesystem>
 #include <map>
 #include <memory>
 
@@ -84,15 +83,9 @@ struct ExpectedRows : SessionSink {
 
 Status Verify(const StoreOptions& options, VerifyReport* out) {
   *out = VerifyReport{};
-  std::error_code ec;
-  if (!std::filesystem::exists(std::filesystem::path(options.data_dir) / "CURRENT", ec)) {
-    return Status::NotFound("no foothold store in " + options.data_dir);
-  }
   std::unique_ptr<Database> db;
-  Status s = Database::Open(options, &db);
-  if (!s.ok()) return s;
   StoreMeta meta;
-  s = db->LoadMeta(&meta);
+  Status s = Database::OpenExisting(options, &db, &meta);
   if (!s.ok()) return s;
   int64_t watermark = 0;
   std::vector<std::string> names;

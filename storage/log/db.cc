@@ -103,6 +103,16 @@ Status FromRocks(const rocksdb::Status& s, std::string_view context) {
   return Status::IoError(std::move(msg));
 }
 
+Status Database::OpenExisting(const StoreOptions& options, std::unique_ptr<Database>* out, StoreMeta* meta) {
+  std::error_code ec;
+  if (!std::filesystem::exists(std::filesystem::path(options.data_dir) / "CURRENT", ec)) {
+    return Status::NotFound("no foothold store in " + options.data_dir);
+  }
+  Status s = Open(options, out);
+  if (s.ok()) s = (*out)->LoadMeta(meta);
+  return s;
+}
+
 Status Database::Open(const StoreOptions& options, std::unique_ptr<Database>* out) {
   std::unique_ptr<Database> d(new Database());
   d->dir_ = options.data_dir;

@@ -39,6 +39,9 @@ class Database {
   // Creates data_dir when missing, opens (or creates) the database with every
   // column family. Errors name the directory.
   static Status Open(const StoreOptions& options, std::unique_ptr<Database>* out);
+  // For the offline commands (verify, rebuild): NotFound when data_dir holds
+  // no store (nothing is created), else Open and LoadMeta.
+  static Status OpenExisting(const StoreOptions& options, std::unique_ptr<Database>* out, StoreMeta* meta);
 
   ~Database();  // Close()s; errors are dropped here, call Close to see them
   Database(const Database&) = delete;
