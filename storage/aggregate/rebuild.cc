@@ -54,6 +54,22 @@ Status Write(Database* db, rocksdb::WriteBatch* batch, bool sync, const char* wh
   return Status::Ok();
 }
 
+// The rebuild's aggregator: the generation being built, its own meta records.
+AggregatorTarget RebuildTarget(const Database::Generation& g) {
+  AggregatorTarget target;
+  target.counters = g.counters;
+  target.sessions = g.sessions;
+  target.meta_prefix = kMetaRebuildPrefix;
+  target.thread_name = "fh-rebuild";
+  return target;
+}
+
+// A rebuild counts whatever the live aggregator does.
+StoreOptions RebuildOptions(StoreOptions o) {
+  o.aggregate_live = true;
+  return o;
+}
+
 }  // namespace
 
 Status ReadGenerationState(Database* db, GenerationState* out) {
@@ -210,14 +226,7 @@ Status Backfill::Start() {
   Database::Generation g;
   Status s = db_->OpenGeneration(generation_, &g);
   if (!s.ok()) return s;
-  AggregatorTarget target;
-  target.counters = g.counters;
-  target.sessions = g.sessions;
-  target.meta_prefix = kMetaRebuildPrefix;
-  target.thread_name = "fh-rebuild";
-  StoreOptions o = options_;
-  o.aggregate_live = true;  // a rebuild runs whatever the live aggregator does
-  rebuild_ = std::make_unique<Aggregator>(o, db_, committed_next_seq_, std::move(target));
+  rebuild_ = std::make_unique<Aggregator>(RebuildOptions(options_), db_, committed_next_seq_, RebuildTarget(g));
   if (mirror_ != nullptr) rebuild_->MirrorCheckpoint(mirror_);
   s = rebuild_->Start();
   if (!s.ok()) return s;
@@ -316,13 +325,6 @@ Status RebuildOffline(const StoreOptions& options, RebuildReport* out) {
   Database::Generation g;
   s = db->OpenGeneration(generation, &g);
   if (!s.ok()) return s;
-  AggregatorTarget target;
-  target.counters = g.counters;
-  target.sessions = g.sessions;
-  target.meta_prefix = kMetaRebuildPrefix;
-  target.thread_name = "fh-rebuild";
-  StoreOptions o = options;
-  o.aggregate_live = true;
   const std::atomic<uint64_t> next_seq(meta.next_seq);
   // Caught up means past the last record: seqs of a failed group are never
   // used, so next_seq - 1 may name no record.
@@ -340,7 +342,7 @@ Status RebuildOffline(const StoreOptions& options, RebuildReport* out) {
   const double cpu0 = CpuSeconds();
   const int64_t wall0 = SteadyMs();
   {
-    Aggregator rebuild(o, db.get(), &next_seq, std::move(target));
+    Aggregator rebuild(RebuildOptions(options), db.get(), &next_seq, RebuildTarget(g));
     s = rebuild.Start();
     if (!s.ok()) return s;
     while (!rebuild.WaitFor(last + 1, 1000)) {
