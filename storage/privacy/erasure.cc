@@ -152,22 +152,22 @@ Status Eraser::Discover(Active* a, std::vector<ActiveItem>* items) {
   // 1. The identities to follow and the sessions they touch.
   std::set<std::string> sessions;
   std::set<std::pair<char, std::string>> identities;
-  std::vector<std::pair<char, std::string>> todo;
+  std::vector<std::pair<char, std::string>> to_follow;
   if (job->kind == IdentityKind::kSessionId) {
     sessions.insert(job->id);
   } else {
-    todo.emplace_back(job->kind == IdentityKind::kUserId ? kIdentityUser : kIdentityAnonymous, job->id);
+    to_follow.emplace_back(job->kind == IdentityKind::kUserId ? kIdentityUser : kIdentityAnonymous, job->id);
   }
   // A later discovery (the last step, or a resumed job) starts from every
   // identity and session found before: the records that linked them may be
   // redacted by now, and no longer lead to them.
-  for (const auto& ident : job->linked) todo.push_back(ident);
-  for (const auto& ident : a->identities) todo.push_back(ident);
+  for (const auto& ident : job->linked) to_follow.push_back(ident);
+  for (const auto& ident : a->identities) to_follow.push_back(ident);
   sessions.insert(a->sessions.begin(), a->sessions.end());
   rocksdb::ReadOptions plain;
-  while (!todo.empty() && identities.size() < kMaxLinkedIdentities) {
-    auto ident = todo.back();
-    todo.pop_back();
+  while (!to_follow.empty() && identities.size() < kMaxLinkedIdentities) {
+    auto ident = to_follow.back();
+    to_follow.pop_back();
     if (!identities.insert(ident).second) continue;
     // Per-record keys (older stores), then (identity, session) keys expanded
     // through the session index by the session hash they end with.
@@ -197,8 +197,8 @@ Status Eraser::Discover(Active* a, std::vector<ActiveItem>* items) {
       const std::string& field = ident.first == kIdentityUser ? e.user_id : e.anonymous_id;
       if (!found || field != ident.second) continue;  // a hash collision or a redacted record
       sessions.insert(e.session_id);
-      if (!e.anonymous_id.empty()) todo.emplace_back(kIdentityAnonymous, e.anonymous_id);
-      if (!e.user_id.empty()) todo.emplace_back(kIdentityUser, e.user_id);
+      if (!e.anonymous_id.empty()) to_follow.emplace_back(kIdentityAnonymous, e.anonymous_id);
+      if (!e.user_id.empty()) to_follow.emplace_back(kIdentityUser, e.user_id);
     }
   }
   a->identities.insert(identities.begin(), identities.end());
@@ -207,21 +207,10 @@ Status Eraser::Discover(Active* a, std::vector<ActiveItem>* items) {
   // 2. Every record of those sessions, and whether each session is closed:
   // no open-session row and every record at or below the aggregator's
   // checkpoint, read in one snapshot (the aggregator writes both in one batch).
-  const rocksdb::Snapshot* snap = db.db()->GetSnapshot();
-  struct Release {
-    rocksdb::DB* db;
-    const rocksdb::Snapshot* snap;
-    ~Release() { db->ReleaseSnapshot(snap); }
-  } release{db.db(), snap};
-  rocksdb::ReadOptions ro;
-  ro.snapshot = snap;
+  SnapshotReads snapshot(db);
+  const rocksdb::ReadOptions& ro = snapshot.ro;
   uint64_t checkpoint = 0;
-  {
-    std::string v;
-    rocksdb::Status g = db.db()->Get(ro, db.meta(), kMetaAggCheckpoint, &v);
-    if (g.ok() && v.size() == 8) checkpoint = GetBe64(v);
-    else if (!g.ok() && !g.IsNotFound()) return FromRocks(g, "erasure: read aggregator checkpoint");
-  }
+  if (Status c = ReadAggCheckpoint(db, ro, &checkpoint); !c.ok()) return c;
   for (const std::string& sid : sessions) {
     std::vector<uint64_t> seqs;
     Status s = ScanIndex(db, db.session_index(), SessionIndexPrefix(sid), &seqs);

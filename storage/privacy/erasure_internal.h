@@ -58,6 +58,32 @@ inline Status GetRecord(const Database& db, const rocksdb::ReadOptions& ro, uint
   return Status::Ok();
 }
 
+// Reads from one snapshot, released with it: the aggregator writes its
+// checkpoint and its open-session rows in one batch, so both are read
+// together.
+class SnapshotReads {
+ public:
+  explicit SnapshotReads(const Database& db) : db_(db.db()), snap_(db_->GetSnapshot()) { ro.snapshot = snap_; }
+  ~SnapshotReads() { db_->ReleaseSnapshot(snap_); }
+  SnapshotReads(const SnapshotReads&) = delete;
+  SnapshotReads& operator=(const SnapshotReads&) = delete;
+  rocksdb::ReadOptions ro;
+
+ private:
+  rocksdb::DB* const db_;
+  const rocksdb::Snapshot* const snap_;
+};
+
+// The aggregator's checkpoint as `ro` sees it (0 when none is stored yet).
+inline Status ReadAggCheckpoint(const Database& db, const rocksdb::ReadOptions& ro, uint64_t* checkpoint) {
+  *checkpoint = 0;
+  std::string v;
+  rocksdb::Status g = db.db()->Get(ro, db.meta(), kMetaAggCheckpoint, &v);
+  if (g.ok() && v.size() == 8) *checkpoint = GetBe64(v);
+  else if (!g.ok() && !g.IsNotFound()) return FromRocks(g, "erasure: read aggregator checkpoint");
+  return Status::Ok();
+}
+
 // The seqs under a hashed-prefix index (identities or session_index).
 inline Status ScanIndex(const Database& db, rocksdb::ColumnFamilyHandle* cf, const std::string& prefix,
                  std::vector<uint64_t>* seqs) {

@@ -66,18 +66,12 @@ Status Eraser::ResumeJobs() {
 
 Status Eraser::Rename(Job* job) {
   const Database& db = *db_;
-  const rocksdb::Snapshot* snap = db.db()->GetSnapshot();
-  struct Release {
-    rocksdb::DB* db;
-    const rocksdb::Snapshot* snap;
-    ~Release() { db->ReleaseSnapshot(snap); }
-  } release{db.db(), snap};
-  rocksdb::ReadOptions ro;
-  ro.snapshot = snap;
+  SnapshotReads snapshot(db);
+  const rocksdb::ReadOptions& ro = snapshot.ro;
   uint64_t checkpoint = 0;
-  std::string v;
-  rocksdb::Status g = db.db()->Get(ro, db.meta(), kMetaAggCheckpoint, &v);
-  if (g.ok() && v.size() == 8) checkpoint = GetBe64(v);
+  // An unreadable checkpoint reads as 0, as none stored: nothing counts as
+  // closed, and the renames wait for the next tick.
+  (void)ReadAggCheckpoint(db, ro, &checkpoint);
   // The redacted records of each still-open session, plus records of the
   // same session stored since (a tab left open, not suppressed): they belong
   // to the same aggregator session and are erased with it.
@@ -106,7 +100,7 @@ Status Eraser::Rename(Job* job) {
       if (found && e.session_id == sid) late.push_back(std::move(e));
     }
     std::string head;
-    g = db.db()->Get(ro, db.sessions(), SessionHeadKey(sid), &head);
+    rocksdb::Status g = db.db()->Get(ro, db.sessions(), SessionHeadKey(sid), &head);
     if (!g.ok() && !g.IsNotFound()) return FromRocks(g, "erasure: read session state");
     bool closed = g.IsNotFound();
     for (const auto& e : events) closed = closed && e.seq <= checkpoint;
