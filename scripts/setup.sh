@@ -5,7 +5,8 @@
 set -euo pipefail
 
 build_pkgs=(g++ cmake ninja-build ccache pkg-config libboost-dev libsimdjson-dev libspdlog-dev
-            librocksdb-dev zlib1g-dev libtomlplusplus-dev catch2)
+            librocksdb-dev zlib1g-dev libtomlplusplus-dev catch2
+            libjemalloc-dev)  # jemalloc: linked statically into foothold (CMakeLists.txt)
 test_pkgs=(curl prometheus haproxy chromium rocksdb-tools clickhouse-server clickhouse-client  # rocksdb-tools: ldb corrupts a store in the dashboard test
            clang libclang-rt-14-dev  # libFuzzer (scripts/fuzz.sh)
            podman buildah podman-compose debootstrap runc netavark aardvark-dns)  # scripts/container.sh (the CTest test "container")

@@ -40,6 +40,7 @@ std::string_view View(const rocksdb::Slice& s) { return std::string_view(s.data(
 // rocksdb::Status is checked without a branch after every Put.
 class BatchBuilder {
  public:
+  explicit BatchBuilder(rocksdb::WriteBatch* batch) : batch_(*batch) { batch_.Clear(); }
   void Put(rocksdb::ColumnFamilyHandle* cf, std::string_view key, std::string_view value) {
     Keep(batch_.Put(cf, rocksdb::Slice(key.data(), key.size()),
                     rocksdb::Slice(value.data(), value.size())));
@@ -51,7 +52,7 @@ class BatchBuilder {
   void Keep(const rocksdb::Status& s) {
     if (!s.ok() && status_.ok()) status_ = s;
   }
-  rocksdb::WriteBatch batch_;
+  rocksdb::WriteBatch& batch_;
   rocksdb::Status status_;
 };
 
@@ -148,6 +149,7 @@ Writer::Writer(const StoreOptions& options, Database* db, uint64_t next_seq,
       db_(db),
       counters_(counters),
       next_seq_(next_seq),
+      group_batch_(std::make_unique<rocksdb::WriteBatch>()),
       retention_(db, retention_floor),
       next_retention_(std::chrono::steady_clock::now()),  // first pass right after open
       eraser_(options, db, std::move(secret)),
@@ -539,7 +541,7 @@ void Writer::CommitGroup(std::vector<Request>* group) {
   }
 
   // 3. Decide every event in order and build the one WriteBatch.
-  BatchBuilder batch;
+  BatchBuilder batch(group_batch_.get());
   uint64_t seq = next_seq_;
   uint64_t stored = 0;
   uint64_t duplicates = 0;

@@ -18,6 +18,7 @@
 #include <deque>
 #include <functional>
 #include <list>
+#include <memory>
 #include <unordered_map>
 #include <utility>
 #include <mutex>
@@ -33,6 +34,10 @@
 #include "storage/log/retention.h"
 #include "storage/log/sessionizer.h"
 #include "storage/privacy/erasure.h"
+
+namespace rocksdb {
+class WriteBatch;
+}  // namespace rocksdb
 
 namespace foothold::storage {
 
@@ -162,6 +167,10 @@ class Writer {
 
   // Writer-thread state.
   uint64_t next_seq_;
+  // Every group's WriteBatch, cleared and reused: a 100-event request is ~35 KB
+  // of batch, and growing a fresh one per group cost a copy per doubling and
+  // large allocations. Keeps the capacity of the largest group seen.
+  std::unique_ptr<rocksdb::WriteBatch> group_batch_;
   VisitorCache visitors_{kVisitorCacheEntries};
   SessionCounts session_counts_;
   Retention retention_;
