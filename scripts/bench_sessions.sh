@@ -11,7 +11,8 @@
 #   2. the batch100-fresh load of bench.sh (10-event visits, new session ids all run) for the
 #      given seconds: events/s, events per server CPU-second, the aggregator's lag (max while
 #      loaded, catch-up after), the server's peak RSS during this load (VmHWM reset before it) and
-#      over the whole run, and the RSS at rest 5 s after the catch-up.
+#      over the whole run, the RocksDB memtables, block cache and table readers at their largest
+#      (/metrics), and the RSS at rest 5 s after the catch-up.
 # Prints both runs side by side and the ratios against the targets, and /proc/PID/smaps_rollup at
 # rest after the large run.
 # A benchmark, never a test: it exits non-zero only when something breaks (the server dies,
@@ -139,11 +140,12 @@ catch_up() {
   die "the aggregator did not catch up within 300 s"
 }
 
-sampler() {  # every 200 ms "lag memtable-bytes block-cache-bytes", until $work/stop-sampler exists
+sampler() {  # every 200 ms "lag memtables block-cache table-readers" (bytes), until $work/stop-sampler exists
   while [ ! -e "$work/stop-sampler" ]; do
     curl -fs --max-time 2 "$fh_url/metrics" 2>/dev/null | awk '
       $1 == "foothold_aggregator_lag_seconds" { l = $2 } $1 == "foothold_rocksdb_memtable_bytes" { m = $2 }
-      $1 == "foothold_rocksdb_block_cache_bytes" { c = $2 } END { if (l != "") print l, m, c }' >>"$1" || true
+      $1 == "foothold_rocksdb_block_cache_bytes" { c = $2 } $1 == "foothold_rocksdb_table_readers_bytes" { t = $2 }
+      END { if (l != "") print l, m, c, t + 0 }' >>"$1" || true
     sleep 0.2
   done
 }
@@ -209,6 +211,7 @@ PY
   R[$k.lag]=$(awk 'BEGIN { m = 0 } $1 > m { m = $1 } END { printf "%.2f", m }' "$samples")
   R[$k.memtables]=$(awk 'BEGIN { m = 0 } $2 > m { m = $2 } END { printf "%.0f", m / 1048576 }' "$samples")
   R[$k.cache]=$(awk 'BEGIN { m = 0 } $3 > m { m = $3 } END { printf "%.0f", m / 1048576 }' "$samples")
+  R[$k.readers]=$(awk 'BEGIN { m = 0 } $4 > m { m = $4 } END { printf "%.0f", m / 1048576 }' "$samples")
   R[$k.catchup]=$caught
   R[$k.after]=$(metric foothold_aggregator_open_sessions "$work/m")
   R[$k.load_peak]=$([ "$hwm_reset" = 1 ] && status_mib "$fh_pid" VmHWM || echo n/a)
@@ -244,6 +247,7 @@ row "batch100-fresh: catch-up s" "${R[$small.catchup]}" "${R[$large.catchup]}"
 row "batch100-fresh: peak RSS MiB (this load)" "${R[$small.load_peak]}" "${R[$large.load_peak]}"
 row "  RocksDB memtables, max MiB (/metrics)" "${R[$small.memtables]}" "${R[$large.memtables]}"
 row "  RocksDB block cache, max MiB (/metrics)" "${R[$small.cache]}" "${R[$large.cache]}"
+row "  RocksDB table readers, max MiB (/metrics)" "${R[$small.readers]}" "${R[$large.readers]}"
 row "open sessions after the load" "${R[$small.after]}" "${R[$large.after]}"
 row "peak RSS MiB (whole run)" "${R[$small.peak]}" "${R[$large.peak]}"
 row "RSS MiB at rest (5 s after catch-up)" "${R[$small.rest]}" "${R[$large.rest]}"

@@ -382,6 +382,7 @@ StoreStats EventStore::stats() const {
     s.sst_bytes = prop(rocksdb::DB::Properties::kTotalSstFilesSize);
     s.memtable_bytes = prop(rocksdb::DB::Properties::kCurSizeAllMemTables);
     s.pending_compaction_bytes = prop(rocksdb::DB::Properties::kEstimatePendingCompactionBytes);
+    s.table_readers_bytes = prop(rocksdb::DB::Properties::kEstimateTableReadersMem);
     // DB-wide figures (the block cache is shared by every column family).
     uint64_t v = 0;
     if (db->GetIntProperty(rocksdb::DB::Properties::kNumRunningCompactions, &v)) s.running_compactions = v;

@@ -205,6 +205,10 @@ struct StoreStats {
   uint64_t pending_compaction_bytes = 0;  // estimate
   uint64_t running_compactions = 0;
   uint64_t block_cache_bytes = 0;         // in use
+  // Table readers' memory outside the block cache: the filters and indexes of the
+  // point-lookup families (storage/README.md "Compaction and filters"). Grows with
+  // their keys, e.g. dedupe's one key per event of the last dedupe.window.
+  uint64_t table_readers_bytes = 0;
 };
 
 class EventStore {

@@ -268,6 +268,9 @@ std::string Metrics::Render(const storage::EventStore* store, bool draining) con
            ll(s.running_compactions));
     Single(&out, "foothold_rocksdb_block_cache_bytes", "gauge", "Bytes in RocksDB's block cache.",
            ll(s.block_cache_bytes));
+    Single(&out, "foothold_rocksdb_table_readers_bytes", "gauge",
+           "Memory of RocksDB's open table readers outside the block cache (filters, indexes).",
+           ll(s.table_readers_bytes));
 
     storage::AggregatorStats a = store->aggregator_stats();
     Gauge(&out, "foothold_aggregator_lag_seconds",

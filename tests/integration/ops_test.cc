@@ -36,6 +36,7 @@ TEST_CASE("metrics count requests, events and rejections", "[integration]") {
   CHECK(m.body.find("foothold_aggregator_lag_seconds 0.000\n") != std::string::npos);
   CHECK(m.body.find("foothold_writer_group_events_count 1\n") != std::string::npos);
   CHECK(m.body.find("foothold_rocksdb_memtable_bytes ") != std::string::npos);
+  CHECK(m.body.find("foothold_rocksdb_table_readers_bytes ") != std::string::npos);
   CHECK(m.header("content-type").rfind("text/plain; version=0.0.4", 0) == 0);
   CHECK(m.body.find("foothold_events_total{outcome=\"accepted\"} 1\n") != std::string::npos);
   CHECK(m.body.find("foothold_rejections_total{code=\"event_name_invalid\"} 1\n") != std::string::npos);
