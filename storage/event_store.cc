@@ -136,6 +136,12 @@ void EventStore::CommitNow() {
   if (impl_->writer) impl_->writer->CommitNow();
 }
 
+void EventStore::SetGroupCallbacksDone(std::function<void()> hook) {
+  if (impl_->writer) impl_->writer->SetGroupCallbacksDone(std::move(hook));
+}
+
+bool EventStore::OnWriterThread() const { return impl_->writer && impl_->writer->OnWriterThread(); }
+
 Status EventStore::ReadEvent(std::string_view event_id, proto::Event* out) const {
   *out = proto::Event{};
   std::shared_lock<std::shared_mutex> lock(impl_->db_mu);

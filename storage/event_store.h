@@ -235,6 +235,15 @@ class EventStore {
   // Ends the writer's linger: what is queued is committed now. Thread-safe, cheap.
   void CommitNow();
 
+  // `hook` runs on the writer thread after the AppendCallbacks of each group
+  // (committed or failed), so a caller that parks its completions can hand
+  // them over once a group instead of once a request (the HTTP server wakes
+  // each I/O thread once). Set it before appending; nullptr removes it.
+  // Thread-safe; the hook must not call back into the store.
+  void SetGroupCallbacksDone(std::function<void()> hook);
+  // True on the writer thread: inside an AppendCallback, SetGroupCallbacksDone's hook follows.
+  bool OnWriterThread() const;
+
   // The stored events of a session ordered by (event_time, seq). NotFound when
   // the session has no stored events. Holds the whole session in memory: for
   // tests and small sessions; the HTTP readback pages with ReadSessionPage.

@@ -1,5 +1,6 @@
 #include "server/http/connection.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cstring>
 #include <string_view>
@@ -54,6 +55,34 @@ proto::IpAddress PeerOf(const Socket& socket) {
 }
 
 }  // namespace
+
+Worker::~Worker() {
+  std::vector<std::pair<std::shared_ptr<Connection>, Response>> dropped;
+  std::lock_guard<std::mutex> lock(completed_mu);
+  dropped.swap(completed);
+}
+
+void Worker::ParkCompleted(std::shared_ptr<Connection> conn, Response&& r) {
+  std::lock_guard<std::mutex> lock(completed_mu);
+  completed.emplace_back(std::move(conn), std::move(r));
+}
+
+void Worker::FlushCompleted() {
+  {
+    std::lock_guard<std::mutex> lock(completed_mu);
+    if (completed.empty() || completed_posted) return;
+    completed_posted = true;
+  }
+  asio::post(ioc, [this] {
+    std::vector<std::pair<std::shared_ptr<Connection>, Response>> ready;
+    {
+      std::lock_guard<std::mutex> lock(completed_mu);
+      ready.swap(completed);
+      completed_posted = false;
+    }
+    for (auto& [conn, r] : ready) conn->Reply(std::move(r), /*counted=*/true);
+  });
+}
 
 Connection::Connection(Socket&& socket, Worker* worker, ConnectionContext* ctx, Listener listener)
     : socket_(std::move(socket)), timer_(socket_.get_executor()), worker_(worker), ctx_(ctx), listener_(listener) {
@@ -172,41 +201,68 @@ void Connection::ReadHeader() {
   parser_.emplace();
   parser_->header_limit(static_cast<std::uint32_t>(limits.max_header_bytes));
   parser_->body_limit(limits.max_body_bytes);
-  SetDeadline(ctx_->config->http.header_timeout_ms);
-  http::async_read_header(socket_, buffer_, *parser_,
-                          [self = shared_from_this()](beast::error_code ec, size_t) { self->OnHeader(ec); });
+  continue_checked_ = false;
+  Parse();
 }
 
-void Connection::OnHeader(beast::error_code ec) {
-  if (state_ == State::kClosed) return;
-  if (ec) return ReplyParseError(ec);
-  if (parser_->is_done()) return Dispatch();
-  auto& req = parser_->get();
-  auto expect = req[http::field::expect];
-  if (req.version() >= 11 && beast::iequals(expect, "100-continue")) {  // never a 1xx to HTTP/1.0
-    // curl and some SDKs wait for this before sending a body.
-    static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
-    SetDeadline(ctx_->config->http.body_timeout_ms);
-    asio::async_write(socket_, asio::buffer(kContinue.data(), kContinue.size()),
-                      [self = shared_from_this()](beast::error_code wec, size_t) {
-                        if (wec) return self->CloseNow();
-                        self->ReadBody();
-                      });
-    return;
+// The parser is fed synchronously from buffer_, and the socket is read only
+// when it needs more: a request that arrived whole (every beacon) is parsed
+// and dispatched in the handler that read it, with no completion handlers
+// posted in between (Beast's async_read posts one per call, and it took two
+// calls a request, header then body).
+void Connection::Parse() {
+  beast::error_code ec;
+  while (!parser_->is_done()) {
+    if (parser_->is_header_done() && !continue_checked_) {
+      continue_checked_ = true;
+      auto& req = parser_->get();
+      if (req.version() >= 11 && beast::iequals(req[http::field::expect], "100-continue")) {  // never a 1xx to HTTP/1.0
+        // curl and some SDKs wait for this before sending a body.
+        static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+        SetDeadline(ctx_->config->http.body_timeout_ms);
+        asio::async_write(socket_, asio::buffer(kContinue.data(), kContinue.size()),
+                          [self = shared_from_this()](beast::error_code wec, size_t) {
+                            if (wec || self->state_ == State::kClosed) return self->CloseNow();
+                            self->Parse();
+                          });
+        return;
+      }
+    }
+    if (buffer_.size() == 0) return ReadMore();
+    const size_t used = parser_->put(buffer_.data(), ec);
+    buffer_.consume(used);
+    if (ec == http::error::need_more) {
+      ec = {};
+      return ReadMore();
+    }
+    if (ec) return ReplyParseError(ec);
   }
-  ReadBody();
-}
-
-void Connection::ReadBody() {
-  SetDeadline(ctx_->config->http.body_timeout_ms);
-  http::async_read(socket_, buffer_, *parser_,
-                   [self = shared_from_this()](beast::error_code ec, size_t) { self->OnBody(ec); });
-}
-
-void Connection::OnBody(beast::error_code ec) {
-  if (state_ == State::kClosed) return;
-  if (ec) return ReplyParseError(ec);
   Dispatch();
+}
+
+void Connection::ReadMore() {
+  SetDeadline(parser_->is_header_done() ? ctx_->config->http.body_timeout_ms : ctx_->config->http.header_timeout_ms);
+  // As Beast's read: up to 64 KiB at a time, never past the buffer's limit.
+  const size_t want = std::min<size_t>(65536, buffer_.max_size() - buffer_.size());
+  socket_.async_read_some(buffer_.prepare(want), [self = shared_from_this()](beast::error_code ec, size_t n) {
+    if (self->state_ == State::kClosed) return;
+    self->buffer_.commit(n);
+    if (ec == asio::error::eof) {
+      // As Beast: EOF before any byte of a message is end_of_stream; within
+      // one, the parser decides (a request never ends at EOF: partial_message).
+      if (!self->parser_->got_some()) {
+        ec = http::error::end_of_stream;
+      } else {
+        ec = {};
+        self->parser_->put_eof(ec);
+        if (!ec && !self->parser_->is_done()) ec = http::error::partial_message;
+      }
+      if (ec) return self->ReplyParseError(ec);
+      return self->Dispatch();
+    }
+    if (ec) return self->ReplyParseError(ec);
+    self->Parse();
+  });
 }
 
 void Connection::ReplyParseError(beast::error_code ec) {
@@ -304,10 +360,13 @@ void Connection::Dispatch() {
     // callback (kept by the writer until its next group) does not keep the
     // Connection alive on a foreign thread.
     std::shared_ptr<Connection> conn = std::move(self);
-    if (conn->worker_->ioc.get_executor().running_in_this_thread()) {
+    Worker* w = conn->worker_;
+    if (w->ioc.get_executor().running_in_this_thread()) {
       conn->Reply(std::move(r), /*counted=*/true);
+    } else if (conn->ctx_->store->OnWriterThread()) {
+      // Answered when the writer's group is done (EventStore::SetGroupCallbacksDone).
+      w->ParkCompleted(std::move(conn), std::move(r));
     } else {
-      Worker* w = conn->worker_;
       asio::post(w->ioc, [conn = std::move(conn), r = std::move(r)]() mutable { conn->Reply(std::move(r), true); });
     }
   });
@@ -356,17 +415,36 @@ void Connection::Reply(Response&& r, bool counted) {
   }
   out_ += "\r\n";
   if (!head_request_) out_ += r.body;
+  // The socket is non-blocking (see the constructor): an answer that fits the
+  // socket buffer, as nearly all do, goes out now, with no asynchronous write
+  // and no completion handler posted for it.
+  beast::error_code ec;
+  const size_t sent = socket_.write_some(asio::buffer(out_), ec);
+  if (ec == asio::error::would_block || ec == asio::error::try_again) {
+    ec = {};
+  } else if (ec || sent == out_.size()) {
+    return OnWrite(keep_alive, counted, ec, /*in_reply=*/true);
+  }
   SetDeadline(ctx_->config->http.body_timeout_ms);
-  asio::async_write(socket_, asio::buffer(out_),
-                    [self = shared_from_this(), keep_alive, counted](beast::error_code ec, size_t) {
-                      self->OnWrite(keep_alive, counted, ec);
+  asio::async_write(socket_, asio::buffer(out_.data() + sent, out_.size() - sent),
+                    [self = shared_from_this(), keep_alive, counted](beast::error_code wec, size_t) {
+                      self->OnWrite(keep_alive, counted, wec, /*in_reply=*/false);
                     });
 }
 
-void Connection::OnWrite(bool keep_alive, bool counted, beast::error_code ec) {
+void Connection::OnWrite(bool keep_alive, bool counted, beast::error_code ec, bool in_reply) {
   if (counted) ctx_->in_flight.fetch_sub(1, std::memory_order_relaxed);
   if (ec) return CloseNow();
   if (!keep_alive) return LingerClose();
+  if (in_reply && buffer_.size() > 0) {
+    // A pipelined request is waiting: serve it from a fresh handler, so that a
+    // long pipeline of synchronous answers does not recurse through Reply.
+    state_ = State::kIdle;
+    asio::post(worker_->ioc, [self = shared_from_this()] {
+      if (self->state_ != State::kClosed) self->WaitForRequest();
+    });
+    return;
+  }
   WaitForRequest();
 }
 

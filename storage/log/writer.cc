@@ -34,6 +34,9 @@ bool HasClientEventId(const proto::Event& e) {
   return (e.flags & proto::kFlagEventIdAssigned) == 0 && !e.event_id.empty();
 }
 
+// The Writer whose thread this is (null on every other thread).
+thread_local const Writer* tls_writer = nullptr;
+
 std::string_view View(const rocksdb::Slice& s) { return std::string_view(s.data(), s.size()); }
 
 // Collects the first error of a series of WriteBatch operations, so each
@@ -164,6 +167,7 @@ Writer::Writer(const StoreOptions& options, Database* db, uint64_t next_seq,
   counters_->erasure_jobs_pending.store(eraser_.renames_pending() ? 1 : 0, std::memory_order_relaxed);
   thread_ = std::thread([this] {
     pthread_setname_np(pthread_self(), "fh-writer");  // for top -H, perf --per-thread
+    tls_writer = this;
     Run();
   });
 }
@@ -202,6 +206,13 @@ void Writer::CommitNow() {
   }
   if (wake) cv_.notify_one();
 }
+
+void Writer::SetGroupCallbacksDone(std::function<void()> hook) {
+  std::lock_guard<std::mutex> lock(hook_mu_);
+  group_callbacks_done_ = std::move(hook);
+}
+
+bool Writer::OnWriterThread() const { return tls_writer == this; }
 
 uint64_t Writer::RunRetention(int64_t now_ms) {
   if (options_.retention_days <= 0) return 0;
@@ -371,6 +382,9 @@ void Writer::Run() {
         group.front().task();
       } else {
         CommitGroup(&group);
+        // Every callback of the group ran (CommitGroup calls each exactly once, on every path).
+        std::lock_guard<std::mutex> lock(hook_mu_);
+        if (group_callbacks_done_) group_callbacks_done_();
       }
     }
     // Closing drains appends; a retention batch would only delay it.

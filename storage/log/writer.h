@@ -95,6 +95,9 @@ class Writer {
   // See EventStore::Append and EventStore::CommitNow.
   Status Append(std::vector<proto::Event> events, AppendCallback done, bool defer_commit);
   void CommitNow();
+  // See EventStore::SetGroupCallbacksDone and EventStore::OnWriterThread.
+  void SetGroupCallbacksDone(std::function<void()> hook);
+  bool OnWriterThread() const;
 
   // One full retention pass with cutoff now_ms - retention_days, executed on
   // the writer thread; waits for it. 0 when stopped, failed or disabled.
@@ -181,6 +184,9 @@ class Writer {
   uint64_t recovery_attempts_ = 0;  // since the last failure
   Eraser eraser_;
   std::chrono::steady_clock::time_point next_erasure_tick_;
+
+  std::mutex hook_mu_;  // guards group_callbacks_done_ (taken once a group)
+  std::function<void()> group_callbacks_done_;
 
   std::mutex stop_mu_;  // serializes Stop callers
   std::thread thread_;  // last: started after everything above is ready
