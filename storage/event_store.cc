@@ -128,7 +128,7 @@ Status EventStore::Open(const StoreOptions& options, std::unique_ptr<EventStore>
   return Status::Ok();
 }
 
-Status EventStore::Append(std::vector<proto::Event> events, AppendCallback done, bool defer_commit) {
+Status EventStore::Append(std::vector<proto::Event> events, AppendCallback&& done, bool defer_commit) {
   return impl_->writer->Append(std::move(events), std::move(done), defer_commit);
 }
 

@@ -223,14 +223,15 @@ class EventStore {
   //  - ok: `done` will be called exactly once, after the write (or its failure);
   //  - Busy: the queue is full; NoSpace: free space is below min_free_bytes
   //    (or the last write met a full disk); Unavailable: closed or failed.
-  //    `done` is never called then and nothing was written.
+  //    `done` is never called then, nor moved from (the caller may answer
+  //    through it), and nothing was written.
   // Group commit: unless defer_commit, an idle writer is woken now; it then
   // lingers up to group_commit_us for more appends (or a CommitNow). With
   // defer_commit the caller promises a CommitNow() soon (the HTTP server
   // calls it once per batch of ready requests), which saves a thread wake-up
   // per request.
   // REQUIRES: 1 <= events.size().
-  Status Append(std::vector<proto::Event> events, AppendCallback done, bool defer_commit = false);
+  Status Append(std::vector<proto::Event> events, AppendCallback&& done, bool defer_commit = false);
 
   // Ends the writer's linger: what is queued is committed now. Thread-safe, cheap.
   void CommitNow();

@@ -174,7 +174,7 @@ Writer::Writer(const StoreOptions& options, Database* db, uint64_t next_seq,
 
 Writer::~Writer() { Stop(); }
 
-Status Writer::Append(std::vector<proto::Event> events, AppendCallback done, bool defer_commit) {
+Status Writer::Append(std::vector<proto::Event> events, AppendCallback&& done, bool defer_commit) {
   if (events.empty()) return Status::InvalidArgument("append: no events");
   const size_t n = events.size();
   bool wake = false;
@@ -309,6 +309,7 @@ void Writer::ErasureTick() {
   if (now < next_erasure_tick_) return;
   next_erasure_tick_ = now + std::chrono::seconds(1);
   Status s = eraser_.ResumeJobs();
+  linked_identities_.clear();  // renamed sessions drop their identity keys
   if (!s.ok() && s.code() != Status::Code::kCorruption) MarkFailed(s);
   counters_->erasure_jobs_pending.store(eraser_.renames_pending() ? 1 : 0, std::memory_order_relaxed);
 }
@@ -380,6 +381,7 @@ void Writer::Run() {
     if (!group.empty()) {
       if (group.front().task) {
         group.front().task();
+        linked_identities_.clear();  // a retention run or an erasure step may delete identity keys
       } else {
         CommitGroup(&group);
         // Every callback of the group ran (CommitGroup calls each exactly once, on every path).
@@ -405,6 +407,7 @@ void Writer::RetentionTick() {
   Status s = retention_.Step(*retention_cutoff_, options_.durability == config::Durability::kSync,
                              &n, &done);
   counters_->retention_deleted.fetch_add(n, std::memory_order_relaxed);
+  if (n > 0 || !s.ok()) linked_identities_.clear();  // deleted with their sessions' last records
   if (!s.ok()) {
     // A record that does not decode stops this pass but is no reason to stop
     // accepting events; an I/O error on the store is.
@@ -627,8 +630,14 @@ void Writer::CommitGroup(std::vector<Request>* group) {
       proto::EncodeRecord(e, &buf);
       batch.Put(db_->log(), LogKey(e.seq), buf);
       if (!overflow) index_keys.push_back(SessionIndexKey(e.session_id, e.event_time_ms, e.seq));
-      if (!e.anonymous_id.empty()) identity_keys.push_back(IdentitySessionKey(kIdentityAnonymousSession, e.anonymous_id, e.session_id));
-      if (!e.user_id.empty()) identity_keys.push_back(IdentitySessionKey(kIdentityUserSession, e.user_id, e.session_id));
+      if (!e.anonymous_id.empty()) {
+        std::string key = IdentitySessionKey(kIdentityAnonymousSession, e.anonymous_id, e.session_id);
+        if (!linked_identities_.contains(key)) identity_keys.push_back(std::move(key));
+      }
+      if (!e.user_id.empty()) {
+        std::string key = IdentitySessionKey(kIdentityUserSession, e.user_id, e.session_id);
+        if (!linked_identities_.contains(key)) identity_keys.push_back(std::move(key));
+      }
       result.outcomes.push_back(AppendOutcome::kStored);
       result.seqs.push_back(e.seq);
       ++stored;
@@ -670,6 +679,8 @@ void Writer::CommitGroup(std::vector<Request>* group) {
   }
   next_seq_ = seq;
   for (const std::string& key : dirty) visitors_.Put(key, *visitors[key].state);
+  if (linked_identities_.size() + identity_keys.size() > kLinkedIdentities) linked_identities_.clear();
+  for (std::string& key : identity_keys) linked_identities_.insert(std::move(key));
   counters_->groups_committed.fetch_add(1, std::memory_order_relaxed);
   counters_->events_committed.fetch_add(stored, std::memory_order_relaxed);
   counters_->duplicates.fetch_add(duplicates, std::memory_order_relaxed);

@@ -20,6 +20,7 @@
 #include <list>
 #include <memory>
 #include <unordered_map>
+#include <unordered_set>
 #include <utility>
 #include <mutex>
 #include <optional>
@@ -93,7 +94,7 @@ class Writer {
   Writer& operator=(const Writer&) = delete;
 
   // See EventStore::Append and EventStore::CommitNow.
-  Status Append(std::vector<proto::Event> events, AppendCallback done, bool defer_commit);
+  Status Append(std::vector<proto::Event> events, AppendCallback&& done, bool defer_commit);
   void CommitNow();
   // See EventStore::SetGroupCallbacksDone and EventStore::OnWriterThread.
   void SetGroupCallbacksDone(std::function<void()> hook);
@@ -175,6 +176,12 @@ class Writer {
   // large allocations. Keeps the capacity of the largest group seen.
   std::unique_ptr<rocksdb::WriteBatch> group_batch_;
   VisitorCache visitors_{kVisitorCacheEntries};
+  // (identity, session) keys this writer committed lately (storage/README.md,
+  // the identities family): a session's later events skip the Put of a key
+  // that is there already, one memtable insert an event less. Emptied when
+  // full and whenever retention or an erasure may have deleted such keys.
+  static constexpr size_t kLinkedIdentities = 1 << 16;
+  std::unordered_set<std::string> linked_identities_;
   SessionCounts session_counts_;
   Retention retention_;
   std::optional<int64_t> retention_cutoff_;  // a periodic pass in progress
