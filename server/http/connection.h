@@ -27,6 +27,7 @@
 #include "config/config.h"
 #include "proto/decode.h"
 #include "server/http/http_types.h"
+#include "server/http/simple_request.h"
 
 namespace foothold::storage {
 class EventStore;
@@ -119,7 +120,11 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // Feeds buffer_ to the parser; reads more when it needs more, then Dispatch.
   void Parse();
   void ReadMore();
+  // Builds the Request from Beast's parser (Dispatch) or from a simple parse
+  // of buffer_ (DispatchSimple, which consumes it), then hands it to Handle.
   void Dispatch();
+  void DispatchSimple(const SimpleRequest& m);
+  void Handle(Request&& req);
   void Reply(Response&& r, bool counted);
   // `in_reply`: the write completed synchronously, inside Reply.
   void OnWrite(bool keep_alive, bool counted, boost::beast::error_code ec, bool in_reply);
