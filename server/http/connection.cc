@@ -191,6 +191,18 @@ void Connection::ReadFirst() {
     return;
   }
   if (ec || n == 0) return CloseNow();  // EOF or reset while idle: nothing to answer
+  if (buffer_.size() == 0) {
+    // Exactly one whole plain request (the usual beacon): served straight from
+    // the scratch buffer, with no copy into buffer_ and no buffer to free.
+    SimpleRequest simple;
+    const auto& limits = ctx_->config->limits;
+    if (ParseSimpleRequest(std::string_view(worker_->scratch.get(), n), limits.max_header_bytes,
+                           limits.max_body_bytes, &simple) == SimpleParse::kDone &&
+        simple.message_bytes == n) {
+      state_ = State::kReading;
+      return DispatchSimple(simple, /*from_buffer=*/false);
+    }
+  }
   std::memcpy(buffer_.prepare(n).data(), worker_->scratch.get(), n);
   buffer_.commit(n);
   ReadHeader();
@@ -206,7 +218,7 @@ void Connection::ReadHeader() {
   const auto* data = static_cast<const char*>(buffer_.data().data());
   if (ParseSimpleRequest(std::string_view(data, buffer_.size()), limits.max_header_bytes, limits.max_body_bytes,
                          &simple) == SimpleParse::kDone) {
-    return DispatchSimple(simple);
+    return DispatchSimple(simple, /*from_buffer=*/true);
   }
   parser_.emplace();
   parser_->header_limit(static_cast<std::uint32_t>(limits.max_header_bytes));
@@ -346,7 +358,7 @@ void Connection::Dispatch() {
   Handle(std::move(req));
 }
 
-void Connection::DispatchSimple(const SimpleRequest& m) {
+void Connection::DispatchSimple(const SimpleRequest& m, bool from_buffer) {
   state_ = State::kHandling;
   Request req;
   req.method = m.method == "POST" ? Method::kPost
@@ -366,7 +378,7 @@ void Connection::DispatchSimple(const SimpleRequest& m) {
   req.body.assign(m.body);
   keep_alive_ = m.keep_alive;
   http11_ = m.http11;
-  buffer_.consume(m.message_bytes);  // after the copies: m views buffer_
+  if (from_buffer) buffer_.consume(m.message_bytes);  // after the copies: m views buffer_
   Handle(std::move(req));
 }
 

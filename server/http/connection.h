@@ -121,9 +121,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void Parse();
   void ReadMore();
   // Builds the Request from Beast's parser (Dispatch) or from a simple parse
-  // of buffer_ (DispatchSimple, which consumes it), then hands it to Handle.
+  // (DispatchSimple: of buffer_, which it consumes, or of the worker's scratch
+  // buffer), then hands it to Handle.
   void Dispatch();
-  void DispatchSimple(const SimpleRequest& m);
+  void DispatchSimple(const SimpleRequest& m, bool from_buffer);
   void Handle(Request&& req);
   void Reply(Response&& r, bool counted);
   // `in_reply`: the write completed synchronously, inside Reply.
