@@ -47,8 +47,7 @@ void Enrich(const config::Config& config, const std::string& ip_secret, const Re
             const proto::IpAddress& client, const config::Source* source, proto::DecodedBatch* batch,
             Metrics* metrics) {
   const std::string stored_ip = proto::StoredIp(client, config.privacy.ip_mode, ip_secret, req.received_at_ms);
-  std::string user_agent = req.user_agent;
-  proto::TruncateUtf8(&user_agent, 512);
+  const std::string_view user_agent = proto::Utf8Prefix(req.user_agent, 512);  // viewed, copied once into each event
   const bool server = source != nullptr && source->kind == config::SourceKind::kServer;
   const bool bot = !server && proto::IsBotUserAgent(req.user_agent);
   for (proto::Event& e : batch->events) {
@@ -182,8 +181,12 @@ void Service::HandleCollectPost(Request&& req, std::string_view query, proto::De
       r.body = OutcomeBody(accepted, dups, rejected_json);
     }
     // With the 503 too, so a cross-origin SDK can read it and its Retry-After.
-    r.headers.insert(r.headers.end(), std::make_move_iterator(cors_headers.begin()),
-                     std::make_move_iterator(cors_headers.end()));
+    if (r.headers.empty()) {
+      r.headers = std::move(cors_headers);  // the 200: no second vector
+    } else {
+      r.headers.insert(r.headers.end(), std::make_move_iterator(cors_headers.begin()),
+                       std::make_move_iterator(cors_headers.end()));
+    }
     respond(std::move(r));
   };
   Status s = store_->Append(std::move(batch.events), std::move(on_written), /*defer_commit=*/true);

@@ -162,7 +162,7 @@ Response WriteKeyRefusal(bool missing, Metrics* metrics) {
 }
 
 void EnrichEvent(proto::Event* e, int64_t received_at_ms, std::optional<int64_t> sent_at_ms,
-                 const config::Config& config, const std::string& ip, const std::string& user_agent,
+                 const config::Config& config, std::string_view ip, std::string_view user_agent,
                  bool bot, const config::Source* source, Metrics* metrics) {
   const proto::TimePolicy policy{config.time.max_past_ms, config.time.max_future_ms};
   switch (proto::AssignEventTime(e, received_at_ms, sent_at_ms, policy)) {
@@ -175,8 +175,8 @@ void EnrichEvent(proto::Event* e, int64_t received_at_ms, std::optional<int64_t>
     e->event_id = proto::NewEventId(received_at_ms);
     e->flags |= proto::kFlagEventIdAssigned;
   }
-  e->ip = ip;
-  e->user_agent = user_agent;
+  e->ip.assign(ip);
+  e->user_agent.assign(user_agent);
   e->bot = bot;
   if (bot) metrics->AddBots(1);
   if (source != nullptr) e->source = source->name;
