@@ -28,6 +28,8 @@ constexpr unsigned char kPixelGif[] = {
 static_assert(sizeof(kPixelGif) == 43);
 
 std::string OutcomeBody(uint64_t accepted, uint64_t duplicates, const std::string& rejected_json) {
+  static constexpr std::string_view kOneBeacon = "{\"accepted\":1,\"duplicates\":0,\"rejected\":[]}";
+  if (accepted == 1 && duplicates == 0 && rejected_json == "\"rejected\":[]") return std::string(kOneBeacon);
   std::string body;
   body.reserve(40 + rejected_json.size());
   body += "{\"accepted\":";

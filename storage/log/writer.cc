@@ -3,6 +3,8 @@
 #include <pthread.h>
 
 #include <algorithm>
+#include <array>
+#include <cstring>
 #include <future>
 #include <string_view>
 #include <unordered_map>
@@ -32,6 +34,36 @@ std::string Mib(uint64_t bytes) { return std::to_string(bytes >> 20) + " MiB"; }
 // would cost a read per event for nothing.
 bool HasClientEventId(const proto::Event& e) {
   return (e.flags & proto::kFlagEventIdAssigned) == 0 && !e.event_id.empty();
+}
+
+// Fixed-size index keys built in place (no heap string an event), equal byte
+// for byte to keys.h's SessionIndexKey and IdentitySessionKey; ordered as the
+// memtable orders them (bytewise).
+template <size_t N>
+struct FixedKey {
+  std::array<char, N> bytes;
+  std::string_view view() const { return std::string_view(bytes.data(), N); }
+  bool operator<(const FixedKey& o) const { return std::memcmp(bytes.data(), o.bytes.data(), N) < 0; }
+  bool operator==(const FixedKey& o) const { return bytes == o.bytes; }
+};
+void StoreBe64(uint64_t v, char* out) {
+  for (int i = 0; i < 8; ++i) out[i] = static_cast<char>((v >> (8 * (7 - i))) & 0xff);
+}
+// SessionIndexKey(session_id, event_time_ms, seq), given Hash64(session_id).
+FixedKey<24> IndexKeyOf(uint64_t session_hash, int64_t event_time_ms, uint64_t seq) {
+  FixedKey<24> k;
+  StoreBe64(session_hash, k.bytes.data());
+  StoreBe64(OffsetBinary(event_time_ms), k.bytes.data() + 8);
+  StoreBe64(seq, k.bytes.data() + 16);
+  return k;
+}
+// IdentitySessionKey(kind, id, session_id), given Hash64(session_id).
+FixedKey<17> IdentityKeyOf(char kind, std::string_view id, uint64_t session_hash) {
+  FixedKey<17> k;
+  k.bytes[0] = kind;
+  StoreBe64(Hash64(id), k.bytes.data() + 1);
+  StoreBe64(session_hash, k.bytes.data() + 9);
+  return k;
 }
 
 // The Writer whose thread this is (null on every other thread).
@@ -570,8 +602,8 @@ void Writer::CommitGroup(std::vector<Request>* group) {
   // memtable skiplist inserts a sorted run near its previous insert instead
   // of searching from the top for every key (the log is sequential already).
   // Order inside a batch has no meaning here: no key is written twice.
-  std::vector<std::string> index_keys;
-  std::vector<std::string> identity_keys;
+  std::vector<FixedKey<24>> index_keys;
+  std::vector<FixedKey<17>> identity_keys;
   std::vector<std::pair<std::string_view, DedupeEntry>> dedupe_puts;
   std::string buf;
   std::vector<AppendResult> results(group->size());
@@ -629,14 +661,15 @@ void Writer::CommitGroup(std::vector<Request>* group) {
       buf.clear();
       proto::EncodeRecord(e, &buf);
       batch.Put(db_->log(), LogKey(e.seq), buf);
-      if (!overflow) index_keys.push_back(SessionIndexKey(e.session_id, e.event_time_ms, e.seq));
+      const uint64_t session_hash = Hash64(e.session_id);
+      if (!overflow) index_keys.push_back(IndexKeyOf(session_hash, e.event_time_ms, e.seq));
       if (!e.anonymous_id.empty()) {
-        std::string key = IdentitySessionKey(kIdentityAnonymousSession, e.anonymous_id, e.session_id);
-        if (!linked_identities_.contains(key)) identity_keys.push_back(std::move(key));
+        const FixedKey<17> key = IdentityKeyOf(kIdentityAnonymousSession, e.anonymous_id, session_hash);
+        if (!linked_identities_.contains(key.view())) identity_keys.push_back(key);
       }
       if (!e.user_id.empty()) {
-        std::string key = IdentitySessionKey(kIdentityUserSession, e.user_id, e.session_id);
-        if (!linked_identities_.contains(key)) identity_keys.push_back(std::move(key));
+        const FixedKey<17> key = IdentityKeyOf(kIdentityUserSession, e.user_id, session_hash);
+        if (!linked_identities_.contains(key.view())) identity_keys.push_back(key);
       }
       result.outcomes.push_back(AppendOutcome::kStored);
       result.seqs.push_back(e.seq);
@@ -644,10 +677,10 @@ void Writer::CommitGroup(std::vector<Request>* group) {
     }
   }
   std::sort(index_keys.begin(), index_keys.end());
-  for (const std::string& key : index_keys) batch.Put(db_->session_index(), key, {});
+  for (const FixedKey<24>& key : index_keys) batch.Put(db_->session_index(), key.view(), {});
   std::sort(identity_keys.begin(), identity_keys.end());
   identity_keys.erase(std::unique(identity_keys.begin(), identity_keys.end()), identity_keys.end());  // one per (identity, session)
-  for (const std::string& key : identity_keys) batch.Put(db_->identities(), key, {});
+  for (const FixedKey<17>& key : identity_keys) batch.Put(db_->identities(), key.view(), {});
   std::sort(dedupe_puts.begin(), dedupe_puts.end(),
             [](const auto& a, const auto& b) { return a.first < b.first; });
   for (const auto& [id, entry] : dedupe_puts) batch.Put(db_->dedupe(), id, EncodeDedupe(entry));
@@ -680,7 +713,7 @@ void Writer::CommitGroup(std::vector<Request>* group) {
   next_seq_ = seq;
   for (const std::string& key : dirty) visitors_.Put(key, *visitors[key].state);
   if (linked_identities_.size() + identity_keys.size() > kLinkedIdentities) linked_identities_.clear();
-  for (std::string& key : identity_keys) linked_identities_.insert(std::move(key));
+  for (const FixedKey<17>& key : identity_keys) linked_identities_.emplace(key.view());
   counters_->groups_committed.fetch_add(1, std::memory_order_relaxed);
   counters_->events_committed.fetch_add(stored, std::memory_order_relaxed);
   counters_->duplicates.fetch_add(duplicates, std::memory_order_relaxed);

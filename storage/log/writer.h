@@ -25,6 +25,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -181,7 +182,11 @@ class Writer {
   // that is there already, one memtable insert an event less. Emptied when
   // full and whenever retention or an erasure may have deleted such keys.
   static constexpr size_t kLinkedIdentities = 1 << 16;
-  std::unordered_set<std::string> linked_identities_;
+  struct ViewHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+  std::unordered_set<std::string, ViewHash, std::equal_to<>> linked_identities_;
   SessionCounts session_counts_;
   Retention retention_;
   std::optional<int64_t> retention_cutoff_;  // a periodic pass in progress
