@@ -253,7 +253,7 @@ void Connection::Parse() {
     if (buffer_.size() == 0) return ReadMore();
     const size_t used = parser_->put(buffer_.data(), ec);
     buffer_.consume(used);
-    if (ec == http::error::need_more) {
+    if (ec == http::error::need_more || (!ec && used == 0)) {  // no progress without more bytes
       ec = {};
       return ReadMore();
     }
