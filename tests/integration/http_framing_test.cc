@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdio>
 #include <string>
 #include <thread>
 #include <vector>
@@ -194,4 +195,23 @@ TEST_CASE("beacons of many connections committed together are each acknowledged 
     // Acknowledged means written: the readback finds it at once.
     CHECK(StoredEvents(f.client, "many-" + std::to_string(i)) == 1);
   }
+}
+
+TEST_CASE("a chunked body, sent chunk by chunk, is read to its last chunk", "[integration]") {
+  Fixture f;
+  RawConn c(f.server.port());
+  REQUIRE(c.connected());
+  const std::string body = Beacon("chunk-1");
+  auto hex = [](size_t n) {
+    char buf[16];
+    std::snprintf(buf, sizeof(buf), "%zx", n);
+    return std::string(buf);
+  };
+  REQUIRE(c.Send("POST /v1/collect HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\n\r\n" +
+                 hex(10) + "\r\n" + body.substr(0, 10) + "\r\n"));
+  CHECK(c.ReadUntil("HTTP/1.1", 1, 50).empty());  // not answered before the last chunk
+  REQUIRE(c.Send(hex(body.size() - 10) + "\r\n" + body.substr(10) + "\r\n0\r\n\r\n"));
+  c.ReadUntil(kAccepted, 1);
+  CHECK(c.Count(kAccepted) == 1);
+  CHECK(StoredEvents(f.client, "chunk-1") == 1);
 }
