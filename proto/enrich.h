@@ -37,5 +37,7 @@ bool IsBotUserAgent(std::string_view user_agent);
 
 // Truncates `s` to at most `max_bytes` without splitting a UTF-8 sequence.
 void TruncateUtf8(std::string* s, size_t max_bytes);
+// The same cut as a view of `s` (no copy).
+std::string_view Utf8Prefix(std::string_view s, size_t max_bytes);
 
 }  // namespace foothold::proto

@@ -128,13 +128,19 @@ Status EventStore::Open(const StoreOptions& options, std::unique_ptr<EventStore>
   return Status::Ok();
 }
 
-Status EventStore::Append(std::vector<proto::Event> events, AppendCallback done, bool defer_commit) {
+Status EventStore::Append(std::vector<proto::Event> events, AppendCallback&& done, bool defer_commit) {
   return impl_->writer->Append(std::move(events), std::move(done), defer_commit);
 }
 
 void EventStore::CommitNow() {
   if (impl_->writer) impl_->writer->CommitNow();
 }
+
+void EventStore::SetGroupCallbacksDone(std::function<void()> hook) {
+  if (impl_->writer) impl_->writer->SetGroupCallbacksDone(std::move(hook));
+}
+
+bool EventStore::OnWriterThread() const { return impl_->writer && impl_->writer->OnWriterThread(); }
 
 Status EventStore::ReadEvent(std::string_view event_id, proto::Event* out) const {
   *out = proto::Event{};

@@ -227,17 +227,27 @@ class EventStore {
   //  - ok: `done` will be called exactly once, after the write (or its failure);
   //  - Busy: the queue is full; NoSpace: free space is below min_free_bytes
   //    (or the last write met a full disk); Unavailable: closed or failed.
-  //    `done` is never called then and nothing was written.
+  //    `done` is never called then, nor moved from (the caller may answer
+  //    through it), and nothing was written.
   // Group commit: unless defer_commit, an idle writer is woken now; it then
   // lingers up to group_commit_us for more appends (or a CommitNow). With
   // defer_commit the caller promises a CommitNow() soon (the HTTP server
   // calls it once per batch of ready requests), which saves a thread wake-up
   // per request.
   // REQUIRES: 1 <= events.size().
-  Status Append(std::vector<proto::Event> events, AppendCallback done, bool defer_commit = false);
+  Status Append(std::vector<proto::Event> events, AppendCallback&& done, bool defer_commit = false);
 
   // Ends the writer's linger: what is queued is committed now. Thread-safe, cheap.
   void CommitNow();
+
+  // `hook` runs on the writer thread after the AppendCallbacks of each group
+  // (committed or failed), so a caller that parks its completions can hand
+  // them over once a group instead of once a request (the HTTP server wakes
+  // each I/O thread once). Set it before appending; nullptr removes it.
+  // Thread-safe; the hook must not call back into the store.
+  void SetGroupCallbacksDone(std::function<void()> hook);
+  // True on the writer thread: inside an AppendCallback, SetGroupCallbacksDone's hook follows.
+  bool OnWriterThread() const;
 
   // The stored events of a session ordered by (event_time, seq). NotFound when
   // the session has no stored events. Holds the whole session in memory: for

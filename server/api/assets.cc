@@ -91,11 +91,11 @@ Response ServedAsset::Serve(const Request& req) const {
   if (!req.if_none_match.empty() &&
       (IfNoneMatchHits(req.if_none_match, etag_) || IfNoneMatchHits(req.if_none_match, etag_gzip_))) {
     r.status = 304;
-    r.content_type.clear();
+    r.content_type = {};
     return r;
   }
   r.status = 200;
-  r.content_type = std::string(asset_->content_type);
+  r.content_type = asset_->content_type;
   r.headers.emplace_back("X-Content-Type-Options", "nosniff");
   if (gzip) {
     r.headers.emplace_back("Content-Encoding", "gzip");

@@ -28,8 +28,15 @@ constexpr unsigned char kPixelGif[] = {
 static_assert(sizeof(kPixelGif) == 43);
 
 std::string OutcomeBody(uint64_t accepted, uint64_t duplicates, const std::string& rejected_json) {
-  std::string body = "{\"accepted\":" + std::to_string(accepted) + ",\"duplicates\":" + std::to_string(duplicates) +
-                     ",";
+  static constexpr std::string_view kOneBeacon = "{\"accepted\":1,\"duplicates\":0,\"rejected\":[]}";
+  if (accepted == 1 && duplicates == 0 && rejected_json == "\"rejected\":[]") return std::string(kOneBeacon);
+  std::string body;
+  body.reserve(40 + rejected_json.size());
+  body += "{\"accepted\":";
+  body += std::to_string(accepted);
+  body += ",\"duplicates\":";
+  body += std::to_string(duplicates);
+  body += ',';
   body += rejected_json;
   body += '}';
   return body;
@@ -42,8 +49,7 @@ void Enrich(const config::Config& config, const std::string& ip_secret, const Re
             const proto::IpAddress& client, const config::Source* source, proto::DecodedBatch* batch,
             Metrics* metrics) {
   const std::string stored_ip = proto::StoredIp(client, config.privacy.ip_mode, ip_secret, req.received_at_ms);
-  std::string user_agent = req.user_agent;
-  proto::TruncateUtf8(&user_agent, 512);
+  const std::string_view user_agent = proto::Utf8Prefix(req.user_agent, 512);  // viewed, copied once into each event
   const bool server = source != nullptr && source->kind == config::SourceKind::kServer;
   const bool bot = !server && proto::IsBotUserAgent(req.user_agent);
   for (proto::Event& e : batch->events) {
@@ -161,8 +167,10 @@ void Service::HandleCollectPost(Request&& req, std::string_view query, proto::De
   Enrich(config_, ip_secret_, req, client, source, &batch, metrics_);
 
   Metrics* metrics = metrics_;
-  auto on_written = [metrics, cors, rejected_json = std::move(rejected_json),
-                     respond](storage::AppendResult&& result) {
+  // Called once: what it holds is moved into the answer.
+  storage::AppendCallback on_written = [metrics, cors_headers = std::move(cors.headers),
+                                        rejected_json = std::move(rejected_json),
+                                        respond = std::move(respond)](storage::AppendResult&& result) mutable {
     Response r;
     if (!result.status.ok()) {
       r = Refusal(result.status, /*pixel=*/false, metrics);
@@ -174,15 +182,18 @@ void Service::HandleCollectPost(Request&& req, std::string_view query, proto::De
       r.status = 200;
       r.body = OutcomeBody(accepted, dups, rejected_json);
     }
-    AddHeaders(cors, &r);
+    // With the 503 too, so a cross-origin SDK can read it and its Retry-After.
+    if (r.headers.empty()) {
+      r.headers = std::move(cors_headers);  // the 200: no second vector
+    } else {
+      r.headers.insert(r.headers.end(), std::make_move_iterator(cors_headers.begin()),
+                       std::make_move_iterator(cors_headers.end()));
+    }
     respond(std::move(r));
   };
   Status s = store_->Append(std::move(batch.events), std::move(on_written), /*defer_commit=*/true);
-  if (!s.ok()) {
-    Response r = Refusal(s, /*pixel=*/false, metrics_);
-    AddHeaders(cors, &r);  // so a cross-origin SDK can read the 503 and its Retry-After
-    respond(std::move(r));
-  }
+  // Refused: nothing was written, and on_written is still ours to answer with.
+  if (!s.ok()) on_written(storage::AppendResult{s, {}, {}});
 }
 
 void Service::HandlePixel(Request&& req, std::string_view query, proto::Decoder* decoder, Respond respond) {

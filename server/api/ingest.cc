@@ -27,22 +27,34 @@ std::string_view Trim(std::string_view s) {
   return s;
 }
 
-// Splits "type/subtype; charset=UTF-8; x=y" into the lower-cased media type
-// and the charset parameter (unquoted, lower-cased; "" when absent).
-void ParseContentType(std::string_view header, std::string* media_type, std::string* charset) {
+char AsciiLower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
+
+// ASCII case-insensitive (std::tolower is a locale-aware libc call a byte).
+bool IEquals(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (AsciiLower(a[i]) != AsciiLower(b[i])) return false;
+  }
+  return true;
+}
+
+// Splits "type/subtype; charset=UTF-8; x=y" into the media type and the
+// charset parameter (unquoted; "" when absent), both as sent: compare them
+// with IEquals (no lower-cased copies on the path of every beacon).
+void ParseContentType(std::string_view header, std::string_view* media_type, std::string_view* charset) {
   size_t semi = header.find(';');
-  *media_type = Lower(Trim(header.substr(0, semi)));
-  charset->clear();
+  *media_type = Trim(header.substr(0, semi));
+  *charset = {};
   while (semi != std::string_view::npos) {
     header.remove_prefix(semi + 1);
     semi = header.find(';');
     std::string_view param = Trim(header.substr(0, semi));
     size_t eq = param.find('=');
     if (eq == std::string_view::npos) continue;
-    if (Lower(Trim(param.substr(0, eq))) != "charset") continue;
+    if (!IEquals(Trim(param.substr(0, eq)), "charset")) continue;
     std::string_view value = Trim(param.substr(eq + 1));
     if (value.size() >= 2 && value.front() == '"' && value.back() == '"') value = value.substr(1, value.size() - 2);
-    *charset = Lower(value);
+    *charset = value;
   }
 }
 
@@ -79,25 +91,25 @@ bool Base64Decode(std::string_view in, std::string* out) {
 std::optional<IngestError> ReadBody(const Request& req, const config::Config& config,
                                     bool allow_ndjson, std::string* inflated,
                                     std::string_view* body, proto::BodyFormat* format) {
-  std::string media_type, charset;
+  std::string_view media_type, charset;
   ParseContentType(req.content_type, &media_type, &charset);
-  if (media_type.empty() || media_type == "application/json" || media_type == "text/plain") {
+  if (media_type.empty() || IEquals(media_type, "application/json") || IEquals(media_type, "text/plain")) {
     *format = proto::BodyFormat::kJson;
-  } else if (allow_ndjson && (media_type == "application/x-ndjson" ||
-                              media_type == "application/ndjson" ||
-                              media_type == "application/jsonl")) {
+  } else if (allow_ndjson && (IEquals(media_type, "application/x-ndjson") ||
+                              IEquals(media_type, "application/ndjson") ||
+                              IEquals(media_type, "application/jsonl"))) {
     *format = proto::BodyFormat::kNdjson;
   } else {
     return IngestError{codes::kContentTypeUnsupported,
-                       "Content-Type '" + media_type + "' is not supported; use application/json or text/plain" +
+                       "Content-Type '" + Lower(media_type) + "' is not supported; use application/json or text/plain" +
                            (allow_ndjson ? " or application/x-ndjson" : "")};
   }
-  if (!charset.empty() && charset != "utf-8" && charset != "utf8") {
-    return IngestError{codes::kCharsetUnsupported, "charset '" + charset + "' is not supported; send UTF-8"};
+  if (!charset.empty() && !IEquals(charset, "utf-8") && !IEquals(charset, "utf8")) {
+    return IngestError{codes::kCharsetUnsupported, "charset '" + Lower(charset) + "' is not supported; send UTF-8"};
   }
   *body = req.body;
-  const std::string encoding = Lower(Trim(req.content_encoding));
-  if (encoding == "gzip" || encoding == "x-gzip") {
+  const std::string_view encoding = Trim(req.content_encoding);
+  if (IEquals(encoding, "gzip") || IEquals(encoding, "x-gzip")) {
     switch (Gunzip(req.body, config.limits.max_decompressed_bytes, inflated)) {
       case GunzipResult::kOk: break;
       case GunzipResult::kInvalid: return IngestError{codes::kGzipInvalid, "the body is not a valid gzip stream"};
@@ -107,9 +119,9 @@ std::optional<IngestError> ReadBody(const Request& req, const config::Config& co
                                std::to_string(config.limits.max_decompressed_bytes) + ")"};
     }
     *body = *inflated;
-  } else if (!encoding.empty() && encoding != "identity") {
+  } else if (!encoding.empty() && !IEquals(encoding, "identity")) {
     return IngestError{codes::kContentEncodingUnsupported,
-                       "Content-Encoding '" + encoding + "' is not supported; use gzip or none"};
+                       "Content-Encoding '" + Lower(encoding) + "' is not supported; use gzip or none"};
   }
   return std::nullopt;
 }
@@ -150,7 +162,7 @@ Response WriteKeyRefusal(bool missing, Metrics* metrics) {
 }
 
 void EnrichEvent(proto::Event* e, int64_t received_at_ms, std::optional<int64_t> sent_at_ms,
-                 const config::Config& config, const std::string& ip, const std::string& user_agent,
+                 const config::Config& config, std::string_view ip, std::string_view user_agent,
                  bool bot, const config::Source* source, Metrics* metrics) {
   const proto::TimePolicy policy{config.time.max_past_ms, config.time.max_future_ms};
   switch (proto::AssignEventTime(e, received_at_ms, sent_at_ms, policy)) {
@@ -163,8 +175,8 @@ void EnrichEvent(proto::Event* e, int64_t received_at_ms, std::optional<int64_t>
     e->event_id = proto::NewEventId(received_at_ms);
     e->flags |= proto::kFlagEventIdAssigned;
   }
-  e->ip = ip;
-  e->user_agent = user_agent;
+  e->ip.assign(ip);
+  e->user_agent.assign(user_agent);
   e->bot = bot;
   if (bot) metrics->AddBots(1);
   if (source != nullptr) e->source = source->name;

@@ -61,7 +61,7 @@ Response WriteKeyRefusal(bool missing, Metrics* metrics);
 // request's, computed once per request; `sent_at_ms` is the client's send
 // time for the clock correction (or none).
 void EnrichEvent(proto::Event* e, int64_t received_at_ms, std::optional<int64_t> sent_at_ms,
-                 const config::Config& config, const std::string& ip, const std::string& user_agent,
+                 const config::Config& config, std::string_view ip, std::string_view user_agent,
                  bool bot, const config::Source* source, Metrics* metrics);
 
 // The 503 for a store that refused or failed an append (counted): queue_full

@@ -279,7 +279,7 @@ void Service::Handle(Request&& req, proto::Decoder* decoder, Respond respond) {
 void Service::HandlePreflight(const Request& req, Respond respond) {
   Response r;
   r.status = 204;
-  r.content_type.clear();
+  r.content_type = {};
   if (!CheckOrigin(req, &r, /*pixel=*/false, respond)) return;
   r.headers.emplace_back("Access-Control-Allow-Methods", "GET, POST, OPTIONS");
   r.headers.emplace_back("Access-Control-Allow-Headers", "Content-Type, Content-Encoding, Authorization, X-Retry-Count");

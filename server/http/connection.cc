@@ -1,5 +1,6 @@
 #include "server/http/connection.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cstring>
 #include <string_view>
@@ -12,6 +13,7 @@
 
 #include "proto/error_codes.h"
 #include "server/http/clock.h"
+#include "server/http/simple_request.h"
 #include "server/api/metrics.h"
 #include "server/api/service.h"
 #include "storage/event_store.h"
@@ -54,6 +56,34 @@ proto::IpAddress PeerOf(const Socket& socket) {
 }
 
 }  // namespace
+
+Worker::~Worker() {
+  std::vector<std::pair<std::shared_ptr<Connection>, Response>> dropped;
+  std::lock_guard<std::mutex> lock(completed_mu);
+  dropped.swap(completed);
+}
+
+void Worker::ParkCompleted(std::shared_ptr<Connection> conn, Response&& r) {
+  std::lock_guard<std::mutex> lock(completed_mu);
+  completed.emplace_back(std::move(conn), std::move(r));
+}
+
+void Worker::FlushCompleted() {
+  {
+    std::lock_guard<std::mutex> lock(completed_mu);
+    if (completed.empty() || completed_posted) return;
+    completed_posted = true;
+  }
+  asio::post(ioc, [this] {
+    std::vector<std::pair<std::shared_ptr<Connection>, Response>> ready;
+    {
+      std::lock_guard<std::mutex> lock(completed_mu);
+      ready.swap(completed);
+      completed_posted = false;
+    }
+    for (auto& [conn, r] : ready) conn->Reply(std::move(r), /*counted=*/true);
+  });
+}
 
 Connection::Connection(Socket&& socket, Worker* worker, ConnectionContext* ctx, Listener listener)
     : socket_(std::move(socket)), timer_(socket_.get_executor()), worker_(worker), ctx_(ctx), listener_(listener) {
@@ -161,6 +191,18 @@ void Connection::ReadFirst() {
     return;
   }
   if (ec || n == 0) return CloseNow();  // EOF or reset while idle: nothing to answer
+  if (buffer_.size() == 0) {
+    // Exactly one whole plain request (the usual beacon): served straight from
+    // the scratch buffer, with no copy into buffer_ and no buffer to free.
+    SimpleRequest simple;
+    const auto& limits = ctx_->config->limits;
+    if (ParseSimpleRequest(std::string_view(worker_->scratch.get(), n), limits.max_header_bytes,
+                           limits.max_body_bytes, &simple) == SimpleParse::kDone &&
+        simple.message_bytes == n) {
+      state_ = State::kReading;
+      return DispatchSimple(simple, /*from_buffer=*/false);
+    }
+  }
   std::memcpy(buffer_.prepare(n).data(), worker_->scratch.get(), n);
   buffer_.commit(n);
   ReadHeader();
@@ -169,44 +211,80 @@ void Connection::ReadFirst() {
 void Connection::ReadHeader() {
   state_ = State::kReading;
   const auto& limits = ctx_->config->limits;
+  // A plain request that arrived whole (every beacon) is parsed without Beast
+  // (simple_request.h: ~4 k instructions less a request, profiled); anything
+  // else, or less, is Beast's, from the same bytes.
+  SimpleRequest simple;
+  const auto* data = static_cast<const char*>(buffer_.data().data());
+  if (ParseSimpleRequest(std::string_view(data, buffer_.size()), limits.max_header_bytes, limits.max_body_bytes,
+                         &simple) == SimpleParse::kDone) {
+    return DispatchSimple(simple, /*from_buffer=*/true);
+  }
   parser_.emplace();
   parser_->header_limit(static_cast<std::uint32_t>(limits.max_header_bytes));
   parser_->body_limit(limits.max_body_bytes);
-  SetDeadline(ctx_->config->http.header_timeout_ms);
-  http::async_read_header(socket_, buffer_, *parser_,
-                          [self = shared_from_this()](beast::error_code ec, size_t) { self->OnHeader(ec); });
+  continue_checked_ = false;
+  Parse();
 }
 
-void Connection::OnHeader(beast::error_code ec) {
-  if (state_ == State::kClosed) return;
-  if (ec) return ReplyParseError(ec);
-  if (parser_->is_done()) return Dispatch();
-  auto& req = parser_->get();
-  auto expect = req[http::field::expect];
-  if (req.version() >= 11 && beast::iequals(expect, "100-continue")) {  // never a 1xx to HTTP/1.0
-    // curl and some SDKs wait for this before sending a body.
-    static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
-    SetDeadline(ctx_->config->http.body_timeout_ms);
-    asio::async_write(socket_, asio::buffer(kContinue.data(), kContinue.size()),
-                      [self = shared_from_this()](beast::error_code wec, size_t) {
-                        if (wec) return self->CloseNow();
-                        self->ReadBody();
-                      });
-    return;
+// The parser is fed synchronously from buffer_, and the socket is read only
+// when it needs more: a request that arrived whole (every beacon) is parsed
+// and dispatched in the handler that read it, with no completion handlers
+// posted in between (Beast's async_read posts one per call, and it took two
+// calls a request, header then body).
+void Connection::Parse() {
+  beast::error_code ec;
+  while (!parser_->is_done()) {
+    if (parser_->is_header_done() && !continue_checked_) {
+      continue_checked_ = true;
+      auto& req = parser_->get();
+      if (req.version() >= 11 && beast::iequals(req[http::field::expect], "100-continue")) {  // never a 1xx to HTTP/1.0
+        // curl and some SDKs wait for this before sending a body.
+        static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+        SetDeadline(ctx_->config->http.body_timeout_ms);
+        asio::async_write(socket_, asio::buffer(kContinue.data(), kContinue.size()),
+                          [self = shared_from_this()](beast::error_code wec, size_t) {
+                            if (wec || self->state_ == State::kClosed) return self->CloseNow();
+                            self->Parse();
+                          });
+        return;
+      }
+    }
+    if (buffer_.size() == 0) return ReadMore();
+    const size_t used = parser_->put(buffer_.data(), ec);
+    buffer_.consume(used);
+    if (ec == http::error::need_more || (!ec && used == 0)) {  // no progress without more bytes
+      ec = {};
+      return ReadMore();
+    }
+    if (ec) return ReplyParseError(ec);
   }
-  ReadBody();
-}
-
-void Connection::ReadBody() {
-  SetDeadline(ctx_->config->http.body_timeout_ms);
-  http::async_read(socket_, buffer_, *parser_,
-                   [self = shared_from_this()](beast::error_code ec, size_t) { self->OnBody(ec); });
-}
-
-void Connection::OnBody(beast::error_code ec) {
-  if (state_ == State::kClosed) return;
-  if (ec) return ReplyParseError(ec);
   Dispatch();
+}
+
+void Connection::ReadMore() {
+  SetDeadline(parser_->is_header_done() ? ctx_->config->http.body_timeout_ms : ctx_->config->http.header_timeout_ms);
+  // As Beast's read: up to 64 KiB at a time, never past the buffer's limit.
+  const size_t want = std::min<size_t>(65536, buffer_.max_size() - buffer_.size());
+  socket_.async_read_some(buffer_.prepare(want), [self = shared_from_this()](beast::error_code ec, size_t n) {
+    if (self->state_ == State::kClosed) return;
+    self->buffer_.commit(n);
+    if (ec == asio::error::eof) {
+      // As Beast: EOF before any byte of a message is end_of_stream; within
+      // one, the parser decides (a request never ends at EOF: partial_message).
+      if (!self->parser_->got_some()) {
+        ec = http::error::end_of_stream;
+      } else {
+        ec = {};
+        self->parser_->put_eof(ec);
+        if (!ec && !self->parser_->is_done()) ec = http::error::partial_message;
+      }
+      if (ec) return self->ReplyParseError(ec);
+      return self->Dispatch();
+    }
+    if (ec) return self->ReplyParseError(ec);
+    self->Parse();
+  });
 }
 
 void Connection::ReplyParseError(beast::error_code ec) {
@@ -274,14 +352,42 @@ void Connection::Dispatch() {
     }
   }
   req.body = std::move(msg.body());
+  keep_alive_ = msg.keep_alive();
+  http11_ = msg.version() >= 11;
+  parser_.reset();
+  Handle(std::move(req));
+}
+
+void Connection::DispatchSimple(const SimpleRequest& m, bool from_buffer) {
+  state_ = State::kHandling;
+  Request req;
+  req.method = m.method == "POST" ? Method::kPost
+               : m.method == "GET" ? Method::kGet
+               : m.method == "HEAD" ? Method::kHead
+                                    : Method::kOptions;
+  req.target.assign(m.target);
+  req.content_type.assign(m.content_type);
+  req.content_encoding.assign(m.content_encoding);
+  req.origin.assign(m.origin);
+  req.user_agent.assign(m.user_agent);
+  req.authorization.assign(m.authorization);
+  req.referer.assign(m.referer);
+  req.accept_encoding.assign(m.accept_encoding);
+  req.if_none_match.assign(m.if_none_match);
+  req.x_forwarded_for.assign(m.x_forwarded_for);
+  req.body.assign(m.body);
+  keep_alive_ = m.keep_alive;
+  http11_ = m.http11;
+  if (from_buffer) buffer_.consume(m.message_bytes);  // after the copies: m views buffer_
+  Handle(std::move(req));
+}
+
+void Connection::Handle(Request&& req) {
   req.peer = peer_;
   req.listener = listener_;
   req.received_at_ms = WallNowMs();
   req.start_ns = SteadyNowNs();
   head_request_ = req.method == Method::kHead;
-  keep_alive_ = msg.keep_alive();
-  http11_ = msg.version() >= 11;
-  parser_.reset();
 
   ctx_->in_flight.fetch_add(1, std::memory_order_relaxed);
   // No timer while the handler works (the store answers or fails by itself).
@@ -304,10 +410,15 @@ void Connection::Dispatch() {
     // callback (kept by the writer until its next group) does not keep the
     // Connection alive on a foreign thread.
     std::shared_ptr<Connection> conn = std::move(self);
-    if (conn->worker_->ioc.get_executor().running_in_this_thread()) {
+    Worker* w = conn->worker_;
+    // The writer test first: it is a plain thread_local read, while Asio's
+    // running_in_this_thread costs the writer a TLS initialization call.
+    if (conn->ctx_->store->OnWriterThread()) {
+      // Answered when the writer's group is done (EventStore::SetGroupCallbacksDone).
+      w->ParkCompleted(std::move(conn), std::move(r));
+    } else if (w->ioc.get_executor().running_in_this_thread()) {
       conn->Reply(std::move(r), /*counted=*/true);
     } else {
-      Worker* w = conn->worker_;
       asio::post(w->ioc, [conn = std::move(conn), r = std::move(r)]() mutable { conn->Reply(std::move(r), true); });
     }
   });
@@ -356,17 +467,36 @@ void Connection::Reply(Response&& r, bool counted) {
   }
   out_ += "\r\n";
   if (!head_request_) out_ += r.body;
+  // The socket is non-blocking (see the constructor): an answer that fits the
+  // socket buffer, as nearly all do, goes out now, with no asynchronous write
+  // and no completion handler posted for it.
+  beast::error_code ec;
+  const size_t sent = socket_.write_some(asio::buffer(out_), ec);
+  if (ec == asio::error::would_block || ec == asio::error::try_again) {
+    ec = {};
+  } else if (ec || sent == out_.size()) {
+    return OnWrite(keep_alive, counted, ec, /*in_reply=*/true);
+  }
   SetDeadline(ctx_->config->http.body_timeout_ms);
-  asio::async_write(socket_, asio::buffer(out_),
-                    [self = shared_from_this(), keep_alive, counted](beast::error_code ec, size_t) {
-                      self->OnWrite(keep_alive, counted, ec);
+  asio::async_write(socket_, asio::buffer(out_.data() + sent, out_.size() - sent),
+                    [self = shared_from_this(), keep_alive, counted](beast::error_code wec, size_t) {
+                      self->OnWrite(keep_alive, counted, wec, /*in_reply=*/false);
                     });
 }
 
-void Connection::OnWrite(bool keep_alive, bool counted, beast::error_code ec) {
+void Connection::OnWrite(bool keep_alive, bool counted, beast::error_code ec, bool in_reply) {
   if (counted) ctx_->in_flight.fetch_sub(1, std::memory_order_relaxed);
   if (ec) return CloseNow();
   if (!keep_alive) return LingerClose();
+  if (in_reply && buffer_.size() > 0) {
+    // A pipelined request is waiting: serve it from a fresh handler, so that a
+    // long pipeline of synchronous answers does not recurse through Reply.
+    state_ = State::kIdle;
+    asio::post(worker_->ioc, [self = shared_from_this()] {
+      if (self->state_ != State::kClosed) self->WaitForRequest();
+    });
+    return;
+  }
   WaitForRequest();
 }
 

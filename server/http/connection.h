@@ -12,6 +12,8 @@
 #include <optional>
 #include <thread>
 #include <unordered_set>
+#include <utility>
+#include <vector>
 
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
@@ -25,6 +27,7 @@
 #include "config/config.h"
 #include "proto/decode.h"
 #include "server/http/http_types.h"
+#include "server/http/simple_request.h"
 
 namespace foothold::storage {
 class EventStore;
@@ -44,11 +47,24 @@ struct Worker {
   static constexpr size_t kScratchBytes = 64 * 1024;
 
   explicit Worker(const proto::Limits& limits) : decoder(limits), scratch(new char[kScratchBytes]) {}
+  // Drops what is still parked while the io_context (which their sockets use) exists.
+  ~Worker();
 
   enum class Phase { kRunning, kDraining, kClosed };
 
+  // Parks a response that the store's writer thread completed; the writer
+  // hands the parked ones over with FlushCompleted once its group's callbacks
+  // ran. Thread-safe.
+  void ParkCompleted(std::shared_ptr<Connection> conn, Response&& r);
+  // Posts ONE handler that answers everything parked (a group's worth of
+  // requests wakes this thread once, not once a request). Thread-safe.
+  void FlushCompleted();
+
   proto::Decoder decoder;
   std::unique_ptr<char[]> scratch;  // this thread only
+  std::mutex completed_mu;
+  std::vector<std::pair<std::shared_ptr<Connection>, Response>> completed;  // guarded by completed_mu
+  bool completed_posted = false;  // guarded by completed_mu: a handler to answer them is queued
   std::thread thread;
   bool commit_posted = false;     // a CommitNow is queued on this thread (this thread only)
   Phase phase = Phase::kRunning;  // shutdown progress as seen by this thread (this thread only)
@@ -77,6 +93,7 @@ using Timer = boost::asio::basic_waitable_timer<std::chrono::steady_clock, boost
 
 class Connection : public std::enable_shared_from_this<Connection> {
  public:
+  friend struct Worker;  // answers parked completions (Reply)
   Connection(Socket&& socket, Worker* worker, ConnectionContext* ctx, Listener listener);
   ~Connection();
 
@@ -98,13 +115,20 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void WaitForRequest();
   // The socket is readable: the first bytes of a request (or EOF) are there.
   void ReadFirst();
+  // A new request: a fresh parser, then Parse.
   void ReadHeader();
-  void OnHeader(boost::beast::error_code ec);
-  void ReadBody();
-  void OnBody(boost::beast::error_code ec);
+  // Feeds buffer_ to the parser; reads more when it needs more, then Dispatch.
+  void Parse();
+  void ReadMore();
+  // Builds the Request from Beast's parser (Dispatch) or from a simple parse
+  // (DispatchSimple: of buffer_, which it consumes, or of the worker's scratch
+  // buffer), then hands it to Handle.
   void Dispatch();
+  void DispatchSimple(const SimpleRequest& m, bool from_buffer);
+  void Handle(Request&& req);
   void Reply(Response&& r, bool counted);
-  void OnWrite(bool keep_alive, bool counted, boost::beast::error_code ec);
+  // `in_reply`: the write completed synchronously, inside Reply.
+  void OnWrite(bool keep_alive, bool counted, boost::beast::error_code ec, bool in_reply);
   // After a final response: stop sending, read and discard what the client
   // still sends for a moment, then close, so unread request bytes do not turn
   // the close into a reset that destroys the response in flight.
@@ -129,6 +153,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   bool close_after_ = false;  // close after the response in progress (or now, when idle)
   bool last_request_ = false; // accepted during the drain: serve one request, then close
   size_t lingered_bytes_ = 0;
+  bool continue_checked_ = false;  // Expect: 100-continue looked at for this request
   bool head_request_ = false;
   bool keep_alive_ = true;
   bool http11_ = true;

@@ -108,6 +108,8 @@ HttpServer::HttpServer(const config::Config& config, storage::EventStore* store)
     : impl_(std::make_unique<Impl>(config, store)) {}
 
 HttpServer::~HttpServer() {
+  // The store may outlive us: its writer must no longer hand completions to our workers.
+  if (impl_->store != nullptr) impl_->store->SetGroupCallbacksDone(nullptr);
   // Wait() normally stopped everything; make sure no thread outlives us.
   for (auto& w : impl_->workers) {
     w->ioc.stop();
@@ -127,6 +129,13 @@ Status HttpServer::Start() {
                              .max_event_bytes = s.config.limits.max_event_bytes,
                              .max_decoded_bytes = s.config.limits.max_decompressed_bytes};
   for (size_t i = 0; i < threads; ++i) s.workers.push_back(std::make_unique<Worker>(limits));
+  // Responses the writer completes are parked on their connection's worker
+  // and handed over once a group (Worker::FlushCompleted).
+  if (s.store != nullptr) {
+    s.store->SetGroupCallbacksDone([&s] {
+      for (auto& w : s.workers) w->FlushCompleted();
+    });
+  }
 
   auto listen = [&](const char* key, const std::string& value, Listener kind, uint16_t* port_out) -> Status {
     tcp::endpoint ep;

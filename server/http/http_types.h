@@ -42,8 +42,11 @@ struct Request {
 
 struct Response {
   int status = 200;
-  std::string content_type = "application/json";
-  std::vector<std::pair<std::string, std::string>> headers;
+  // Static storage only (a literal, an embedded asset's type): a view, so a
+  // response costs no allocation for it ("" sends no Content-Type).
+  std::string_view content_type = "application/json";
+  // Names are literals (static storage); values are owned.
+  std::vector<std::pair<std::string_view, std::string>> headers;
   std::string body;
   bool close = false;  // close the connection after this response
 };

@@ -3,6 +3,8 @@
 #include <pthread.h>
 
 #include <algorithm>
+#include <array>
+#include <cstring>
 #include <future>
 #include <string_view>
 #include <unordered_map>
@@ -33,6 +35,39 @@ std::string Mib(uint64_t bytes) { return std::to_string(bytes >> 20) + " MiB"; }
 bool HasClientEventId(const proto::Event& e) {
   return (e.flags & proto::kFlagEventIdAssigned) == 0 && !e.event_id.empty();
 }
+
+// Fixed-size index keys built in place (no heap string an event), equal byte
+// for byte to keys.h's SessionIndexKey and IdentitySessionKey; ordered as the
+// memtable orders them (bytewise).
+template <size_t N>
+struct FixedKey {
+  std::array<char, N> bytes;
+  std::string_view view() const { return std::string_view(bytes.data(), N); }
+  bool operator<(const FixedKey& o) const { return std::memcmp(bytes.data(), o.bytes.data(), N) < 0; }
+  bool operator==(const FixedKey& o) const { return bytes == o.bytes; }
+};
+void StoreBe64(uint64_t v, char* out) {
+  for (int i = 0; i < 8; ++i) out[i] = static_cast<char>((v >> (8 * (7 - i))) & 0xff);
+}
+// SessionIndexKey(session_id, event_time_ms, seq), given Hash64(session_id).
+FixedKey<24> IndexKeyOf(uint64_t session_hash, int64_t event_time_ms, uint64_t seq) {
+  FixedKey<24> k;
+  StoreBe64(session_hash, k.bytes.data());
+  StoreBe64(OffsetBinary(event_time_ms), k.bytes.data() + 8);
+  StoreBe64(seq, k.bytes.data() + 16);
+  return k;
+}
+// IdentitySessionKey(kind, id, session_id), given Hash64(session_id).
+FixedKey<17> IdentityKeyOf(char kind, std::string_view id, uint64_t session_hash) {
+  FixedKey<17> k;
+  k.bytes[0] = kind;
+  StoreBe64(Hash64(id), k.bytes.data() + 1);
+  StoreBe64(session_hash, k.bytes.data() + 9);
+  return k;
+}
+
+// The Writer whose thread this is (null on every other thread).
+thread_local const Writer* tls_writer = nullptr;
 
 std::string_view View(const rocksdb::Slice& s) { return std::string_view(s.data(), s.size()); }
 
@@ -164,13 +199,14 @@ Writer::Writer(const StoreOptions& options, Database* db, uint64_t next_seq,
   counters_->erasure_jobs_pending.store(eraser_.renames_pending() ? 1 : 0, std::memory_order_relaxed);
   thread_ = std::thread([this] {
     pthread_setname_np(pthread_self(), "fh-writer");  // for top -H, perf --per-thread
+    tls_writer = this;
     Run();
   });
 }
 
 Writer::~Writer() { Stop(); }
 
-Status Writer::Append(std::vector<proto::Event> events, AppendCallback done, bool defer_commit) {
+Status Writer::Append(std::vector<proto::Event> events, AppendCallback&& done, bool defer_commit) {
   if (events.empty()) return Status::InvalidArgument("append: no events");
   const size_t n = events.size();
   bool wake = false;
@@ -202,6 +238,13 @@ void Writer::CommitNow() {
   }
   if (wake) cv_.notify_one();
 }
+
+void Writer::SetGroupCallbacksDone(std::function<void()> hook) {
+  std::lock_guard<std::mutex> lock(hook_mu_);
+  group_callbacks_done_ = std::move(hook);
+}
+
+bool Writer::OnWriterThread() const { return tls_writer == this; }
 
 uint64_t Writer::RunRetention(int64_t now_ms) {
   if (options_.retention_days <= 0) return 0;
@@ -298,6 +341,7 @@ void Writer::ErasureTick() {
   if (now < next_erasure_tick_) return;
   next_erasure_tick_ = now + std::chrono::seconds(1);
   Status s = eraser_.ResumeJobs();
+  linked_identities_.clear();  // renamed sessions drop their identity keys
   if (!s.ok() && s.code() != Status::Code::kCorruption) MarkFailed(s);
   counters_->erasure_jobs_pending.store(eraser_.renames_pending() ? 1 : 0, std::memory_order_relaxed);
 }
@@ -369,8 +413,12 @@ void Writer::Run() {
     if (!group.empty()) {
       if (group.front().task) {
         group.front().task();
+        linked_identities_.clear();  // a retention run or an erasure step may delete identity keys
       } else {
         CommitGroup(&group);
+        // Every callback of the group ran (CommitGroup calls each exactly once, on every path).
+        std::lock_guard<std::mutex> lock(hook_mu_);
+        if (group_callbacks_done_) group_callbacks_done_();
       }
     }
     // Closing drains appends; a retention batch would only delay it.
@@ -391,6 +439,7 @@ void Writer::RetentionTick() {
   Status s = retention_.Step(*retention_cutoff_, options_.durability == config::Durability::kSync,
                              &n, &done);
   counters_->retention_deleted.fetch_add(n, std::memory_order_relaxed);
+  if (n > 0 || !s.ok()) linked_identities_.clear();  // deleted with their sessions' last records
   if (!s.ok()) {
     // A record that does not decode stops this pass but is no reason to stop
     // accepting events; an I/O error on the store is.
@@ -553,8 +602,8 @@ void Writer::CommitGroup(std::vector<Request>* group) {
   // memtable skiplist inserts a sorted run near its previous insert instead
   // of searching from the top for every key (the log is sequential already).
   // Order inside a batch has no meaning here: no key is written twice.
-  std::vector<std::string> index_keys;
-  std::vector<std::string> identity_keys;
+  std::vector<FixedKey<24>> index_keys;
+  std::vector<FixedKey<17>> identity_keys;
   std::vector<std::pair<std::string_view, DedupeEntry>> dedupe_puts;
   std::string buf;
   std::vector<AppendResult> results(group->size());
@@ -612,19 +661,26 @@ void Writer::CommitGroup(std::vector<Request>* group) {
       buf.clear();
       proto::EncodeRecord(e, &buf);
       batch.Put(db_->log(), LogKey(e.seq), buf);
-      if (!overflow) index_keys.push_back(SessionIndexKey(e.session_id, e.event_time_ms, e.seq));
-      if (!e.anonymous_id.empty()) identity_keys.push_back(IdentitySessionKey(kIdentityAnonymousSession, e.anonymous_id, e.session_id));
-      if (!e.user_id.empty()) identity_keys.push_back(IdentitySessionKey(kIdentityUserSession, e.user_id, e.session_id));
+      const uint64_t session_hash = Hash64(e.session_id);
+      if (!overflow) index_keys.push_back(IndexKeyOf(session_hash, e.event_time_ms, e.seq));
+      if (!e.anonymous_id.empty()) {
+        const FixedKey<17> key = IdentityKeyOf(kIdentityAnonymousSession, e.anonymous_id, session_hash);
+        if (!linked_identities_.contains(key.view())) identity_keys.push_back(key);
+      }
+      if (!e.user_id.empty()) {
+        const FixedKey<17> key = IdentityKeyOf(kIdentityUserSession, e.user_id, session_hash);
+        if (!linked_identities_.contains(key.view())) identity_keys.push_back(key);
+      }
       result.outcomes.push_back(AppendOutcome::kStored);
       result.seqs.push_back(e.seq);
       ++stored;
     }
   }
   std::sort(index_keys.begin(), index_keys.end());
-  for (const std::string& key : index_keys) batch.Put(db_->session_index(), key, {});
+  for (const FixedKey<24>& key : index_keys) batch.Put(db_->session_index(), key.view(), {});
   std::sort(identity_keys.begin(), identity_keys.end());
   identity_keys.erase(std::unique(identity_keys.begin(), identity_keys.end()), identity_keys.end());  // one per (identity, session)
-  for (const std::string& key : identity_keys) batch.Put(db_->identities(), key, {});
+  for (const FixedKey<17>& key : identity_keys) batch.Put(db_->identities(), key.view(), {});
   std::sort(dedupe_puts.begin(), dedupe_puts.end(),
             [](const auto& a, const auto& b) { return a.first < b.first; });
   for (const auto& [id, entry] : dedupe_puts) batch.Put(db_->dedupe(), id, EncodeDedupe(entry));
@@ -656,6 +712,8 @@ void Writer::CommitGroup(std::vector<Request>* group) {
   }
   next_seq_ = seq;
   for (const std::string& key : dirty) visitors_.Put(key, *visitors[key].state);
+  if (linked_identities_.size() + identity_keys.size() > kLinkedIdentities) linked_identities_.clear();
+  for (const FixedKey<17>& key : identity_keys) linked_identities_.emplace(key.view());
   counters_->groups_committed.fetch_add(1, std::memory_order_relaxed);
   counters_->events_committed.fetch_add(stored, std::memory_order_relaxed);
   counters_->duplicates.fetch_add(duplicates, std::memory_order_relaxed);

@@ -20,10 +20,12 @@
 #include <list>
 #include <memory>
 #include <unordered_map>
+#include <unordered_set>
 #include <utility>
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -93,8 +95,11 @@ class Writer {
   Writer& operator=(const Writer&) = delete;
 
   // See EventStore::Append and EventStore::CommitNow.
-  Status Append(std::vector<proto::Event> events, AppendCallback done, bool defer_commit);
+  Status Append(std::vector<proto::Event> events, AppendCallback&& done, bool defer_commit);
   void CommitNow();
+  // See EventStore::SetGroupCallbacksDone and EventStore::OnWriterThread.
+  void SetGroupCallbacksDone(std::function<void()> hook);
+  bool OnWriterThread() const;
 
   // One full retention pass with cutoff now_ms - retention_days, executed on
   // the writer thread; waits for it. 0 when stopped, failed or disabled.
@@ -172,6 +177,16 @@ class Writer {
   // large allocations. Keeps the capacity of the largest group seen.
   std::unique_ptr<rocksdb::WriteBatch> group_batch_;
   VisitorCache visitors_{kVisitorCacheEntries};
+  // (identity, session) keys this writer committed lately (storage/README.md,
+  // the identities family): a session's later events skip the Put of a key
+  // that is there already, one memtable insert an event less. Emptied when
+  // full and whenever retention or an erasure may have deleted such keys.
+  static constexpr size_t kLinkedIdentities = 1 << 16;
+  struct ViewHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+  std::unordered_set<std::string, ViewHash, std::equal_to<>> linked_identities_;
   SessionCounts session_counts_;
   Retention retention_;
   std::optional<int64_t> retention_cutoff_;  // a periodic pass in progress
@@ -181,6 +196,9 @@ class Writer {
   uint64_t recovery_attempts_ = 0;  // since the last failure
   Eraser eraser_;
   std::chrono::steady_clock::time_point next_erasure_tick_;
+
+  std::mutex hook_mu_;  // guards group_callbacks_done_ (taken once a group)
+  std::function<void()> group_callbacks_done_;
 
   std::mutex stop_mu_;  // serializes Stop callers
   std::thread thread_;  // last: started after everything above is ready

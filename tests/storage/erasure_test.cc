@@ -3,6 +3,7 @@
 // their sessions answer NotFound, every counter stays as it was and `verify`
 // recounts the redacted log to the same numbers; suppression drops later
 // events; an erasure interrupted by a crash is resumed at the next open.
+#include <algorithm>
 #include <cstdio>
 #include <atomic>
 #include <map>
@@ -437,6 +438,29 @@ TEST_CASE("the identity index holds one key per (identity, session), and retenti
     CHECK(store->RunRetentionForTest(kT0 + 30 * 24 * kHour) == 57);
   }
   CHECK(IdentityKeys(options).empty());
+}
+
+// The writer skips the Put of an (identity, session) key it committed lately;
+// once retention deleted the key with the session's records, a later event of
+// that session must write it again, or an erasure would miss the session.
+TEST_CASE("an identity key deleted by retention is written again by the session's next event",
+          "[storage][privacy]") {
+  TempDir dir;
+  StoreOptions options = Options(dir);
+  options.retention_days = 1;
+  options.retention_interval_ms = 0;  // only when the test runs it
+  const std::string key = IdentitySessionKey(kIdentityAnonymousSession, "carl", "s-carl");
+  {
+    auto store = OpenStore(options);
+    REQUIRE(AppendSync(*store, {Personal("page_view", "s-carl", "carl", "", kT0)}).status.ok());
+    REQUIRE(AppendSync(*store, {Personal("page_view", "s-carl", "carl", "", kT0 + kMin)}).status.ok());
+    REQUIRE(store->WaitAggregated(30000));
+    CHECK(store->RunRetentionForTest(kT0 + 30 * 24 * kHour) == 2);
+    // The same visitor and session again, after the cutoff.
+    REQUIRE(AppendSync(*store, {Personal("page_view", "s-carl", "carl", "", kT0 + 40 * 24 * kHour)}).status.ok());
+  }
+  const std::vector<std::string> keys = IdentityKeys(options);
+  CHECK(std::count(keys.begin(), keys.end(), key) == 1);
 }
 
 TEST_CASE("a store with per-record identity keys (the older shape) still erases every linked session",

@@ -8,6 +8,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
+#include <chrono>
 #include <cstdlib>
 #include <fstream>
 #include <map>
@@ -186,6 +188,53 @@ TEST_CASE("max_group_events caps a group at whole requests", "[storage]") {
   CHECK(store->stats().last_group_events == 25);
 }
 
+// The HTTP server parks each connection's answer in its AppendCallback and
+// wakes its I/O thread from this hook: the hook must follow every callback of
+// a group, once a group, on the writer thread.
+TEST_CASE("the group hook runs once a group, after the group's callbacks, on the writer thread", "[storage]") {
+  TempDir dir;
+  auto store = OpenStore(TestOptions(dir.path()));
+  const int64_t now = NowMs();
+  std::atomic<int> hooks{0};
+  std::atomic<bool> hook_on_writer{true};
+  store->SetGroupCallbacksDone([&] {
+    if (!store->OnWriterThread()) hook_on_writer = false;
+    ++hooks;
+  });
+  CHECK_FALSE(store->OnWriterThread());
+  testing::CallbackLatch latch;
+  std::mutex mu;
+  std::vector<int> hooks_seen;  // by each callback: hooks run before it (guarded by mu)
+  int off_writer = 0;           // callbacks not on the writer thread (guarded by mu)
+  {
+    testing::WriterGate gate(*store);
+    for (int i = 0; i < 5; ++i) {
+      REQUIRE(store->Append({MakeEvent("e", "hook", now + i)}, [&](AppendResult&&) {
+                std::lock_guard<std::mutex> lock(mu);
+                hooks_seen.push_back(hooks.load());
+                if (!store->OnWriterThread()) ++off_writer;
+                latch.Arrive();
+              }).ok());
+    }
+    gate.Release();
+    latch.Wait(5);
+  }
+  // The gate's group, then one group of the five: two hooks, and every
+  // callback of the second group ran after the first hook, before the second.
+  const auto deadline = std::chrono::steady_clock::now() + testing::kWriterDeadline;
+  while (hooks.load() < 2 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  CHECK(hooks.load() == 2);
+  CHECK(hook_on_writer.load());
+  std::lock_guard<std::mutex> lock(mu);
+  CHECK(hooks_seen == std::vector<int>(5, 1));
+  CHECK(off_writer == 0);
+  store->SetGroupCallbacksDone(nullptr);
+  REQUIRE(AppendSync(*store, {MakeEvent("e", "hook", now)}).status.ok());
+  CHECK(hooks.load() == 2);  // removed: not called again
+}
+
 // Not run by default ([.]): the child half of the crash test below. It
 // appends, waits for the ack, and SIGKILLs itself: no Close, no flush.
 TEST_CASE("crash child: append then die", "[.][storage-crash-child]") {
@@ -242,6 +291,8 @@ TEST_CASE("failure child: writes fail past a file size limit", "[.][storage-fail
   struct rlimit limit = {1 << 20, 1 << 20};
   REQUIRE(::setrlimit(RLIMIT_FSIZE, &limit) == 0);
   auto store = OpenStore(TestOptions(std::string(dir) + "/db"));
+  std::atomic<int> hooks{0};
+  store->SetGroupCallbacksDone([&] { ++hooks; });
   const int64_t now = NowMs();
   proto::Event big = MakeEvent("big", "fail", now);
   big.url.assign(64 << 10, 'u');
@@ -257,6 +308,12 @@ TEST_CASE("failure child: writes fail past a file size limit", "[.][storage-fail
   }
   INFO("acked " << acked);
   REQUIRE_FALSE(failed.status.ok());
+  // The failed group's callback is followed by the group hook too (HTTP answers parked in it go out).
+  const auto deadline = std::chrono::steady_clock::now() + testing::kWriterDeadline;
+  while (hooks.load() < acked + 1 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  CHECK(hooks.load() == acked + 1);
   CHECK(failed.outcomes.empty());
   CHECK(failed.seqs.empty());
   CHECK_FALSE(store->healthy());
