@@ -210,6 +210,10 @@ Status Database::Open(const StoreOptions& options, std::unique_ptr<Database>* ou
   // 1 M open), but every new session is looked up through each L0 file's bloom filter:
   // 16 files cost the aggregator more than the compactions saved, 8 is even.
   sessions_opts.level0_file_num_compaction_trigger = 8;
+  // Those rewrites of L1 also decompressed and recompressed every head: uncompressed, RocksDB's
+  // flush + compaction CPU per event with 1 M open sessions fell ~20% (1.7 -> 1.4 us) for ~15%
+  // more SST bytes in all (scripts/bench_sessions.sh).
+  sessions_opts.compression = rocksdb::kNoCompression;
   // A merge operator must be configured at open for as long as merge
   // operands may exist, so it is set now, before the aggregator writes any.
   rocksdb::Status m = rocksdb::MergeOperator::CreateFromString(
