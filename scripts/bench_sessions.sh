@@ -20,7 +20,7 @@
 #
 # Usage: scripts/bench_sessions.sh [seconds of load (15)] [connections (64)]
 #   BENCH_SESSIONS (1000000) sessions opened in the large run; BENCH_SKIP_BUILD=1 uses
-#   build/server/foothold as is.
+#   build/server/foothold as is; BENCH_BINARY=path runs that foothold instead (an A/B of two builds).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 secs="${1:-15}"
@@ -33,10 +33,10 @@ config="$root/config/foothold.toml"
 ua='Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36'
 
 "$root/scripts/setup.sh" bench
-if [ "${BENCH_SKIP_BUILD:-0}" != 1 ]; then
+if [ "${BENCH_SKIP_BUILD:-0}" != 1 ] && [ -z "${BENCH_BINARY:-}" ]; then
   FOOTHOLD_TARGETS=foothold "$root/scripts/build.sh" -DCMAKE_BUILD_TYPE=Release >/dev/null
 fi
-bin="$root/build/server/foothold"
+bin="${BENCH_BINARY:-$root/build/server/foothold}"
 [ -x "$bin" ] || { echo "bench_sessions: no binary at $bin" >&2; exit 1; }
 
 work="$(mktemp -d /tmp/foothold-bench-sessions-XXXXXX)"
