@@ -384,11 +384,13 @@ Status Aggregator::Pass(size_t* read) {
   CounterDeltas deltas;
   // The writer's groups in memory when they continue the checkpoint: the
   // same events the log holds, without reading and decoding them back.
-  if (feed_ != nullptr && feed_->Take(from, kMaxBatchEvents, &fed_) > 0) {
-    for (const proto::Event& e : fed_) rollup_.Apply(e, &deltas);
-    last = fed_.back().seq;
-    *read = fed_.size();
-    events_from_feed_.fetch_add(fed_.size(), std::memory_order_relaxed);
+  if (feed_ != nullptr && (*read = feed_->Take(from, kMaxBatchEvents, &fed_)) > 0) {
+    for (auto& group : fed_) {
+      for (const proto::Event& e : group) rollup_.Apply(e, &deltas);
+      last = group.back().seq;
+      group.clear();  // freed now, not held until the next pass; the vector goes back to the feed
+    }
+    events_from_feed_.fetch_add(*read, std::memory_order_relaxed);
     last_pass_fed_ = true;
   } else {
     Status s = ApplyFromLog(from, &deltas, read, &last);

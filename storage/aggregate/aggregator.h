@@ -179,7 +179,7 @@ class Aggregator {
   bool retrying_ = false;                  // aggregator thread: pending_ failed at least once
   size_t touched_ = 0;                     // aggregator thread: sessions the last pass wrote a head for
   CommitFeed* feed_ = nullptr;
-  std::vector<proto::Event> fed_;  // aggregator thread: the groups of the current pass, from feed_
+  CommitFeed::Groups fed_;         // aggregator thread: the groups of the current pass, from feed_
   bool last_pass_fed_ = false;     // aggregator thread: the last pass took its records from feed_
   std::thread thread_;
 };

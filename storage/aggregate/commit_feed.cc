@@ -13,7 +13,7 @@ void CommitFeed::Push(const std::vector<proto::Event*>& events) {
       dropped_.fetch_add(1, std::memory_order_relaxed);
       return;
     }
-    if (!spare_.empty()) {
+    if (!spare_.empty()) {  // an emptied vector of an earlier group: no allocation
       moved = std::move(spare_.back());
       spare_.pop_back();
     }
@@ -28,47 +28,31 @@ void CommitFeed::Push(const std::vector<proto::Event*>& events) {
   groups_.push_back(Group{moved.front().seq, std::move(moved)});
 }
 
-size_t CommitFeed::Take(uint64_t next_seq, size_t max_events, std::vector<proto::Event>* out) {
-  out->clear();
-  std::vector<std::vector<proto::Event>> taken;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    // Groups wholly below next_seq were read from the log already.
-    while (!groups_.empty() && groups_.front().first + groups_.front().events.size() <= next_seq) {
-      events_ -= groups_.front().events.size();
-      groups_.front().events.clear();
-      if (spare_.size() < 8) spare_.push_back(std::move(groups_.front().events));
-      groups_.pop_front();
-    }
-    size_t n = 0;
-    while (!groups_.empty() && groups_.front().first == next_seq &&
-           (n == 0 || n + groups_.front().events.size() <= max_events)) {
-      Group& g = groups_.front();
-      n += g.events.size();
-      next_seq += g.events.size();
-      events_ -= g.events.size();
-      taken.push_back(std::move(g.events));
-      groups_.pop_front();
-    }
-  }
-  if (taken.size() == 1) {
-    std::swap(*out, taken.front());
-    taken.front().clear();
-  } else {
-    size_t n = 0;
-    for (const auto& v : taken) n += v.size();
-    out->reserve(n);
-    for (auto& v : taken) {
-      for (proto::Event& e : v) out->push_back(std::move(e));
-      v.clear();
-    }
-  }
-  // The emptied vectors keep their capacity for the next groups.
+size_t CommitFeed::Take(uint64_t next_seq, size_t max_events, Groups* out) {
+  // The last pass's events are destroyed outside the lock; their vectors
+  // keep their capacity for the writer's next groups.
+  for (auto& v : *out) v.clear();
   std::lock_guard<std::mutex> lock(mu_);
-  for (auto& v : taken) {
-    if (spare_.size() < 8) spare_.push_back(std::move(v));
+  for (auto& v : *out) {
+    if (spare_.size() < kSpareVectors) spare_.push_back(std::move(v));
   }
-  return out->size();
+  out->clear();
+  // Groups wholly below next_seq were read from the log already.
+  while (!groups_.empty() && groups_.front().first + groups_.front().events.size() <= next_seq) {
+    events_ -= groups_.front().events.size();
+    groups_.pop_front();
+  }
+  size_t n = 0;
+  while (!groups_.empty() && groups_.front().first == next_seq &&
+         (n == 0 || n + groups_.front().events.size() <= max_events)) {
+    Group& g = groups_.front();
+    n += g.events.size();
+    next_seq += g.events.size();
+    events_ -= g.events.size();
+    out->push_back(std::move(g.events));
+    groups_.pop_front();
+  }
+  return n;
 }
 
 }  // namespace foothold::storage

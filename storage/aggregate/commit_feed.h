@@ -38,11 +38,13 @@ class CommitFeed {
   void Push(const std::vector<proto::Event*>& events);
 
   // Aggregator thread: drops the queued groups below `next_seq`, then moves
-  // the groups that continue from `next_seq` without a gap into *out (cleared
-  // first), whole groups, stopping before `max_events` would be exceeded
-  // (but always at least one group). Returns how many events it moved; 0 when
-  // the head does not start at `next_seq`.
-  size_t Take(uint64_t next_seq, size_t max_events, std::vector<proto::Event>* out);
+  // the groups that continue from `next_seq` without a gap into *out, whole
+  // groups in seq order, stopping before `max_events` would be exceeded (but
+  // always at least one group). What *out held before (the last pass's
+  // groups) is destroyed first, its vectors kept for reuse. Returns how many
+  // events it moved; 0 when the head does not start at `next_seq`.
+  using Groups = std::vector<std::vector<proto::Event>>;
+  size_t Take(uint64_t next_seq, size_t max_events, Groups* out);
 
   size_t capacity() const { return capacity_; }
   // Groups dropped because the queue was full, since construction.
@@ -59,7 +61,8 @@ class CommitFeed {
   std::mutex mu_;
   std::deque<Group> groups_;  // guarded by mu_
   size_t events_ = 0;         // guarded by mu_: queued events
-  std::vector<std::vector<proto::Event>> spare_;  // guarded by mu_: emptied vectors, reused
+  static constexpr size_t kSpareVectors = 64;
+  Groups spare_;  // guarded by mu_: emptied vectors, reused
 };
 
 }  // namespace foothold::storage
