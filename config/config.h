@@ -187,7 +187,7 @@ struct Config {
     // [aggregator.feed_events] the writer hands committed events to the aggregator in memory
     // through a queue of at most this many; it reads the log back for what the queue missed.
     // 0 = always read the log
-    size_t feed_events = 32768;
+    size_t feed_events = 8192;
   } aggregator;
 
   struct Demo {

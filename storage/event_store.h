@@ -114,7 +114,7 @@ struct StoreOptions {
   // in memory, through a queue of at most this many events; the aggregator
   // reads the log back only for what the queue missed (full, restart, a
   // rebuild). 0: it always reads the log (storage/README.md "Commit feed").
-  size_t aggregate_feed_events = 32768;
+  size_t aggregate_feed_events = 8192;
   ExportOptions export_clickhouse;              // the ClickHouse exporter; off by default
 };
 

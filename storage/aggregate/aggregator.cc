@@ -392,8 +392,14 @@ Status Aggregator::Pass(size_t* read) {
     }
     events_from_feed_.fetch_add(*read, std::memory_order_relaxed);
     last_pass_fed_ = true;
-  } else {
-    Status s = ApplyFromLog(from, &deltas, read, &last);
+  }
+  // Then the log, for what the feed does not hold: every group is queued
+  // before its seqs are published, so a committed seq that is not at the
+  // feed's head was dropped (the queue was full) or precedes this process.
+  // Otherwise the next pass takes it from the feed.
+  if (*read < kMaxBatchEvents && committed_next_seq_->load(std::memory_order_acquire) > last + 1 &&
+      (feed_ == nullptr || feed_->head_seq() != last + 1)) {
+    Status s = ApplyFromLog(last + 1, &deltas, read, &last);
     if (!s.ok()) return s;
   }
   rollup_.CloseDue(&deltas);

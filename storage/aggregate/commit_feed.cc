@@ -28,6 +28,11 @@ void CommitFeed::Push(const std::vector<proto::Event*>& events) {
   groups_.push_back(Group{moved.front().seq, std::move(moved)});
 }
 
+uint64_t CommitFeed::head_seq() {
+  std::lock_guard<std::mutex> lock(mu_);
+  return groups_.empty() ? 0 : groups_.front().first;
+}
+
 size_t CommitFeed::Take(uint64_t next_seq, size_t max_events, Groups* out) {
   // The last pass's events are destroyed outside the lock; their vectors
   // keep their capacity for the writer's next groups.

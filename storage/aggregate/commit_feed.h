@@ -46,6 +46,9 @@ class CommitFeed {
   using Groups = std::vector<std::vector<proto::Event>>;
   size_t Take(uint64_t next_seq, size_t max_events, Groups* out);
 
+  // The seq the oldest queued group starts at; 0 when none is queued.
+  uint64_t head_seq();
+
   size_t capacity() const { return capacity_; }
   // Groups dropped because the queue was full, since construction.
   uint64_t dropped_groups() const { return dropped_.load(std::memory_order_relaxed); }

@@ -53,7 +53,9 @@ std::vector<uint64_t> Seqs(const CommitFeed::Groups& groups) {
 TEST_CASE("the commit feed hands over whole groups that continue the seq asked for", "[storage][feed]") {
   CommitFeed feed(10);
   auto g1 = Group(1, 3), g2 = Group(4, 4), g3 = Group(8, 4), g4 = Group(12, 2);
+  CHECK(feed.head_seq() == 0);
   Push(feed, g1);
+  CHECK(feed.head_seq() == 1);
   Push(feed, g2);
   Push(feed, g3);  // 3 + 4 + 4 > 10: dropped whole
   CHECK(feed.dropped_groups() == 1);
@@ -68,6 +70,7 @@ TEST_CASE("the commit feed hands over whole groups that continue the seq asked f
   CHECK(out[0][2].event == "e3");
   CHECK(feed.Take(4, 1, &out) == 4);    // at least one group, whatever max_events
   CHECK(Seqs(out) == std::vector<uint64_t>{4, 5, 6, 7});
+  CHECK(feed.head_seq() == 0);
   CHECK(feed.Take(8, 100, &out) == 0);  // 8..11 were dropped: the aggregator reads the log
   Push(feed, g4);
   CHECK(feed.Take(12, 100, &out) == 2);
