@@ -22,10 +22,9 @@ std::string_view UrlPath(std::string_view url) {
     start = url.find('/', 2);
     if (start == std::string_view::npos) return "/";
   }
-  // A plain scan: string_view::find_first_of calls memchr on "?#" per character.
-  size_t end = start;
-  while (end < url.size() && url[end] != '?' && url[end] != '#') ++end;
-  return url.substr(start, end - start);
+  // Two memchr scans: string_view::find_first_of("?#") calls memchr on "?#" per character.
+  const size_t end = std::min(url.find('?', start), url.find('#', start));
+  return url.substr(start, end == std::string_view::npos ? std::string_view::npos : end - start);
 }
 
 bool Before(int64_t t1, uint64_t s1, int64_t t2, uint64_t s2) {
