@@ -388,7 +388,7 @@ Status Aggregator::Pass(size_t* read) {
     for (auto& group : fed_) {
       for (const proto::Event& e : group) rollup_.Apply(e, &deltas);
       last = group.back().seq;
-      group.clear();  // freed now, not held until the next pass; the vector goes back to the feed
+      group = {};  // freed now, not held until the next pass
     }
     events_from_feed_.fetch_add(*read, std::memory_order_relaxed);
     last_pass_fed_ = true;

@@ -6,24 +6,19 @@ namespace foothold::storage {
 
 void CommitFeed::Push(const std::vector<proto::Event*>& events) {
   if (events.empty() || capacity_ == 0) return;
-  std::vector<proto::Event> moved;
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (events_ + events.size() > capacity_) {
       dropped_.fetch_add(1, std::memory_order_relaxed);
       return;
     }
-    if (!spare_.empty()) {  // an emptied vector of an earlier group: no allocation
-      moved = std::move(spare_.back());
-      spare_.pop_back();
-    }
   }
-  // Moved outside the lock: the aggregator may be taking meanwhile.
+  // Moved outside the lock: the aggregator may be taking meanwhile. The
+  // room seen above is still there: only Push adds, from the writer alone.
+  std::vector<proto::Event> moved;
   moved.reserve(events.size());
   for (proto::Event* e : events) moved.push_back(std::move(*e));
   std::lock_guard<std::mutex> lock(mu_);
-  // Re-checked: only Push adds, and the writer is the only pusher, so the
-  // room seen above is still there.
   events_ += moved.size();
   groups_.push_back(Group{moved.front().seq, std::move(moved)});
 }
@@ -34,14 +29,8 @@ uint64_t CommitFeed::head_seq() {
 }
 
 size_t CommitFeed::Take(uint64_t next_seq, size_t max_events, Groups* out) {
-  // The last pass's events are destroyed outside the lock; their vectors
-  // keep their capacity for the writer's next groups.
-  for (auto& v : *out) v.clear();
+  out->clear();  // the last pass's events and vectors, freed outside the lock
   std::lock_guard<std::mutex> lock(mu_);
-  for (auto& v : *out) {
-    if (spare_.size() < kSpareVectors) spare_.push_back(std::move(v));
-  }
-  out->clear();
   // Groups wholly below next_seq were read from the log already.
   while (!groups_.empty() && groups_.front().first + groups_.front().events.size() <= next_seq) {
     events_ -= groups_.front().events.size();

@@ -41,7 +41,7 @@ class CommitFeed {
   // the groups that continue from `next_seq` without a gap into *out, whole
   // groups in seq order, stopping before `max_events` would be exceeded (but
   // always at least one group). What *out held before (the last pass's
-  // groups) is destroyed first, its vectors kept for reuse. Returns how many
+  // groups) is destroyed first. Returns how many
   // events it moved; 0 when the head does not start at `next_seq`.
   using Groups = std::vector<std::vector<proto::Event>>;
   size_t Take(uint64_t next_seq, size_t max_events, Groups* out);
@@ -64,8 +64,6 @@ class CommitFeed {
   std::mutex mu_;
   std::deque<Group> groups_;  // guarded by mu_
   size_t events_ = 0;         // guarded by mu_: queued events
-  static constexpr size_t kSpareVectors = 64;
-  Groups spare_;  // guarded by mu_: emptied vectors, reused
 };
 
 }  // namespace foothold::storage
