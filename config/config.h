@@ -184,6 +184,10 @@ struct Config {
     // counters in the background and switch to them (README "Backfill"); false = keep the
     // counters and warn (run `foothold rebuild`)
     bool auto_rebuild = true;
+    // [aggregator.feed_events] the writer hands committed events to the aggregator in memory
+    // through a queue of at most this many; it reads the log back for what the queue missed.
+    // 0 = always read the log
+    size_t feed_events = 8192;
   } aggregator;
 
   struct Demo {

@@ -391,6 +391,8 @@ std::vector<Setting> Settings() {
   s.push_back(TrackerPaths("tracker.script_path", [](Config* c) { return &c->tracker.script_paths; }));
   s.push_back(TrackerPaths("tracker.collect_path", [](Config* c) { return &c->tracker.collect_paths; }));
   s.push_back(Bool("aggregator.auto_rebuild", [](Config* c) { return &c->aggregator.auto_rebuild; }));
+  s.push_back(Integer("aggregator.feed_events", 0, 10000000,
+                      [](Config* c) { return &c->aggregator.feed_events; }));
   s.push_back(Bool("demo.enabled", [](Config* c) { return &c->demo.enabled; }));
 
   s.push_back(Text(

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs the libFuzzer targets (tests/fuzz: beacon decoder, pixel query parser, record codec, config
-# loader, session-state codec; clang with ASan+UBSan) each for a bounded time on a copy of its seed
+# loader, session-state codec, the fast HTTP request parser against Beast's; clang with ASan+UBSan) each for a bounded time on a copy of its seed
 # corpus (tests/fuzz/corpus/<target>/; the seeds in the repository are not changed). They live in
 # the sanitized build directory build-asan/ (scripts/build.sh asan, shared with scripts/test.sh's
 # sanitized pass, so after test.sh this builds nothing). Prints executions per target; exits 1 on
@@ -10,7 +10,7 @@ set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 seconds="${1:-${FOOTHOLD_FUZZ_SECONDS:-20}}"
 build="${FOOTHOLD_ASAN_BUILD_DIR:-$root/build-asan}"
-targets=(beacon pixel record config session_state)
+targets=(beacon pixel record config session_state http_request)
 FOOTHOLD_BUILD_DIR="$build" FOOTHOLD_TARGETS="${targets[*]/#/fuzz_}" "$root/scripts/build.sh" asan
 mkdir -p "$build/artifacts"
 work="$(mktemp -d)"

@@ -39,6 +39,7 @@ StoreOptions StoreOptionsFromConfig(const config::Config& config) {
   o.block_cache_bytes = config.storage.block_cache_mb << 20;
   o.min_free_bytes = config.storage.min_free_bytes;
   o.auto_rebuild = config.aggregator.auto_rebuild;
+  o.aggregate_feed_events = config.aggregator.feed_events;
   o.analytics = AnalyticsDefs{config.micro_conversions, config.macro_conversions, config.funnels,
                               config.experiments, config.dimensions};
   const config::Config::ExportClickHouse& x = config.export_clickhouse;
@@ -107,6 +108,9 @@ Status EventStore::Open(const StoreOptions& options, std::unique_ptr<EventStore>
   }
   impl->writer = std::make_unique<Writer>(options, impl->db.get(), meta.next_seq, &impl->counters, floor,
                                           impl->instance_secret);
+  if (CommitFeed* feed = impl->aggregators->feed()) {
+    impl->writer->set_on_committed([feed](const std::vector<proto::Event*>& events) { feed->Push(events); });
+  }
   if (options.clock_ticks) {
     Writer* writer = impl->writer.get();  // stopped before the aggregator, in Close
     impl->aggregators->EnableTicks([writer](int64_t now_ms) {

@@ -110,6 +110,11 @@ struct StoreOptions {
   // writes over more records (storage/README.md "Aggregator"). 0: never waits.
   int64_t aggregate_linger_ms = 200;
   int64_t aggregator_stop_ms = 2000;            // Close lets the aggregator catch up this long at most
+  // The writer hands each committed group's events to the live aggregator
+  // in memory, through a queue of at most this many events; the aggregator
+  // reads the log back only for what the queue missed (full, restart, a
+  // rebuild). 0: it always reads the log (storage/README.md "Commit feed").
+  size_t aggregate_feed_events = 8192;
   ExportOptions export_clickhouse;              // the ClickHouse exporter; off by default
 };
 

@@ -43,6 +43,7 @@ struct AggregatorStats {
   int64_t lag_ms = 0;               // 0 when caught up, else the time since it last was (an upper bound)
   int64_t watermark_ms = 0;         // newest received_at minus the session timeout
   uint64_t events_aggregated = 0;   // records read since open (bots included)
+  uint64_t events_from_feed = 0;    // of those, taken from the writer in memory, not read from the log
   uint64_t batches = 0;             // WriteBatches committed since open
   double busy_seconds = 0;          // time spent in passes that read records, since open
   uint64_t open_sessions = 0;

@@ -282,6 +282,9 @@ std::string Metrics::Render(const storage::EventStore* store, bool draining) con
            ll(a.checkpoint_seq));
     Single(&out, "foothold_aggregator_events_total", "counter", "Log records aggregated since start.",
            ll(a.events_aggregated));
+    Single(&out, "foothold_aggregator_events_from_feed_total", "counter",
+           "Of those, records the writer handed over in memory (not read back from the log).",
+           ll(a.events_from_feed));
     Single(&out, "foothold_aggregator_batches_total", "counter", "Aggregator WriteBatches since start.",
            ll(a.batches));
     Header(&out, "foothold_aggregator_busy_seconds_total", "counter",

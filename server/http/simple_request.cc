@@ -200,6 +200,9 @@ SimpleParse ParseSimpleRequest(std::string_view in, size_t max_header_bytes, siz
       default: break;
     }
   }
+  // HTTP/1.0 naming both: Beast keeps the connection, RFC 9112 §9.6 closes it;
+  // rare enough to leave to Beast, so a request reads the same however it arrived.
+  if (!out->http11 && close && keep_alive) return SimpleParse::kFallback;
   const size_t header_bytes = pos;
   if (length > max_body_bytes) return SimpleParse::kFallback;
   if (in.size() - header_bytes < length) return SimpleParse::kFallback;  // the body is not all here

@@ -342,7 +342,9 @@ void Aggregator::Run() {
     if (stopping_) {
       if (abandon_) return;
       if (stop_deadline == 0) stop_deadline = SteadyMs() + options_.aggregator_stop_ms;
-      if (caught_up || SteadyMs() >= stop_deadline) return;
+      // A pass fed from memory may have stopped at a gap in the feed: look
+      // once more (the log, or nothing left) before calling it caught up.
+      if ((caught_up && !last_pass_fed_) || SteadyMs() >= stop_deadline) return;
       continue;
     }
     if (!caught_up) continue;
@@ -372,6 +374,7 @@ uint64_t Aggregator::LingerTarget(size_t read) const {
 
 Status Aggregator::Pass(size_t* read) {
   *read = 0;
+  last_pass_fed_ = false;
   const uint64_t from = checkpoint_.load() + 1;
   // Nothing committed past the checkpoint: nothing to read, and the
   // watermark (hence CloseDue) only moves with new records. Saves an
@@ -379,25 +382,25 @@ Status Aggregator::Pass(size_t* read) {
   if (committed_next_seq_->load(std::memory_order_acquire) <= from) return Status::Ok();
   uint64_t last = from - 1;
   CounterDeltas deltas;
-  proto::Event e;
-  {
-    rocksdb::ReadOptions ro;
-    ro.fill_cache = false;  // each record is read once: keep the cache for lookups and readers
-    std::unique_ptr<rocksdb::Iterator> it(db_->db()->NewIterator(ro, db_->log()));
-    for (it->Seek(LogKey(from)); it->Valid() && *read < kMaxBatchEvents; it->Next()) {
-      auto seq = ParseLogKey(std::string_view(it->key().data(), it->key().size()));
-      if (!seq) return Status::Corruption("aggregator: malformed log key in " + db_->dir());
-      Status s = proto::DecodeRecord(std::string_view(it->value().data(), it->value().size()), &e);
-      if (!s.ok()) {
-        return Status::Corruption("aggregator: log record " + std::to_string(*seq) + " in " +
-                                  db_->dir() + ": " + s.message());
-      }
-      e.seq = *seq;
-      rollup_.Apply(e, &deltas);
-      last = *seq;
-      ++*read;
+  // The writer's groups in memory when they continue the checkpoint: the
+  // same events the log holds, without reading and decoding them back.
+  if (feed_ != nullptr && (*read = feed_->Take(from, kMaxBatchEvents, &fed_)) > 0) {
+    for (auto& group : fed_) {
+      for (const proto::Event& e : group) rollup_.Apply(e, &deltas);
+      last = group.back().seq;
+      group = {};  // freed now, not held until the next pass
     }
-    if (!it->status().ok()) return FromRocks(it->status(), "aggregator: scan log in " + db_->dir());
+    events_from_feed_.fetch_add(*read, std::memory_order_relaxed);
+    last_pass_fed_ = true;
+  }
+  // Then the log, for what the feed does not hold: every group is queued
+  // before its seqs are published, so a committed seq that is not at the
+  // feed's head was dropped (the queue was full) or precedes this process.
+  // Otherwise the next pass takes it from the feed.
+  if (*read < kMaxBatchEvents && committed_next_seq_->load(std::memory_order_acquire) > last + 1 &&
+      (feed_ == nullptr || feed_->head_seq() != last + 1)) {
+    Status s = ApplyFromLog(last + 1, &deltas, read, &last);
+    if (!s.ok()) return s;
   }
   rollup_.CloseDue(&deltas);
   rollup_.DrainSeries(&deltas);
@@ -426,6 +429,28 @@ Status Aggregator::Pass(size_t* read) {
   batch.Put(db_->meta(), target_.meta_prefix + kMetaAggNames, names_joined_);
   pending_ = std::make_unique<PendingBatch>(PendingBatch{std::move(batch), last, *read});
   return CommitPending();
+}
+
+Status Aggregator::ApplyFromLog(uint64_t from, CounterDeltas* deltas, size_t* read, uint64_t* last) {
+  proto::Event e;
+  rocksdb::ReadOptions ro;
+  ro.fill_cache = false;  // each record is read once: keep the cache for lookups and readers
+  std::unique_ptr<rocksdb::Iterator> it(db_->db()->NewIterator(ro, db_->log()));
+  for (it->Seek(LogKey(from)); it->Valid() && *read < kMaxBatchEvents; it->Next()) {
+    auto seq = ParseLogKey(std::string_view(it->key().data(), it->key().size()));
+    if (!seq) return Status::Corruption("aggregator: malformed log key in " + db_->dir());
+    Status s = proto::DecodeRecord(std::string_view(it->value().data(), it->value().size()), &e);
+    if (!s.ok()) {
+      return Status::Corruption("aggregator: log record " + std::to_string(*seq) + " in " +
+                                db_->dir() + ": " + s.message());
+    }
+    e.seq = *seq;
+    rollup_.Apply(e, deltas);
+    *last = *seq;
+    ++*read;
+  }
+  if (!it->status().ok()) return FromRocks(it->status(), "aggregator: scan log in " + db_->dir());
+  return Status::Ok();
 }
 
 // The rollup already holds the pending batch: after a failed write (a full
@@ -500,6 +525,7 @@ AggregatorStats Aggregator::stats() const {
   s.lag_ms = s.pending_events == 0 ? 0 : std::max<int64_t>(0, SteadyMs() - caught_up_at_ms_.load());
   s.watermark_ms = watermark_ms_.load();
   s.events_aggregated = events_aggregated_.load();
+  s.events_from_feed = events_from_feed_.load(std::memory_order_relaxed);
   s.batches = batches_.load();
   s.busy_seconds = static_cast<double>(busy_us_.load()) / 1e6;
   s.open_sessions = open_sessions_.load();

@@ -22,6 +22,7 @@
 #include "proto/status.h"
 #include "storage/log/db.h"
 #include "storage/event_store.h"
+#include "storage/aggregate/commit_feed.h"
 #include "storage/aggregate/rollup.h"
 
 namespace foothold::storage {
@@ -117,6 +118,10 @@ class Aggregator {
   // Also stores every new checkpoint into *mirror (the store's retention
   // floor, which outlives a switch of aggregators). Call before Start.
   void MirrorCheckpoint(std::atomic<uint64_t>* mirror) { mirror_ = mirror; }
+  // Takes the writer's committed groups from `feed` (commit_feed.h) when
+  // they continue its checkpoint, reading the log otherwise. Null: always
+  // the log (a rebuild). Call before Start; `feed` must outlive this.
+  void UseFeed(CommitFeed* feed) { feed_ = feed; }
   const std::vector<std::string>& conversion_names() const { return rollup_.conversion_names(); }
 
   AggregatorStats stats() const;
@@ -126,6 +131,9 @@ class Aggregator {
   // Aggregates up to kMaxBatchEvents records and commits them. *read gets
   // how many records were read.
   Status Pass(size_t* read);
+  // Applies the records from `from` on, read back from the log, to the
+  // rollup: up to kMaxBatchEvents. *last gets the last seq applied.
+  Status ApplyFromLog(uint64_t from, CounterDeltas* deltas, size_t* read, uint64_t* last);
   Status LoadTotals();
   Status LoadSessions(const std::vector<std::string>& names);
   Status Migrate(const std::vector<std::string>& names, bool renamed);
@@ -146,6 +154,7 @@ class Aggregator {
 
   std::atomic<uint64_t> checkpoint_{0};
   std::atomic<uint64_t> events_aggregated_{0};
+  std::atomic<uint64_t> events_from_feed_{0};
   std::atomic<uint64_t> batches_{0};
   std::atomic<uint64_t> busy_us_{0};  // time in passes that read records
   std::atomic<uint64_t> open_sessions_{0};
@@ -169,6 +178,9 @@ class Aggregator {
   std::unique_ptr<PendingBatch> pending_;  // aggregator thread: built, not yet written
   bool retrying_ = false;                  // aggregator thread: pending_ failed at least once
   size_t touched_ = 0;                     // aggregator thread: sessions the last pass wrote a head for
+  CommitFeed* feed_ = nullptr;
+  CommitFeed::Groups fed_;         // aggregator thread: the groups of the current pass, from feed_
+  bool last_pass_fed_ = false;     // aggregator thread: the last pass took its records from feed_
   std::thread thread_;
 };
 

@@ -13,7 +13,11 @@ namespace foothold::storage {
 
 Aggregators::Aggregators(const StoreOptions& options, Database* db,
                          const std::atomic<uint64_t>* committed_next_seq)
-    : options_(options), db_(db), committed_next_seq_(committed_next_seq) {}
+    : options_(options),
+      db_(db),
+      committed_next_seq_(committed_next_seq),
+      feed_(options.aggregate_feed_events > 0 ? std::make_unique<CommitFeed>(options.aggregate_feed_events)
+                                              : nullptr) {}
 
 Aggregators::~Aggregators() { StopRebuild(); }
 
@@ -78,6 +82,7 @@ Aggregator* Aggregators::live() {
 std::unique_ptr<Aggregator> Aggregators::NewLive() {
   auto a = std::make_unique<Aggregator>(options_, db_, committed_next_seq_);
   a->MirrorCheckpoint(&floor_);
+  a->UseFeed(feed_.get());
   return a;
 }
 

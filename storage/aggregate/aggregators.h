@@ -20,6 +20,7 @@
 
 #include "proto/status.h"
 #include "storage/aggregate/aggregator.h"
+#include "storage/aggregate/commit_feed.h"
 #include "storage/aggregate/rebuild.h"
 #include "storage/event_store.h"
 #include "storage/log/db.h"
@@ -45,6 +46,9 @@ class Aggregators {
   void StopRebuild();
 
   Aggregator* live();
+  // The writer's committed groups for whichever aggregator is live (null
+  // when StoreOptions::aggregate_feed_events is 0): the writer pushes into it.
+  CommitFeed* feed() const { return feed_.get(); }
   // The live aggregator's checkpoint across switches: the retention floor.
   const std::atomic<uint64_t>* checkpoint() const { return &floor_; }
   // A rebuild's checkpoint while one runs (UINT64_MAX otherwise): retention
@@ -65,6 +69,8 @@ class Aggregators {
   const StoreOptions options_;
   Database* const db_;
   const std::atomic<uint64_t>* const committed_next_seq_;
+  // May be null. Declared before the aggregators: outlives their Stop.
+  const std::unique_ptr<CommitFeed> feed_;
   std::string fingerprint_;  // of options_.analytics and the session timeout
   std::atomic<uint64_t> floor_{0};
   std::atomic<uint64_t> rebuild_floor_{UINT64_MAX};

@@ -197,7 +197,8 @@ class Rollup {
   uint32_t KeptAs(uint16_t conv) const;
   // Series deltas are summed in series_, keyed by a compact cell rather than
   // the counter key string (building and hashing those strings was the
-  // aggregator's top cost); DrainSeries turns them into counter keys.
+  // aggregator's top cost), and only per minute: DrainSeries turns each
+  // minute cell into its minute, hour and day counter keys.
   void AddSeries(uint16_t name, char field, int64_t t_ms, int64_t delta);
   void MoveSeries(uint16_t name, char field, int64_t from_ms, int64_t to_ms);
   void Dwell(Entry* en, const proto::Event& e);

@@ -607,6 +607,7 @@ void Writer::CommitGroup(std::vector<Request>* group) {
   std::vector<std::pair<std::string_view, DedupeEntry>> dedupe_puts;
   std::string buf;
   std::vector<AppendResult> results(group->size());
+  std::vector<proto::Event*> committed;  // for on_committed_
   for (size_t i = 0; i < group->size(); ++i) {
     AppendResult& result = results[i];
     std::vector<proto::Event>& request_events = (*group)[i].events;
@@ -674,6 +675,7 @@ void Writer::CommitGroup(std::vector<Request>* group) {
       result.outcomes.push_back(AppendOutcome::kStored);
       result.seqs.push_back(e.seq);
       ++stored;
+      if (on_committed_) committed.push_back(&e);
     }
   }
   std::sort(index_keys.begin(), index_keys.end());
@@ -723,6 +725,7 @@ void Writer::CommitGroup(std::vector<Request>* group) {
   const size_t slot = static_cast<size_t>(
       std::lower_bound(kGroupSizeBounds.begin(), kGroupSizeBounds.end(), group_events) - kGroupSizeBounds.begin());
   counters_->group_sizes[slot].fetch_add(1, std::memory_order_relaxed);
+  if (on_committed_) on_committed_(committed);  // before the aggregator can see next_seq
   counters_->next_seq.store(next_seq_, std::memory_order_relaxed);
   for (size_t i = 0; i < group->size(); ++i) {
     if ((*group)[i].done) (*group)[i].done(std::move(results[i]));

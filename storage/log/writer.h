@@ -112,6 +112,13 @@ class Writer {
   // Stops accepting, drains the queue (committing it), joins. Idempotent.
   void Stop();
 
+  // Called on the writer thread once a group's WriteBatch is written, before
+  // the callbacks, with the group's stored events in seq order (seq, session
+  // id and flags filled in: what their log records hold); it may move from
+  // them. Set before the first Append (the live aggregator's commit feed).
+  using CommittedFn = std::function<void(const std::vector<proto::Event*>&)>;
+  void set_on_committed(CommittedFn fn) { on_committed_ = std::move(fn); }
+
   // True after a write (or write-path read) failure, until recovered.
   bool failed() const { return failed_flag_.load(std::memory_order_acquire); }
   // True while free space is below min_free_bytes.
@@ -196,6 +203,7 @@ class Writer {
   uint64_t recovery_attempts_ = 0;  // since the last failure
   Eraser eraser_;
   std::chrono::steady_clock::time_point next_erasure_tick_;
+  CommittedFn on_committed_;  // set before the first Append
 
   std::mutex hook_mu_;  // guards group_callbacks_done_ (taken once a group)
   std::function<void()> group_callbacks_done_;
