@@ -140,7 +140,9 @@ struct Config {
     size_t queue_capacity = 100000;            // [storage.queue_capacity] events waiting for the writer
     size_t max_group_events = 10000;           // [storage.max_group_events] events per WriteBatch
     size_t group_commit_us = 200;              // [storage.group_commit_us] linger for more events (µs); 0 = none
-    size_t block_cache_mb = 64;                // [storage.block_cache_mb]
+    // [storage.block_cache_mb] RocksDB's block cache; under batch load it fills with blocks read
+    // once (README.md "Running", storage.block_cache_mb), so it is one of the larger holders of RSS
+    size_t block_cache_mb = 32;
     // [storage.min_free_bytes] free space the data dir's filesystem keeps: below it collect
     // answers 503 storage_full and /readyz 503, before RocksDB ever meets a full disk (256 MiB)
     size_t min_free_bytes = size_t{256} << 20;

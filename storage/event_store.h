@@ -74,7 +74,7 @@ struct StoreOptions {
   int64_t dedupe_window_ms = 24LL * 3600 * 1000; // an event_id seen this recently is a duplicate
   int retention_days = 90;                      // log + index entries older than this are removed
   int64_t retention_interval_ms = 3600 * 1000;  // how often the retention pass runs (and at open)
-  size_t block_cache_bytes = 64 << 20;
+  size_t block_cache_bytes = 32 << 20;
   // Below this many free bytes on data_dir's filesystem the writer refuses
   // appends (NoSpace) and healthy() is false; 0 = never. Checked with one
   // statvfs at most every space_check_ms.
