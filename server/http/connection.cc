@@ -7,6 +7,7 @@
 
 #include <boost/asio/post.hpp>
 #include <boost/beast/core/error.hpp>
+#include <boost/beast/core/read_size.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/asio/write.hpp>
@@ -224,6 +225,10 @@ void Connection::ReadHeader() {
   parser_->header_limit(static_cast<std::uint32_t>(limits.max_header_bytes));
   parser_->body_limit(limits.max_body_bytes);
   continue_checked_ = false;
+  // One deadline for the whole header block, then one for the whole body
+  // (set in Parse when the header is done), not one a read: a client that
+  // trickles a byte at a time (slowloris) is closed when it runs out.
+  SetDeadline(ctx_->config->http.header_timeout_ms);
   Parse();
 }
 
@@ -237,11 +242,11 @@ void Connection::Parse() {
   while (!parser_->is_done()) {
     if (parser_->is_header_done() && !continue_checked_) {
       continue_checked_ = true;
+      SetDeadline(ctx_->config->http.body_timeout_ms);
       auto& req = parser_->get();
       if (req.version() >= 11 && beast::iequals(req[http::field::expect], "100-continue")) {  // never a 1xx to HTTP/1.0
         // curl and some SDKs wait for this before sending a body.
         static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
-        SetDeadline(ctx_->config->http.body_timeout_ms);
         asio::async_write(socket_, asio::buffer(kContinue.data(), kContinue.size()),
                           [self = shared_from_this()](beast::error_code wec, size_t) {
                             if (wec || self->state_ == State::kClosed) return self->CloseNow();
@@ -263,10 +268,10 @@ void Connection::Parse() {
 }
 
 void Connection::ReadMore() {
-  SetDeadline(parser_->is_header_done() ? ctx_->config->http.body_timeout_ms : ctx_->config->http.header_timeout_ms);
-  // As Beast's read: up to 64 KiB at a time, never past the buffer's limit.
-  const size_t want = std::min<size_t>(65536, buffer_.max_size() - buffer_.size());
-  socket_.async_read_some(buffer_.prepare(want), [self = shared_from_this()](beast::error_code ec, size_t n) {
+  // The deadline is the header's or the body's, set once (ReadHeader, Parse).
+  // As Beast's read: what the buffer has room for (at least 512 bytes, at most
+  // 64 KiB), so a request arriving in pieces does not grow it by 64 KiB a read.
+  socket_.async_read_some(buffer_.prepare(beast::read_size(buffer_, 65536)), [self = shared_from_this()](beast::error_code ec, size_t n) {
     if (self->state_ == State::kClosed) return;
     self->buffer_.commit(n);
     if (ec == asio::error::eof) {

@@ -590,6 +590,9 @@ void Writer::CommitGroup(std::vector<Request>* group) {
   }
 
   // 3. Decide every event in order and build the one WriteBatch.
+  // A burst of large events can grow the reused batch to hundreds of MiB
+  // (max_group_events x max_event_bytes); do not keep that for good.
+  if (group_batch_->Data().capacity() > kKeepBatchBytes) group_batch_ = std::make_unique<rocksdb::WriteBatch>();
   BatchBuilder batch(group_batch_.get());
   uint64_t seq = next_seq_;
   uint64_t stored = 0;
@@ -726,7 +729,7 @@ void Writer::CommitGroup(std::vector<Request>* group) {
       std::lower_bound(kGroupSizeBounds.begin(), kGroupSizeBounds.end(), group_events) - kGroupSizeBounds.begin());
   counters_->group_sizes[slot].fetch_add(1, std::memory_order_relaxed);
   if (on_committed_) on_committed_(committed);  // before the aggregator can see next_seq
-  counters_->next_seq.store(next_seq_, std::memory_order_relaxed);
+  counters_->next_seq.store(next_seq_, std::memory_order_release);  // after the feed's Push
   for (size_t i = 0; i < group->size(); ++i) {
     if ((*group)[i].done) (*group)[i].done(std::move(results[i]));
   }

@@ -183,6 +183,7 @@ class Writer {
   // of batch, and growing a fresh one per group cost a copy per doubling and
   // large allocations. Keeps the capacity of the largest group seen.
   std::unique_ptr<rocksdb::WriteBatch> group_batch_;
+  static constexpr size_t kKeepBatchBytes = 8 << 20;  // a larger one is replaced at the next group
   VisitorCache visitors_{kVisitorCacheEntries};
   // (identity, session) keys this writer committed lately (storage/README.md,
   // the identities family): a session's later events skip the Put of a key

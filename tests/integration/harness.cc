@@ -121,6 +121,29 @@ std::string RawExchange(uint16_t port, const std::string& bytes, int timeout_ms)
   return out;
 }
 
+int64_t RawTrickle(uint16_t port, const std::string& head, char filler, int interval_ms, int max_ms) {
+  asio::io_context ioc;
+  tcp::socket s(ioc);
+  beast::error_code ec;
+  s.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), port), ec);
+  if (ec) return 0;
+  const auto start = std::chrono::steady_clock::now();
+  const auto since = [&start] {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start).count();
+  };
+  asio::write(s, asio::buffer(head), ec);
+  const int fd = s.native_handle();
+  while (!ec && since() < max_ms) {
+    pollfd p{fd, POLLIN, 0};
+    if (poll(&p, 1, interval_ms) > 0) {
+      char buf[4096];
+      if (::read(fd, buf, sizeof(buf)) <= 0) return since();  // closed (or reset) by the server
+    }
+    asio::write(s, asio::buffer(&filler, 1), ec);
+  }
+  return ec ? since() : -1;
+}
+
 std::vector<std::string> RawBurst(uint16_t port, const std::vector<std::string>& requests, int timeout_ms) {
   asio::io_context ioc;
   std::vector<tcp::socket> sockets;

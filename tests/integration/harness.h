@@ -54,6 +54,10 @@ class HttpClient {
 // Sends `bytes` on a fresh connection and returns everything received until
 // the peer closes or `timeout_ms` passes.
 std::string RawExchange(uint16_t port, const std::string& bytes, int timeout_ms = 3000);
+// Sends `head`, then one byte of `filler` every `interval_ms` (a slowloris client) until the
+// server closes the connection or `max_ms` pass. Returns the milliseconds until the server closed
+// it, or -1 when it was still open at `max_ms`.
+int64_t RawTrickle(uint16_t port, const std::string& head, char filler, int interval_ms, int max_ms);
 
 // Opens one connection per request, then writes every request back to back
 // (so they reach the server together), and returns each connection's bytes

@@ -75,6 +75,25 @@ TEST_CASE("a client that sends headers too slowly is disconnected", "[integratio
   CHECK(client.Get("/healthz").status == 200);
 }
 
+// The header and body timeouts bound the whole header block and the whole body, not each read:
+// a byte every 100 ms must not keep a connection open past them (README.md, "http" settings).
+TEST_CASE("a client that trickles a byte at a time is disconnected at the header or body timeout", "[integration]") {
+  TempDir dir;
+  ServerProcess server(dir.path() + "/data", {},
+                       {"FOOTHOLD_HTTP__HEADER_TIMEOUT=500ms", "FOOTHOLD_HTTP__BODY_TIMEOUT=500ms"});
+  REQUIRE(server.started());
+  const int64_t header_ms = RawTrickle(server.port(), "POST /v1/collect HTTP/1.1\r\nX-Pad: ", 'a', 100, 6000);
+  CHECK(header_ms >= 0);     // closed while bytes kept coming
+  CHECK(header_ms < 5000);
+  const int64_t body_ms = RawTrickle(
+      server.port(), "POST /v1/collect HTTP/1.1\r\nContent-Type: text/plain\r\nContent-Length: 4000\r\n\r\n[", ' ',
+      100, 6000);
+  CHECK(body_ms >= 0);
+  CHECK(body_ms < 5000);
+  HttpClient client(server.port());
+  CHECK(client.Get("/healthz").status == 200);
+}
+
 // storage/README.md "Durability": a 2xx means the event reached the WAL, so kill -9 loses none
 // of them; dedupe keeps retries from doubling anything.
 TEST_CASE("kill -9 while clients post loses no acknowledged event", "[integration]") {
