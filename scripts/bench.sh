@@ -27,13 +27,14 @@
 #   alone on a server core the load generator does not use (a comma list of cores), and the ratio.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
+. "$root/scripts/bench_lib.sh"  # helpers shared by the benchmarks
 secs="${1:-10}"
 conns="${2:-64}"
 server_core="${BENCH_SERVER_CORE:-1}"
 client_core="${BENCH_CLIENT_CORE:-0}"
 threads="${BENCH_THREADS:-1}"
 config="$root/config/foothold.toml"
-ua='Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36'
+ua="$bench_ua"
 
 "$root/scripts/setup.sh" bench
 if [ "${BENCH_SKIP_BUILD:-0}" != 1 ]; then
@@ -42,24 +43,10 @@ fi
 bin="$root/build/server/foothold"
 [ -x "$bin" ] || { echo "bench: no binary at $bin" >&2; exit 1; }
 
-work="$(mktemp -d /tmp/foothold-bench-XXXXXX)"
-pids=()
-cleanup() {
-  touch "$work/stop-sampler" 2>/dev/null || true
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+bench_workdir bench
 
 hz=$(getconf CLK_TCK)
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-now() { date +%s.%N; }
-calc() { awk "BEGIN { $1 }"; }
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 peak_rss_mib() { awk '/VmHWM/ {printf "%.0f", $2/1024}' "/proc/$1/status"; }
-metric() { awk -v n="$1" '$1 == n { print $2; found = 1 } END { if (!found) print 0 }' "$2"; }
 # thread_ticks PID -> "role ticks" per thread; roles from the thread names foothold sets.
 thread_ticks() {
   for t in /proc/"$1"/task/*; do

@@ -24,6 +24,7 @@
 #   BENCH_SKIP_BUILD=1 uses the existing binary; FOOTHOLD_BUILD_DIR (build) picks the build dir.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
+. "$root/scripts/bench_lib.sh"  # helpers shared by the benchmarks
 sessions="${BENCH_SESSIONS:-1000000}"
 span_hours="${BENCH_SPAN_HOURS:-24}"
 runs="${BENCH_RUNS:-3}"
@@ -45,20 +46,9 @@ fi
   { echo "bench_dashboard: no tests/js/node_modules/playwright-core (run scripts/setup.sh test)" >&2; exit 1; }
 command -v node >/dev/null || { echo "bench_dashboard: node not found (run scripts/setup.sh test)" >&2; exit 1; }
 
-work="$(mktemp -d /tmp/foothold-bench-dashboard-XXXXXX)"
-srv_pid=""
-cleanup() {
-  [ -z "$srv_pid" ] || kill "$srv_pid" 2>/dev/null || true
-  wait 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+metric_missing=nan
+bench_workdir bench-dashboard
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-now() { date +%s.%N; }
-calc() { awk "BEGIN { $1 }"; }
-metric() { awk -v n="$1" '$1 == n { print $2; found = 1 } END { if (!found) print "nan" }' "$2"; }
 auth=()
 [ -z "$token" ] || auth=(-H "Authorization: Bearer $token")
 scrape() { taskset -c "$client_core" curl -fsS --max-time 5 "${auth[@]}" "$srv_url/metrics" -o "$1"; }

@@ -23,6 +23,7 @@
 #   BENCH_SESSIONS (1000000)  BENCH_STORE (unset)  BENCH_SKIP_BUILD=1  FOOTHOLD_BUILD_DIR (build)
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
+. "$root/scripts/bench_lib.sh"  # helpers shared by the benchmarks
 sessions="${BENCH_SESSIONS:-1000000}"
 server_core="${BENCH_SERVER_CORE:-1}"
 client_core="${BENCH_CLIENT_CORE:-0}"
@@ -36,20 +37,9 @@ if [ "${BENCH_SKIP_BUILD:-0}" != 1 ]; then
 fi
 [ -x "$bin" ] || { echo "bench_rebuild: no binary at $bin" >&2; exit 1; }
 
-work="$(mktemp -d /tmp/foothold-bench-rebuild-XXXXXX)"
-srv_pid=""
-cleanup() {
-  [ -z "$srv_pid" ] || kill "$srv_pid" 2>/dev/null || true
-  wait 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+metric_missing=nan
+bench_workdir bench-rebuild
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-now() { date +%s.%N; }
-calc() { awk "BEGIN { $1 }"; }
-metric() { awk -v n="$1" '$1 == n { print $2; found = 1 } END { if (!found) print "nan" }' "$2"; }
 # The server refuses unknown FOOTHOLD_* variables: keep build.sh's out. Same session timeout
 # everywhere: it is part of the definitions fingerprint.
 fh() { env -u FOOTHOLD_BUILD_DIR -u FOOTHOLD_TARGETS FOOTHOLD_SHUTDOWN__DRAIN_DELAY=0s FOOTHOLD_SESSION__TIMEOUT=2s "$@"; }

@@ -23,6 +23,7 @@
 #   build/server/foothold as is; BENCH_BINARY=path runs that foothold instead (an A/B of two builds).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
+. "$root/scripts/bench_lib.sh"  # helpers shared by the benchmarks
 secs="${1:-15}"
 conns="${2:-64}"
 server_core="${BENCH_SERVER_CORE:-1}"
@@ -30,7 +31,7 @@ client_core="${BENCH_CLIENT_CORE:-0}"
 large="${BENCH_SESSIONS:-1000000}"
 small=10000
 config="$root/config/foothold.toml"
-ua='Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36'
+ua="$bench_ua"
 
 "$root/scripts/setup.sh" bench
 if [ "${BENCH_SKIP_BUILD:-0}" != 1 ] && [ -z "${BENCH_BINARY:-}" ]; then
@@ -39,25 +40,11 @@ fi
 bin="${BENCH_BINARY:-$root/build/server/foothold}"
 [ -x "$bin" ] || { echo "bench_sessions: no binary at $bin" >&2; exit 1; }
 
-work="$(mktemp -d /tmp/foothold-bench-sessions-XXXXXX)"
-pids=()
-cleanup() {
-  touch "$work/stop-sampler" 2>/dev/null || true
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+bench_workdir bench-sessions
 
 hz=$(getconf CLK_TCK)
 die() { echo "bench_sessions: $*" >&2; [ -f "$work/foothold.log" ] && tail -20 "$work/foothold.log" >&2; exit 1; }
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-now() { date +%s.%N; }
-calc() { awk "BEGIN { $1 }"; }
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 status_mib() { awk -v k="$2:" '$1 == k {printf "%.0f", $2/1024}' "/proc/$1/status"; }
-metric() { awk -v n="$1" '$1 == n { print $2; found = 1 } END { if (!found) print 0 }' "$2"; }
 alive() { kill -0 "$fh_pid" 2>/dev/null || die "foothold died ($1)"; }
 
 # bench.sh's batch100-fresh load: 10-event visits, new session ids all run.

@@ -29,6 +29,7 @@
 #   BENCH_SKIP_BUILD=1 uses the existing binary; FOOTHOLD_BUILD_DIR (build) picks the build dir.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
+. "$root/scripts/bench_lib.sh"  # helpers shared by the benchmarks
 secs="${BENCH_SECS:-10}"
 conns="${BENCH_CONNS:-64}"
 sessions="${BENCH_SESSIONS:-400000}"
@@ -39,7 +40,7 @@ build_dir="${FOOTHOLD_BUILD_DIR:-build}"
 case "$build_dir" in /*) ;; *) build_dir="$root/$build_dir" ;; esac
 bin="$build_dir/server/foothold"
 config="$root/config/foothold.toml"
-ua='Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36'
+ua="$bench_ua"
 started_at=$(date +%s.%N)
 
 "$root/scripts/setup.sh" bench
@@ -48,25 +49,12 @@ if [ "${BENCH_SKIP_BUILD:-0}" != 1 ]; then
 fi
 [ -x "$bin" ] || { echo "bench_stats: no binary at $bin" >&2; exit 1; }
 
-work="$(mktemp -d /tmp/foothold-bench-stats-XXXXXX)"
-pids=()
-cleanup() {
-  touch "$work/stop-sampler" 2>/dev/null || true
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+metric_missing=nan
+bench_workdir bench-stats
 
 # The server refuses unknown FOOTHOLD_* variables: keep build.sh's own out of its environment.
 fh_env() { env -u FOOTHOLD_BUILD_DIR -u FOOTHOLD_TARGETS "$@"; }
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-now() { date +%s.%N; }
 rss_mib() { awk '/VmRSS/ {printf "%.1f", $2/1024}' "/proc/$1/status"; }
-calc() { awk "BEGIN { $1 }"; }
-# metric NAME FILE: the value of an unlabelled metric in a saved /metrics answer
-metric() { awk -v n="$1" '$1 == n { print $2; found = 1 } END { if (!found) print "nan" }' "$2"; }
 scrape() { taskset -c "$client_core" curl -fsS --max-time 5 "$1/metrics" -o "$2"; }
 
 rows=()
