@@ -63,63 +63,10 @@ cpu_split() {
           for (i = 1; i <= n; i++) printf "%s=%.2f ", r[i], (ev > 0 ? (a[r[i]] - b[r[i]]) / hz * 1e6 / ev : 0) }' "$1" "$2"
 }
 
-# --- load scripts ---------------------------------------------------------------
-# BENCH_SHAPE fresh|long, BENCH_EVENTS events a request, BENCH_FORMAT native|segment.
-cat > "$work/load.lua" <<LUA
-local shape = os.getenv("BENCH_SHAPE") or "fresh"
-local per = tonumber(os.getenv("BENCH_EVENTS") or "1")
-local format = os.getenv("BENCH_FORMAT") or "native"
-local path = format == "segment" and "/v1/batch" or "/v1/collect"
-local ua = "$ua"
-local names = {"page_view", "page_view", "page_view", "engagement", "engagement", "site_search",
-               "video_play", "add_to_cart", "begin_checkout", "purchase", "wishlist_add", "newsletter_signup"}
-local n, run, headers = 0, "", nil
-function init(args)
-  math.randomseed(os.time() + os.clock() * 1e6)
-  run = string.format("%06x", math.random(0, 0xffffff))  -- new session ids every run
-  headers = {["Content-Type"] = "text/plain;charset=UTF-8", ["User-Agent"] = ua}
-end
-local function sid(i)
-  if shape == "fresh" then return run .. "-visit-" .. math.floor(i / 10) end
-  return run .. "-pool-" .. (i % 4096)
-end
--- ~330 bytes, like a tracker beacon: ids, url with a query, title, engagement, exposure, props.
-local function native(i, ts)
-  local s, p = sid(i), i % 500 + 1
-  return '{"event":"' .. names[(i * 5 + math.floor(i / 97)) % 12 + 1] .. '","session_id":"' .. s ..
-    '","anonymous_id":"a-' .. s .. '","ts":' .. ts ..
-    ',"url":"https://shop.example.com/p/' .. p .. '-trail-running-shoes?ref=home&utm_source=newsletter"' ..
-    ',"title":"Trail running shoes X' .. p .. ' | Shop Example","engaged_ms":' .. (i % 7) * 5000 ..
-    ',"experiments":{"video_autoplay":"' .. (i % 2 == 0 and "control" or "autoplay") ..
-    '"},"props":{"category":"running","position":' .. (i % 24) .. ',"logged_in":false}}'
-end
-local function segment(i, ts)
-  local s, p = sid(i), i % 500 + 1
-  return '{"type":"track","event":"Product Viewed","anonymousId":"a-' .. s .. '","properties":{"product_id":"' ..
-    p .. '","category":"running","position":' .. (i % 24) .. '},"context":{"page":{"url":' ..
-    '"https://shop.example.com/p/' .. p .. '-trail-running-shoes?ref=home"},"userAgent":"' .. ua .. '"}}'
-end
-function request()
-  local ts = os.time() * 1000
-  local make = format == "segment" and segment or native
-  local body
-  if per == 1 then
-    body = make(n, ts); n = n + 1
-  else
-    local t = {}
-    for k = 1, per do t[k] = make(n, ts); n = n + 1 end
-    body = table.concat(t, ",")
-    body = format == "segment" and ('{"batch":[' .. body .. ']}') or ("[" .. body .. "]")
-  end
-  return wrk.format("POST", path, headers, body)
-end
-done = function(summary, latency, requests)
-  io.write(string.format("RESULT rps=%.0f p50_ms=%.3f p99_ms=%.3f errors=%d non2xx=%d\n",
-    summary.requests / (summary.duration / 1e6), latency:percentile(50) / 1000, latency:percentile(99) / 1000,
-    summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout,
-    summary.errors.status))
-end
-LUA
+# --- load -----------------------------------------------------------------------
+# scripts/bench_load.lua: BENCH_SHAPE fresh|long, BENCH_EVENTS events a request, BENCH_FORMAT native|segment.
+export BENCH_UA="$ua"
+load_lua="$root/scripts/bench_load.lua"
 
 # --- servers --------------------------------------------------------------------
 start_foothold() {  # [threads] [cores] -> fh_pid, fh_url, fh_data
@@ -168,7 +115,7 @@ run_row() {
   fi
   t0=$(cpu_ticks "$pid")
   out=$(BENCH_SHAPE="$shape" BENCH_EVENTS="$per" BENCH_FORMAT="$format" taskset -c "$client_core" \
-    wrk -t1 -c"$conns" -d"${secs}s" --latency -s "$work/load.lua" "$url")
+    wrk -t1 -c"$conns" -d"${secs}s" --latency -s "$load_lua" "$url")
   t1=$(cpu_ticks "$pid")
   local line; line=$(grep '^RESULT' <<<"$out") || { echo "bench: wrk failed for $name: $out" >&2; exit 1; }
   local rps p50 p99 errs non2xx

@@ -47,40 +47,8 @@ die() { echo "bench_sessions: $*" >&2; [ -f "$work/foothold.log" ] && tail -20 "
 status_mib() { awk -v k="$2:" '$1 == k {printf "%.0f", $2/1024}' "/proc/$1/status"; }
 alive() { kill -0 "$fh_pid" 2>/dev/null || die "foothold died ($1)"; }
 
-# bench.sh's batch100-fresh load: 10-event visits, new session ids all run.
-cat > "$work/load.lua" <<LUA
-local per = tonumber(os.getenv("BENCH_EVENTS") or "100")
-local ua = "$ua"
-local names = {"page_view", "page_view", "page_view", "engagement", "engagement", "site_search",
-               "video_play", "add_to_cart", "begin_checkout", "purchase", "wishlist_add", "newsletter_signup"}
-local n, run, headers = 0, "", nil
-function init(args)
-  math.randomseed(os.time() + os.clock() * 1e6)
-  run = string.format("%06x", math.random(0, 0xffffff))  -- new session ids every run
-  headers = {["Content-Type"] = "text/plain;charset=UTF-8", ["User-Agent"] = ua}
-end
-local function sid(i) return run .. "-visit-" .. math.floor(i / 10) end
-local function native(i, ts)
-  local s, p = sid(i), i % 500 + 1
-  return '{"event":"' .. names[(i * 5 + math.floor(i / 97)) % 12 + 1] .. '","session_id":"' .. s ..
-    '","anonymous_id":"a-' .. s .. '","ts":' .. ts ..
-    ',"url":"https://shop.example.com/p/' .. p .. '-trail-running-shoes?ref=home&utm_source=newsletter"' ..
-    ',"title":"Trail running shoes X' .. p .. ' | Shop Example","engaged_ms":' .. (i % 7) * 5000 ..
-    ',"experiments":{"video_autoplay":"' .. (i % 2 == 0 and "control" or "autoplay") ..
-    '"},"props":{"category":"running","position":' .. (i % 24) .. ',"logged_in":false}}'
-end
-function request()
-  local ts = os.time() * 1000
-  local t = {}
-  for k = 1, per do t[k] = native(n, ts); n = n + 1 end
-  return wrk.format("POST", "/v1/collect", headers, "[" .. table.concat(t, ",") .. "]")
-end
-done = function(summary, latency, requests)
-  io.write(string.format("RESULT requests=%d secs=%.3f errors=%d non2xx=%d\n", summary.requests,
-    summary.duration / 1e6, summary.errors.connect + summary.errors.read + summary.errors.write +
-    summary.errors.timeout, summary.errors.status))
-end
-LUA
+# bench.sh's batch100-fresh load (scripts/bench_load.lua): 10-event visits, new session ids all run.
+export BENCH_UA="$ua"
 
 start_foothold() {  # -> fh_pid, fh_url, fh_data
   local port; port=$(free_port)
@@ -102,8 +70,8 @@ stop_foothold() {
 # wrk_run -> wrk_requests, wrk_secs; dies on errors.
 wrk_run() {
   local out line
-  out=$(BENCH_EVENTS=100 taskset -c "$client_core" \
-    wrk -t1 -c"$conns" -d"${secs}s" -s "$work/load.lua" "$fh_url" 2>&1) || die "wrk failed: $out"
+  out=$(BENCH_SHAPE=fresh BENCH_EVENTS=100 BENCH_FORMAT=native taskset -c "$client_core" \
+    wrk -t1 -c"$conns" -d"${secs}s" -s "$root/scripts/bench_load.lua" "$fh_url" 2>&1) || die "wrk failed: $out"
   line=$(grep '^RESULT' <<<"$out") || die "wrk printed no result: $out"
   wrk_requests=$(sed -E 's/.*requests=([0-9]+).*/\1/' <<<"$line")
   wrk_secs=$(sed -E 's/.*secs=([0-9.]+).*/\1/' <<<"$line")
