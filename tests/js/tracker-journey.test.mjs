@@ -55,7 +55,7 @@ async function journey(sid, names, what, views = 0) {
         const enough = have.filter((n) => n === 'page_view').length >= views;
         return enough && names.every((n) => have.includes(n)) ? s : null;
       },
-      { timeoutMs: 45000, what },
+      { timeoutMs: 90000, what },
     );
   } catch (e) {
     const missing = names.filter((n) => !have.includes(n));
