@@ -1,9 +1,12 @@
 #include "tests/integration/harness.h"
 
 #include <fcntl.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <zlib.h>
@@ -99,77 +102,72 @@ HttpResult HttpClient::Request(const std::string& method, const std::string& tar
 }
 
 std::string RawExchange(uint16_t port, const std::string& bytes, int timeout_ms) {
-  asio::io_context ioc;
-  tcp::socket s(ioc);
-  beast::error_code ec;
-  s.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), port), ec);
-  if (ec) return "";
-  asio::write(s, asio::buffer(bytes), ec);
-  std::string out;
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
-  int fd = s.native_handle();
-  while (std::chrono::steady_clock::now() < deadline) {
-    pollfd p{fd, POLLIN, 0};
-    int left = static_cast<int>(
-        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now()).count());
-    if (poll(&p, 1, std::max(left, 1)) <= 0) break;
-    char buf[8192];
-    ssize_t n = ::read(fd, buf, sizeof(buf));
-    if (n <= 0) break;
-    out.append(buf, static_cast<size_t>(n));
-  }
-  return out;
+  RawConn c(port);
+  if (!c.connected()) return "";
+  c.Send(bytes);
+  return c.ReadAll(timeout_ms);
 }
 
-int64_t RawTrickle(uint16_t port, const std::string& head, char filler, int interval_ms, int max_ms) {
-  asio::io_context ioc;
-  tcp::socket s(ioc);
-  beast::error_code ec;
-  s.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), port), ec);
-  if (ec) return 0;
-  const auto start = std::chrono::steady_clock::now();
-  const auto since = [&start] {
-    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start).count();
-  };
-  asio::write(s, asio::buffer(head), ec);
-  const int fd = s.native_handle();
-  while (!ec && since() < max_ms) {
-    pollfd p{fd, POLLIN, 0};
-    if (poll(&p, 1, interval_ms) > 0) {
-      char buf[4096];
-      if (::read(fd, buf, sizeof(buf)) <= 0) return since();  // closed (or reset) by the server
-    }
-    asio::write(s, asio::buffer(&filler, 1), ec);
+RawConn::RawConn(uint16_t port) : fd_(::socket(AF_INET, SOCK_STREAM, 0)) {
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(port);
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  connected_ = ::connect(fd_, reinterpret_cast<sockaddr*>(&a), sizeof(a)) == 0;
+}
+
+RawConn::~RawConn() { ::close(fd_); }
+
+bool RawConn::Send(const std::string& bytes) {
+  size_t off = 0;
+  while (off < bytes.size()) {
+    ssize_t n = ::send(fd_, bytes.data() + off, bytes.size() - off, MSG_NOSIGNAL);
+    if (n <= 0) return false;
+    off += static_cast<size_t>(n);
   }
-  return ec ? since() : -1;
+  return true;
+}
+
+const std::string& RawConn::ReadUntil(const std::string& marker, size_t count, int timeout_ms) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  while (Count(marker) < count && !closed_) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) break;
+    pollfd p{fd_, POLLIN, 0};
+    if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) break;
+    char buf[8192];
+    ssize_t n = ::read(fd_, buf, sizeof(buf));
+    if (n <= 0) {
+      closed_ = true;
+      break;
+    }
+    received_.append(buf, static_cast<size_t>(n));
+  }
+  return received_;
+}
+
+const std::string& RawConn::ReadAll(int timeout_ms) { return ReadUntil("\x01never\x01", 1, timeout_ms); }
+
+bool RawConn::WaitClosed(int timeout_ms) {
+  ReadAll(timeout_ms);
+  return closed_;
+}
+
+size_t RawConn::Count(const std::string& marker) const {
+  size_t n = 0;
+  for (size_t at = received_.find(marker); at != std::string::npos; at = received_.find(marker, at + 1)) ++n;
+  return n;
 }
 
 std::vector<std::string> RawBurst(uint16_t port, const std::vector<std::string>& requests, int timeout_ms) {
-  asio::io_context ioc;
-  std::vector<tcp::socket> sockets;
-  for (size_t i = 0; i < requests.size(); ++i) {
-    sockets.emplace_back(ioc);
-    beast::error_code ec;
-    sockets.back().connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), port), ec);
-  }
-  for (size_t i = 0; i < requests.size(); ++i) {
-    beast::error_code ec;
-    asio::write(sockets[i], asio::buffer(requests[i]), ec);
-  }
+  std::vector<std::unique_ptr<RawConn>> conns;
+  for (size_t i = 0; i < requests.size(); ++i) conns.push_back(std::make_unique<RawConn>(port));
+  for (size_t i = 0; i < requests.size(); ++i) conns[i]->Send(requests[i]);
   std::vector<std::string> out(requests.size());
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
   for (size_t i = 0; i < requests.size(); ++i) {
-    int fd = sockets[i].native_handle();
-    while (std::chrono::steady_clock::now() < deadline) {
-      pollfd p{fd, POLLIN, 0};
-      int left = static_cast<int>(
-          std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now()).count());
-      if (poll(&p, 1, std::max(left, 1)) <= 0) break;
-      char buf[8192];
-      ssize_t n = ::read(fd, buf, sizeof(buf));
-      if (n <= 0) break;
-      out[i].append(buf, static_cast<size_t>(n));
-    }
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    out[i] = conns[i]->ReadAll(static_cast<int>(left.count()));
   }
   return out;
 }

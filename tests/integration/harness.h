@@ -54,10 +54,31 @@ class HttpClient {
 // Sends `bytes` on a fresh connection and returns everything received until
 // the peer closes or `timeout_ms` passes.
 std::string RawExchange(uint16_t port, const std::string& bytes, int timeout_ms = 3000);
-// Sends `head`, then one byte of `filler` every `interval_ms` (a slowloris client) until the
-// server closes the connection or `max_ms` pass. Returns the milliseconds until the server closed
-// it, or -1 when it was still open at `max_ms`.
-int64_t RawTrickle(uint16_t port, const std::string& head, char filler, int interval_ms, int max_ms);
+// A blocking client socket on 127.0.0.1 with deadline-bounded reads, for byte-level HTTP tests.
+class RawConn {
+ public:
+  explicit RawConn(uint16_t port);
+  ~RawConn();
+  RawConn(const RawConn&) = delete;
+  RawConn& operator=(const RawConn&) = delete;
+  bool connected() const { return connected_; }
+  // Sends all of `bytes`; false when the peer is gone.
+  bool Send(const std::string& bytes);
+  // Reads until `received` holds `count` occurrences of `marker`, the peer
+  // closes, or the deadline passes; returns everything received so far.
+  const std::string& ReadUntil(const std::string& marker, size_t count, int timeout_ms = 5000);
+  // Reads until the peer closes or the deadline passes; returns everything received so far.
+  const std::string& ReadAll(int timeout_ms);
+  // Waits (bounded) for the peer to close; true once it has.
+  bool WaitClosed(int timeout_ms = 5000);
+  size_t Count(const std::string& marker) const;
+
+ private:
+  int fd_;
+  bool connected_ = false;
+  bool closed_ = false;
+  std::string received_;
+};
 
 // Opens one connection per request, then writes every request back to back
 // (so they reach the server together), and returns each connection's bytes

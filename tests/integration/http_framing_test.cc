@@ -7,12 +7,6 @@
 // many connections' beacons in one group acknowledged only once stored.
 #include <catch2/catch.hpp>
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <poll.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include <chrono>
 #include <cstdio>
 #include <string>
@@ -25,64 +19,6 @@
 using namespace foothold::testing;
 
 namespace {
-
-// A blocking client socket with deadline-bounded reads.
-class RawConn {
- public:
-  explicit RawConn(uint16_t port) : fd_(::socket(AF_INET, SOCK_STREAM, 0)) {
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_port = htons(port);
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    connected_ = ::connect(fd_, reinterpret_cast<sockaddr*>(&a), sizeof(a)) == 0;
-  }
-  ~RawConn() { ::close(fd_); }
-  bool connected() const { return connected_; }
-  bool Send(const std::string& bytes) {
-    size_t off = 0;
-    while (off < bytes.size()) {
-      ssize_t n = ::send(fd_, bytes.data() + off, bytes.size() - off, MSG_NOSIGNAL);
-      if (n <= 0) return false;
-      off += static_cast<size_t>(n);
-    }
-    return true;
-  }
-  // Reads until `received` holds `count` occurrences of `marker`, the peer
-  // closes, or the deadline passes; returns everything received so far.
-  const std::string& ReadUntil(const std::string& marker, size_t count, int timeout_ms = 5000) {
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
-    while (Count(marker) < count && !closed_) {
-      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
-      if (left.count() <= 0) break;
-      pollfd p{fd_, POLLIN, 0};
-      if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) break;
-      char buf[8192];
-      ssize_t n = ::read(fd_, buf, sizeof(buf));
-      if (n <= 0) {
-        closed_ = true;
-        break;
-      }
-      received_.append(buf, static_cast<size_t>(n));
-    }
-    return received_;
-  }
-  // Waits (bounded) for the peer to close.
-  bool WaitClosed(int timeout_ms = 5000) {
-    ReadUntil("\x01never\x01", 1, timeout_ms);
-    return closed_;
-  }
-  size_t Count(const std::string& marker) const {
-    size_t n = 0;
-    for (size_t at = received_.find(marker); at != std::string::npos; at = received_.find(marker, at + 1)) ++n;
-    return n;
-  }
-
- private:
-  int fd_;
-  bool connected_ = false;
-  bool closed_ = false;
-  std::string received_;
-};
 
 std::string Beacon(const std::string& sid, const std::string& name = "page_view") {
   return "{\"event\":\"" + name + "\",\"session_id\":\"" + sid + "\"}";
